@@ -1,0 +1,8 @@
+"""hsuanwu_jax: distributed IMPALA in JAX on EnvPool, behind Hsuanwu's `DistributedTrainer` face."""
+
+from hsuanwu_jax import vtrace
+from hsuanwu_jax.config import default_config, validate
+from hsuanwu_jax.envs import make_env
+from hsuanwu_jax.trainer import DistributedTrainer
+
+__all__ = ["DistributedTrainer", "default_config", "make_env", "validate", "vtrace"]

@@ -1,0 +1,144 @@
+"""Actors: a jitted policy step and the loop that steps one EnvPool env and assembles rollouts."""
+
+from __future__ import annotations
+
+import threading
+import time
+from collections.abc import Callable
+
+import jax
+import numpy as np
+
+from hsuanwu_jax.envs import EnvSpec, EpisodeTracker, num_envs_of
+from hsuanwu_jax.networks import ImpalaNetwork
+from hsuanwu_jax.pipeline import BufferPool, ParamsSource, Rollout, RolloutQueue
+from hsuanwu_jax.types import CoreState, Params, PolicyStep, Trajectory
+
+PolicyFn = Callable[..., tuple[PolicyStep, jax.Array]]
+
+
+def make_policy_fn(network: ImpalaNetwork, distribution, *, greedy: bool) -> PolicyFn:
+    """Jitted `policy(params, key, obs, prev_action, reward, first, core_state) -> (PolicyStep, key)`.
+
+    Inputs are one step for B envs (`obs [B, ...]`, the rest `[B]`); the action is sampled, or
+    the distribution's mode when `greedy`.
+    """
+
+    def policy(params, key, obs, prev_action, reward, first, core_state):
+        outputs, core_state = network.apply(
+            params, obs[None], prev_action[None], reward[None], first[None], core_state
+        )
+        logits = outputs.policy_logits[0]
+        key, sample_key = jax.random.split(key)
+        if greedy:
+            action = distribution.mode(logits)
+        else:
+            action = distribution.sample(sample_key, logits)
+        return PolicyStep(action, distribution.log_prob(logits, action), core_state), key
+
+    return jax.jit(policy)
+
+
+def allocate_trajectory(spec: EnvSpec, num_steps: int, num_envs: int, core_state: CoreState) -> Trajectory:
+    """An uninitialised host buffer for one rollout, `[num_steps + 1, num_envs, ...]`."""
+    shape = (num_steps + 1, num_envs)
+    return Trajectory(
+        obs=np.empty(shape + spec.obs_shape, spec.obs_dtype),
+        first=np.empty(shape, bool),
+        prev_action=np.empty(shape, np.int32),
+        reward=np.empty(shape, np.float32),
+        done=np.empty(shape, bool),
+        terminated=np.empty(shape, bool),
+        action=np.empty(shape, np.int32),
+        behaviour_log_prob=np.empty(shape, np.float32),
+        initial_core_state=jax.tree.map(lambda x: np.empty(x.shape, x.dtype), core_state),
+    )
+
+
+class Actor:
+    """Steps one EnvPool env (B envs, synchronous) with the newest params and fills rollouts.
+
+    Between rollouts it keeps the env's current observation and the per-env step fields, so
+    consecutive rollouts continue each other: entry 0 of a rollout is entry T of the previous one.
+    """
+
+    def __init__(
+        self,
+        env,
+        spec: EnvSpec,
+        policy_fn: PolicyFn,
+        initial_core_state: CoreState,
+        num_steps: int,
+        key: jax.Array,
+        device: jax.Device,
+        num_buffers: int = 2,
+        on_episodes: Callable[[list[tuple[int, float, int]]], None] = lambda episodes: None,
+    ):
+        self.env = env
+        self.num_envs = num_envs_of(env)
+        self.num_steps = num_steps
+        self._policy_fn = policy_fn
+        self._device = device
+        self._key = jax.device_put(key, device)
+        self._on_episodes = on_episodes
+        self._tracker = EpisodeTracker(self.num_envs)
+        self._allocate = lambda: allocate_trajectory(spec, num_steps, self.num_envs, initial_core_state)
+        self._buffers = [self._allocate() for _ in range(num_buffers)]
+        self.timings = {"env_seconds": 0.0, "inference_seconds": 0.0}
+        obs, _ = env.reset()
+        zeros = np.zeros(self.num_envs)
+        self._obs = obs
+        self._first = np.ones(self.num_envs, bool)
+        self._prev_action = zeros.astype(np.int32)
+        self._reward = zeros.astype(np.float32)
+        self._done = zeros.astype(bool)
+        self._terminated = zeros.astype(bool)
+        self._core_state = jax.device_put(initial_core_state, device)
+
+    def collect(self, params: Params, buffer: Trajectory | None = None) -> Trajectory:
+        """Runs `num_steps` env steps with `params` and returns the rollout `[T+1, B, ...]`.
+
+        Writes into `buffer` when given (one of the actor's preallocated buffers), else into a
+        new one. Entry T's action and log-prob are left unset: the next rollout recomputes them
+        with the params it acts with, and the learner only reads entry T's observation fields.
+        """
+        traj = buffer if buffer is not None else self._allocate()
+        jax.tree.map(lambda dst, src: np.copyto(dst, np.asarray(src)), traj.initial_core_state, self._core_state)
+        for t in range(self.num_steps + 1):
+            traj.obs[t] = self._obs
+            traj.first[t] = self._first
+            traj.prev_action[t] = self._prev_action
+            traj.reward[t] = self._reward
+            traj.done[t] = self._done
+            traj.terminated[t] = self._terminated
+            if t == self.num_steps:
+                break
+            started = time.perf_counter()
+            step, self._key = self._policy_fn(
+                params, self._key, self._obs, self._prev_action, self._reward, self._first, self._core_state
+            )
+            action, log_prob = jax.device_get((step.action, step.log_prob))
+            self.timings["inference_seconds"] += time.perf_counter() - started
+            traj.action[t] = action
+            traj.behaviour_log_prob[t] = log_prob
+            started = time.perf_counter()
+            obs, reward, terminated, truncated, info = self.env.step(action)
+            self.timings["env_seconds"] += time.perf_counter() - started
+            finished = self._tracker.update(reward, terminated, truncated, info)
+            if finished:
+                self._on_episodes(finished)
+            self._core_state = step.core_state
+            self._first = self._done
+            self._obs, self._reward, self._prev_action = obs, reward.astype(np.float32), action
+            self._done = terminated | truncated
+            self._terminated = terminated
+        return traj
+
+    def run(self, params_source: ParamsSource, rollouts: RolloutQueue, stop: threading.Event) -> None:
+        """Fills rollouts into the queue until `stop` is set; each uses the newest params at its start."""
+        pool = BufferPool(self._buffers, stop)
+        while not stop.is_set():
+            index = pool.acquire()
+            params, version = params_source.latest()
+            traj = self.collect(params, pool.buffers[index])
+            rollouts.put(Rollout(traj, version, lambda index=index: pool.release(index)))

@@ -1,0 +1,172 @@
+"""Configuration: the default config with every field explained, and the one validating function.
+
+Configs are `ml_collections.ConfigDict`s (a plain dict or an omegaconf config is converted). They
+are read-only once loaded: `validate` checks every field and returns a frozen `Settings` with
+the derived sizes; nothing is written back into the config.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import math
+from collections.abc import Mapping
+from typing import Any
+
+import ml_collections
+
+from hsuanwu_jax.networks import ENCODERS
+
+
+def default_config() -> ml_collections.ConfigDict:
+    """Defaults: the seed's IMPALA hyperparameters on CartPole-v1."""
+    cfg = ml_collections.ConfigDict()
+    # Environment (EnvPool).
+    cfg.env_id = "CartPole-v1"  # any id in envpool.list_all_envs()
+    cfg.env_kwargs = ml_collections.ConfigDict()  # extra envpool.make arguments, e.g. episodic_life
+    cfg.test_env_kwargs = ml_collections.ConfigDict()  # overrides of env_kwargs for test()
+    cfg.seed = 1  # seeds params, actions and envs (env i of the run gets seed + i)
+    # Actors.
+    cfg.num_actors = 2  # actor threads, each stepping its own EnvPool env
+    cfg.num_envs = 32  # envs per actor thread (the EnvPool batch)
+    cfg.env_threads = 1  # EnvPool C++ threads per actor env
+    cfg.num_steps = 20  # unroll length T: env steps per rollout
+    cfg.queue_size = 1  # finished rollouts waiting for the learner; bounds the policy lag
+    # Learner.
+    cfg.batch_size = 32  # env rollouts per update (a multiple of num_envs); samples = T * batch_size
+    cfg.num_train_steps = 1_000_000  # env steps (all actors together) to train for
+    cfg.lr = 4e-4  # RMSProp learning rate, decayed linearly to 0 over num_train_steps
+    cfg.alpha = 0.99  # RMSProp smoothing constant
+    cfg.eps = 0.01  # RMSProp epsilon, added outside the square root as in PyTorch
+    cfg.max_grad_norm = 40.0  # global-norm gradient clipping
+    cfg.discount = 0.99  # gamma
+    cfg.baseline_coef = 0.5  # weight of the baseline loss 0.5 * sum (vs - V)^2
+    cfg.ent_coef = 0.01  # weight of the entropy bonus
+    cfg.clip_rho_threshold = 1.0  # V-trace rho-bar (None: no clipping)
+    cfg.clip_pg_rho_threshold = 1.0  # V-trace rho-bar for the policy gradient (None: no clipping)
+    cfg.vtrace_lambda = 1.0  # V-trace lambda
+    # Network.
+    cfg.encoder = "mlp"  # one of "mlp" (vectors), "nature_cnn", "resnet" (uint8 frames)
+    cfg.mlp_hidden_sizes = (64, 64)  # hidden layers of the mlp encoder
+    cfg.use_lstm = False  # an LSTM core after the encoder
+    cfg.lstm_size = 256  # LSTM hidden units
+    # Devices (ids from jax.local_devices(); None: defaults).
+    cfg.learner_device_ids = None  # None: every local device
+    cfg.actor_device_id = None  # None: the first local device
+    # Evaluation, logging, outputs.
+    cfg.num_test_episodes = 20  # greedy episodes in test()
+    cfg.log_every = 20_000  # env steps between metrics.jsonl lines
+    cfg.workdir = ""  # where metrics.jsonl and exports go; "" means runs/<env_id>
+    return cfg
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    """A validated config plus the sizes derived from it."""
+
+    config: Mapping[str, Any]
+    rollouts_per_batch: int  # actor rollouts concatenated into one learner batch
+    steps_per_update: int  # env steps consumed by one update: num_steps * batch_size
+    num_updates: int  # updates needed to reach num_train_steps
+
+    def __getattr__(self, name: str) -> Any:
+        try:
+            return self.config[name]
+        except KeyError:
+            raise AttributeError(name) from None
+
+
+def to_config_dict(cfg) -> ml_collections.ConfigDict:
+    """A ConfigDict from a ConfigDict, a Mapping or an omegaconf DictConfig."""
+    if isinstance(cfg, ml_collections.ConfigDict):
+        return cfg
+    if hasattr(cfg, "_metadata") and hasattr(cfg, "keys"):  # omegaconf.DictConfig
+        from omegaconf import OmegaConf
+
+        cfg = OmegaConf.to_container(cfg, resolve=True)
+    if isinstance(cfg, Mapping):
+        return ml_collections.ConfigDict(dict(cfg))
+    raise TypeError(f"config must be a ConfigDict, a dict or an omegaconf DictConfig, not {type(cfg).__name__}")
+
+
+def _positive_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value > 0
+
+
+def _number(low: float, high: float = math.inf, optional: bool = False):
+    def check(value) -> bool:
+        if value is None:
+            return optional
+        return isinstance(value, (int, float)) and not isinstance(value, bool) and low <= value <= high
+
+    return check
+
+
+_RULES = {
+    "env_id": (lambda v: isinstance(v, str) and v != "", "a non-empty EnvPool task id"),
+    "env_kwargs": (lambda v: isinstance(v, Mapping), "a mapping of envpool.make arguments"),
+    "test_env_kwargs": (lambda v: isinstance(v, Mapping), "a mapping of envpool.make arguments"),
+    "seed": (lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0, "an integer >= 0"),
+    "num_actors": (_positive_int, "an integer >= 1"),
+    "num_envs": (_positive_int, "an integer >= 1"),
+    "env_threads": (_positive_int, "an integer >= 1"),
+    "num_steps": (_positive_int, "an integer >= 1"),
+    "queue_size": (_positive_int, "an integer >= 1"),
+    "batch_size": (_positive_int, "an integer >= 1"),
+    "num_train_steps": (_positive_int, "an integer >= 1"),
+    "lr": (_number(0.0), "a number >= 0"),
+    "alpha": (_number(0.0, 1.0), "a number in [0, 1]"),
+    "eps": (_number(0.0), "a number >= 0"),
+    "max_grad_norm": (_number(1e-12), "a number > 0"),
+    "discount": (_number(0.0, 1.0), "a number in [0, 1]"),
+    "baseline_coef": (_number(0.0), "a number >= 0"),
+    "ent_coef": (_number(0.0), "a number >= 0"),
+    "clip_rho_threshold": (_number(1e-12, optional=True), "a number > 0 or None"),
+    "clip_pg_rho_threshold": (_number(1e-12, optional=True), "a number > 0 or None"),
+    "vtrace_lambda": (_number(0.0, 1.0), "a number in [0, 1]"),
+    "encoder": (lambda v: v in ENCODERS, f"one of {ENCODERS}"),
+    "mlp_hidden_sizes": (
+        lambda v: isinstance(v, (tuple, list)) and all(_positive_int(x) for x in v),
+        "a sequence of positive integers",
+    ),
+    "use_lstm": (lambda v: isinstance(v, bool), "True or False"),
+    "lstm_size": (_positive_int, "an integer >= 1"),
+    "learner_device_ids": (
+        lambda v: v is None or (isinstance(v, (tuple, list)) and all(isinstance(x, int) for x in v)),
+        "None or a list of device ids",
+    ),
+    "actor_device_id": (lambda v: v is None or isinstance(v, int), "None or a device id"),
+    "num_test_episodes": (_positive_int, "an integer >= 1"),
+    "log_every": (_positive_int, "an integer >= 1 (env steps)"),
+    "workdir": (lambda v: isinstance(v, str), "a path"),
+}
+
+
+def validate(cfg) -> Settings:
+    """Checks every field of `cfg` (unknown names, types, ranges, divisibility) and derives sizes.
+
+    Missing fields take their defaults. Raises ValueError naming the field and what it accepts.
+    """
+    given = to_config_dict(cfg).to_dict()
+    defaults = default_config().to_dict()
+    for name in given:
+        if name not in defaults:
+            close = difflib.get_close_matches(name, defaults, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise ValueError(f"unknown config field {name!r}{hint}")
+    merged = {**defaults, **given}
+    for name, (check, accepted) in _RULES.items():
+        if not check(merged[name]):
+            raise ValueError(f"config field {name}={merged[name]!r} is invalid: expected {accepted}")
+    if merged["batch_size"] % merged["num_envs"]:
+        raise ValueError(
+            f"batch_size={merged['batch_size']} must be a multiple of num_envs={merged['num_envs']} "
+            f"(a batch is made of whole actor rollouts), e.g. {merged['num_envs'] * max(1, merged['batch_size'] // merged['num_envs'])}"
+        )
+    steps_per_update = merged["num_steps"] * merged["batch_size"]
+    return Settings(
+        config=merged,
+        rollouts_per_batch=merged["batch_size"] // merged["num_envs"],
+        steps_per_update=steps_per_update,
+        num_updates=math.ceil(merged["num_train_steps"] / steps_per_update),
+    )

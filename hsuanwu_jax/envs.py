@@ -1,0 +1,119 @@
+"""EnvPool environments: construction from a config, the spec the networks need, episode statistics."""
+
+from __future__ import annotations
+
+import difflib
+import functools
+from collections.abc import Mapping
+from typing import Any, NamedTuple
+
+import envpool
+import gymnasium
+import numpy as np
+
+TEST_SEED_OFFSET = 1_000_003  # test envs never share a seed with a training env
+
+
+class EnvSpec(NamedTuple):
+    """What the networks and buffers need to know about an env's spaces."""
+
+    obs_shape: tuple[int, ...]
+    obs_dtype: np.dtype
+    num_actions: int
+
+    @property
+    def is_image(self) -> bool:
+        return len(self.obs_shape) == 3
+
+
+@functools.cache
+def known_env_ids() -> tuple[str, ...]:
+    return tuple(envpool.list_all_envs())
+
+
+def check_env_id(env_id: str) -> None:
+    """Raises a ValueError naming close matches if EnvPool has no env `env_id`."""
+    if env_id in known_env_ids():
+        return
+    close = difflib.get_close_matches(str(env_id), known_env_ids(), n=5, cutoff=0.5)
+    hint = f"; close matches: {', '.join(close)}" if close else ""
+    raise ValueError(f"env_id={env_id!r} is not an EnvPool task{hint} (envpool.list_all_envs() lists all)")
+
+
+def env_spec(env) -> EnvSpec:
+    """Reads and checks the spaces of an EnvPool env (gymnasium API)."""
+    obs_space, action_space = env.observation_space, env.action_space
+    if not isinstance(obs_space, gymnasium.spaces.Box) or len(obs_space.shape) not in (1, 3):
+        raise ValueError(
+            f"observation space {obs_space} is not supported: the networks take a Box of rank 1 "
+            "(vectors, encoder 'mlp') or rank 3 (uint8 [C, H, W] frames, encoder 'nature_cnn' or 'resnet')"
+        )
+    if not isinstance(action_space, gymnasium.spaces.Discrete):
+        raise ValueError(
+            f"action space {action_space} is not supported: the policy head takes Discrete actions"
+        )
+    return EnvSpec(tuple(obs_space.shape), np.dtype(obs_space.dtype), int(action_space.n))
+
+
+def num_envs_of(env) -> int:
+    return int(env.config["num_envs"])
+
+
+def make_env(cfg: Mapping[str, Any], test: bool = False):
+    """EnvPool envs for a config.
+
+    For training, a list of `num_actors` envs with `num_envs` envs each (one per actor thread),
+    seeded `seed + i` for the i-th env overall. With `test=True`, one env of
+    `num_test_episodes` envs that runs one greedy episode each; `env_kwargs` apply to both, and
+    `test_env_kwargs` override them for testing (e.g. no episodic life, unclipped rewards).
+    """
+    check_env_id(cfg["env_id"])
+    kwargs = dict(cfg.get("env_kwargs") or {})
+    if test:
+        kwargs.update(cfg.get("test_env_kwargs") or {})
+        n = int(cfg["num_test_episodes"])
+        return _make(cfg["env_id"], n, cfg["env_threads"], int(cfg["seed"]) + TEST_SEED_OFFSET, kwargs)
+    n = int(cfg["num_envs"])
+    return [
+        _make(cfg["env_id"], n, cfg["env_threads"], int(cfg["seed"]) + k * n, kwargs)
+        for k in range(int(cfg["num_actors"]))
+    ]
+
+
+def _make(env_id: str, num_envs: int, num_threads: int, seed: int, kwargs: dict):
+    return envpool.make(
+        env_id,
+        env_type="gymnasium",
+        num_envs=num_envs,
+        batch_size=num_envs,
+        num_threads=min(int(num_threads), num_envs),
+        seed=seed,
+        **kwargs,
+    )
+
+
+class EpisodeTracker:
+    """Running return and length of each of B envs; collects finished episodes.
+
+    Uses the game's own score and end where EnvPool reports them (`info["reward"]`, the unclipped
+    reward, and `info["terminated"]`, game over rather than a lost life), so Atari statistics are
+    per game even with reward clipping and episodic life.
+    """
+
+    def __init__(self, num_envs: int):
+        self._return = np.zeros(num_envs, np.float64)
+        self._length = np.zeros(num_envs, np.int64)
+        self._reset_pending = np.zeros(num_envs, bool)
+
+    def update(self, reward, terminated, truncated, info) -> list[tuple[int, float, int]]:
+        """Adds one env step; returns `(env_index, episode_reward, episode_length)` of episodes that ended."""
+        counted = ~self._reset_pending  # EnvPool's reset step after an episode end is not part of one
+        self._return += np.where(counted, info.get("reward", reward), 0.0)
+        self._length += counted
+        game_over = np.asarray(info.get("terminated", terminated), bool) | truncated
+        ended = np.flatnonzero(game_over)
+        finished = [(int(i), float(self._return[i]), int(self._length[i])) for i in ended]
+        self._return[ended] = 0.0
+        self._length[ended] = 0
+        self._reset_pending = np.asarray(terminated | truncated, bool)
+        return finished

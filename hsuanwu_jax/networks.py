@@ -1,0 +1,149 @@
+"""Flax networks: observation encoders, the IMPALA core (optional LSTM) and policy/value heads.
+
+Every network is time-major: inputs are `[T, B, ...]` (the actor passes T = 1, the learner T + 1).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import NamedTuple
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+
+from hsuanwu_jax.types import CoreState
+
+ENCODERS = ("mlp", "nature_cnn", "resnet")
+
+
+class NetworkOutput(NamedTuple):
+    policy_logits: jax.Array  # [T, B, A]
+    value: jax.Array  # [T, B] float32
+
+
+class MLPEncoder(nn.Module):
+    """Fully connected layers for vector observations `[N, D]` (or `[N, ...]`, flattened)."""
+
+    hidden_sizes: Sequence[int] = (64, 64)
+
+    @nn.compact
+    def __call__(self, x: jax.Array) -> jax.Array:
+        x = x.reshape(x.shape[0], -1).astype(jnp.float32)
+        for size in self.hidden_sizes:
+            x = nn.relu(nn.Dense(size)(x))
+        return x
+
+
+def _image_to_float(x: jax.Array) -> jax.Array:
+    """uint8 `[N, C, H, W]` (EnvPool's channel-first frames) -> float32 `[N, H, W, C]` in [0, 1]."""
+    return jnp.transpose(x, (0, 2, 3, 1)).astype(jnp.float32) / 255.0
+
+
+class NatureCNN(nn.Module):
+    """The Mnih et al. (2015) DQN torso: three convolutions and a 512-unit layer."""
+
+    @nn.compact
+    def __call__(self, x: jax.Array) -> jax.Array:
+        x = _image_to_float(x)
+        x = nn.relu(nn.Conv(32, (8, 8), strides=(4, 4), padding="VALID")(x))
+        x = nn.relu(nn.Conv(64, (4, 4), strides=(2, 2), padding="VALID")(x))
+        x = nn.relu(nn.Conv(64, (3, 3), strides=(1, 1), padding="VALID")(x))
+        return nn.relu(nn.Dense(512)(x.reshape(x.shape[0], -1)))
+
+
+class _ResidualBlock(nn.Module):
+    channels: int
+
+    @nn.compact
+    def __call__(self, x: jax.Array) -> jax.Array:
+        y = nn.Conv(self.channels, (3, 3))(nn.relu(x))
+        y = nn.Conv(self.channels, (3, 3))(nn.relu(y))
+        return x + y
+
+
+class ResNetEncoder(nn.Module):
+    """The Espeholt et al. (2018) IMPALA "deep" torso: 3 sections of conv, max-pool, 2 residual blocks."""
+
+    channels: Sequence[int] = (16, 32, 32)
+
+    @nn.compact
+    def __call__(self, x: jax.Array) -> jax.Array:
+        x = _image_to_float(x)
+        for channels in self.channels:
+            x = nn.Conv(channels, (3, 3))(x)
+            x = nn.max_pool(x, (3, 3), strides=(2, 2), padding="SAME")
+            x = _ResidualBlock(channels)(x)
+            x = _ResidualBlock(channels)(x)
+        x = nn.relu(x).reshape(x.shape[0], -1)
+        return nn.relu(nn.Dense(256)(x))
+
+
+class ResettingLSTM(nn.Module):
+    """An LSTM scanned over time whose state is zeroed where an episode starts."""
+
+    size: int
+
+    @nn.compact
+    def __call__(self, state: CoreState, x: jax.Array, first: jax.Array):
+        """state: `(c, h)` each `[B, size]`; x: `[T, B, D]`; first: `[T, B]` -> (state, `[T, B, size]`)."""
+
+        def step(cell, carry, inputs):
+            x_t, first_t = inputs
+            carry = jax.tree.map(lambda s: jnp.where(first_t[:, None], 0.0, s), carry)
+            return cell(carry, x_t)
+
+        scan = nn.scan(step, variable_broadcast="params", split_rngs={"params": False})
+        return scan(nn.OptimizedLSTMCell(self.size, name="cell"), state, (x, first))
+
+
+class ImpalaNetwork(nn.Module):
+    """Encoder, then [features, one-hot last action, clipped last reward] -> optional LSTM -> heads."""
+
+    num_actions: int
+    encoder: str = "mlp"
+    mlp_hidden_sizes: Sequence[int] = (64, 64)
+    use_lstm: bool = False
+    lstm_size: int = 256
+
+    def initial_core_state(self, batch_size: int) -> CoreState:
+        """The core's state before any observation: `(c, h)` zeros `[B, lstm_size]`, or `()`."""
+        if not self.use_lstm:
+            return ()
+        zeros = jnp.zeros((batch_size, self.lstm_size), jnp.float32)
+        return (zeros, zeros)
+
+    @nn.compact
+    def __call__(
+        self,
+        obs: jax.Array,
+        prev_action: jax.Array,
+        reward: jax.Array,
+        first: jax.Array,
+        core_state: CoreState,
+    ) -> tuple[NetworkOutput, CoreState]:
+        """obs `[T, B, ...]`, prev_action `[T, B]` int, reward `[T, B]`, first `[T, B]` bool.
+
+        Returns per-step policy logits and values, and the core state after step T - 1.
+        """
+        time, batch = obs.shape[:2]
+        flat_obs = obs.reshape(time * batch, *obs.shape[2:])
+        features = self._encoder()(flat_obs).reshape(time, batch, -1)
+        not_first = 1.0 - first.astype(jnp.float32)
+        last_action = jax.nn.one_hot(prev_action, self.num_actions) * not_first[..., None]
+        last_reward = jnp.clip(reward, -1.0, 1.0)[..., None] * not_first[..., None]
+        x = jnp.concatenate([features, last_action, last_reward], axis=-1)
+        if self.use_lstm:
+            core_state, x = ResettingLSTM(self.lstm_size, name="core")(core_state, x, first)
+        logits = nn.Dense(self.num_actions, name="policy")(x)
+        value = nn.Dense(1, name="baseline")(x)[..., 0]
+        return NetworkOutput(logits, value), core_state
+
+    def _encoder(self) -> nn.Module:
+        if self.encoder == "mlp":
+            return MLPEncoder(self.mlp_hidden_sizes, name="encoder")
+        if self.encoder == "nature_cnn":
+            return NatureCNN(name="encoder")
+        if self.encoder == "resnet":
+            return ResNetEncoder(name="encoder")
+        raise ValueError(f"encoder={self.encoder!r} is not one of {ENCODERS}")

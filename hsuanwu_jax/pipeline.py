@@ -1,0 +1,140 @@
+"""Actor <-> learner plumbing: a bounded rollout queue, the newest-params slot and worker threads.
+
+Every blocking call here waits in short slices and gives up when the shared stop event is set,
+so no thread can hang once the trainer decides to stop.
+"""
+
+from __future__ import annotations
+
+import queue
+import threading
+from collections.abc import Callable
+from typing import Any, NamedTuple
+
+POLL_SECONDS = 0.1
+
+
+class Stopped(Exception):
+    """Raised inside a worker when the stop event ends a wait."""
+
+
+class Rollout(NamedTuple):
+    """A filled trajectory buffer on its way to the learner."""
+
+    trajectory: Any  # Trajectory of host (NumPy) arrays [T+1, B_actor, ...]
+    params_version: int  # the learner update whose params acted in this rollout
+    release: Callable[[], None]  # gives the buffer back to its actor once copied
+
+
+class RolloutQueue:
+    """A bounded FIFO of rollouts. Its size bounds how far actors run ahead of the learner
+    (and so the policy lag): with size 1 an actor waits while one finished rollout is pending."""
+
+    def __init__(self, maxsize: int, stop: threading.Event):
+        self._queue: queue.Queue = queue.Queue(maxsize)
+        self._stop = stop
+
+    def put(self, rollout: Rollout) -> None:
+        while True:
+            try:
+                self._queue.put(rollout, timeout=POLL_SECONDS)
+                return
+            except queue.Full:
+                if self._stop.is_set():
+                    raise Stopped from None
+
+    def get(self, check: Callable[[], None]) -> Rollout:
+        """Waits for a rollout, calling `check()` (which may raise) between short waits."""
+        while True:
+            try:
+                return self._queue.get(timeout=POLL_SECONDS)
+            except queue.Empty:
+                check()
+                if self._stop.is_set():
+                    raise Stopped from None
+
+    def drain(self) -> None:
+        while True:
+            try:
+                self._queue.get_nowait().release()
+            except queue.Empty:
+                return
+
+
+class ParamsSource:
+    """Holds the newest published params and their version; reading never blocks on the learner."""
+
+    def __init__(self, params, version: int = 0):
+        self._lock = threading.Lock()
+        self._params, self._version = params, version
+
+    def publish(self, params, version: int) -> None:
+        with self._lock:
+            self._params, self._version = params, version
+
+    def latest(self) -> tuple[Any, int]:
+        with self._lock:
+            return self._params, self._version
+
+
+class BufferPool:
+    """A fixed set of preallocated buffers handed out and given back by index."""
+
+    def __init__(self, buffers: list, stop: threading.Event):
+        self.buffers = buffers
+        self._free: queue.Queue = queue.Queue()
+        for index in range(len(buffers)):
+            self._free.put(index)
+        self._stop = stop
+
+    def acquire(self) -> int:
+        while True:
+            try:
+                return self._free.get(timeout=POLL_SECONDS)
+            except queue.Empty:
+                if self._stop.is_set():
+                    raise Stopped from None
+
+    def release(self, index: int) -> None:
+        self._free.put(index)
+
+
+class WorkerGroup:
+    """Threads that share one stop event; the first exception in any of them is kept and stops all."""
+
+    def __init__(self, stop: threading.Event):
+        self.stop = stop
+        self._threads: list[threading.Thread] = []
+        self._error: BaseException | None = None
+        self._lock = threading.Lock()
+
+    def start(self, name: str, target: Callable[[], None]) -> None:
+        thread = threading.Thread(target=self._run, args=(target,), name=name, daemon=True)
+        self._threads.append(thread)
+        thread.start()
+
+    def _run(self, target: Callable[[], None]) -> None:
+        try:
+            target()
+        except Stopped:
+            pass
+        except BaseException as error:  # noqa: BLE001 - any failure must reach the caller
+            with self._lock:
+                if self._error is None:
+                    error.add_note(f"raised in thread {threading.current_thread().name}")
+                    self._error = error
+            self.stop.set()
+
+    def raise_if_failed(self) -> None:
+        """Re-raises, in the calling thread, the first exception a worker raised."""
+        if self._error is not None:
+            raise self._error
+
+    def join(self, timeout: float) -> list[str]:
+        """Sets the stop event and joins; returns the names of threads still alive after `timeout`."""
+        self.stop.set()
+        for thread in self._threads:
+            thread.join(timeout)
+        alive = [t.name for t in self._threads if t.is_alive()]
+        self._threads = [t for t in self._threads if t.is_alive()]
+        return alive

@@ -1,0 +1,309 @@
+"""`DistributedTrainer`: the one orchestrator. It owns the config, devices, threads and current state,
+and hands everything else to pure functions and small components:
+
+  EnvPool envs -> Actor threads (acting.py) -> RolloutQueue (pipeline.py) -> batch on the learner mesh
+  -> jitted data-parallel update (learner.py over losses.py / vtrace.py) -> params published to actors.
+"""
+
+from __future__ import annotations
+
+import functools
+import json
+import os
+import shutil
+import tempfile
+import threading
+import time
+from typing import Any
+
+import flax.serialization
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from hsuanwu_jax import config as config_lib
+from hsuanwu_jax import sharding
+from hsuanwu_jax.acting import Actor, allocate_trajectory, make_policy_fn
+from hsuanwu_jax.distributions import Categorical
+from hsuanwu_jax.envs import EnvSpec, env_spec, make_env, num_envs_of
+from hsuanwu_jax.evaluation import evaluate
+from hsuanwu_jax.learner import make_learner_step
+from hsuanwu_jax.losses import make_impala_loss
+from hsuanwu_jax.metrics import EpisodeLog, MetricsWriter, format_progress
+from hsuanwu_jax.networks import ImpalaNetwork
+from hsuanwu_jax.optim import make_optimizer
+from hsuanwu_jax.pipeline import ParamsSource, RolloutQueue, WorkerGroup
+from hsuanwu_jax.types import LearnerState, Trajectory
+
+JOIN_TIMEOUT_SECONDS = 10.0
+EXPORT_FORMAT = "hsuanwu_jax.export/1"
+_TIME_MAJOR_FIELDS = tuple(f for f in Trajectory._fields if f != "initial_core_state")
+
+
+class DistributedTrainer:
+    """IMPALA on EnvPool with a jitted V-trace learner, with the seed's `act/train/test/save` face.
+
+    Args:
+      cfgs: a ConfigDict (see `hsuanwu_jax.config.default_config` for every field), a dict or an
+        omegaconf DictConfig.
+      train_env: an EnvPool env or a list of them, one per actor thread (`num_actors` of them, each
+        with `num_envs` envs); `None` builds them with `make_env(cfgs)`.
+      test_env: an EnvPool env for `test()`; `None` builds one with `make_env(cfgs, test=True)` on
+        first use.
+    """
+
+    def __init__(self, cfgs, train_env=None, test_env=None):
+        self.settings = config_lib.validate(cfgs)
+        s = self.settings
+        train_envs = make_env(s.config) if train_env is None else train_env
+        train_envs = list(train_envs) if isinstance(train_envs, (list, tuple)) else [train_envs]
+        self.spec = _check_envs(train_envs, s)
+        self._test_env = test_env
+        if test_env is not None:
+            _check_same_spec(env_spec(test_env), self.spec, "test_env")
+
+        learner_devices = sharding.select_devices(s.learner_device_ids, "learner_device_ids")
+        if s.batch_size % len(learner_devices):
+            raise ValueError(
+                f"batch_size={s.batch_size} must split evenly over the {len(learner_devices)} learner "
+                f"devices: choose a multiple of {len(learner_devices)} or set learner_device_ids"
+            )
+        actor_ids = None if s.actor_device_id is None else [s.actor_device_id]
+        self._actor_device = sharding.select_devices(actor_ids, "actor_device_id")[0]
+        self._mesh = sharding.learner_mesh(learner_devices)
+
+        self.network = ImpalaNetwork(
+            num_actions=self.spec.num_actions,
+            encoder=s.encoder,
+            mlp_hidden_sizes=tuple(s.mlp_hidden_sizes),
+            use_lstm=s.use_lstm,
+            lstm_size=s.lstm_size,
+        )
+        init_key, actors_key, self._test_key = jax.random.split(jax.random.PRNGKey(s.seed), 3)
+        params = self._init_params(init_key)
+        optimizer = make_optimizer(
+            lr=s.lr, eps=s.eps, alpha=s.alpha, max_grad_norm=s.max_grad_norm, num_updates=s.num_updates
+        )
+        state = LearnerState(params, optimizer.init(params), jnp.zeros((), jnp.int32))
+        self.state = sharding.replicate(state, self._mesh)
+        loss_fn = make_impala_loss(
+            apply_fn=self.network.apply,
+            distribution=Categorical,
+            discount=s.discount,
+            baseline_coef=s.baseline_coef,
+            ent_coef=s.ent_coef,
+            clip_rho_threshold=s.clip_rho_threshold,
+            clip_pg_rho_threshold=s.clip_pg_rho_threshold,
+            lambda_=s.vtrace_lambda,
+        )
+        step_fn = make_learner_step(loss_fn=loss_fn, optimizer=optimizer, axis_name=sharding.BATCH_AXIS)
+        self._learner_step = sharding.data_parallel(step_fn, self._mesh)
+        self._greedy_policy = make_policy_fn(self.network, Categorical, greedy=True)
+        self._episodes = EpisodeLog()
+        self._core_template = self.network.initial_core_state(s.batch_size)
+        sample_policy = make_policy_fn(self.network, Categorical, greedy=False)
+        self._actors = [
+            Actor(
+                env,
+                self.spec,
+                sample_policy,
+                self.network.initial_core_state(s.num_envs),
+                s.num_steps,
+                key,
+                self._actor_device,
+                on_episodes=self._episodes.add,
+            )
+            for env, key in zip(train_envs, jax.random.split(actors_key, len(train_envs)), strict=True)
+        ]
+        self.env_steps = 0
+        self.workdir = s.workdir or os.path.join("runs", s.env_id)
+
+    # ----------------------------------------------------------------------------- public face
+
+    def act(self, actor_index: int = 0) -> Trajectory:
+        """Collects one rollout `[T+1, num_envs, ...]` (host arrays) with actor `actor_index` and the
+        current params, without learning; the actor's envs continue from where they were."""
+        return self._actors[actor_index].collect(self._actor_params())
+
+    def train(self) -> dict[str, Any]:
+        """Trains until `num_train_steps` env steps; returns the last metrics record.
+
+        Writes one line to `<workdir>/metrics.jsonl` and prints progress every `log_every` env steps.
+        An exception in any actor thread stops all threads and is re-raised here.
+        """
+        s = self.settings
+        stop = threading.Event()
+        workers = WorkerGroup(stop)
+        rollouts = RolloutQueue(s.queue_size, stop)
+        params_source = ParamsSource(self._actor_params(), self._update_step())
+        writer = MetricsWriter(os.path.join(self.workdir, "metrics.jsonl"))
+        for index, actor in enumerate(self._actors):
+            workers.start(f"actor-{index}", functools.partial(actor.run, params_source, rollouts, stop))
+        record: dict[str, Any] = {}
+        try:
+            started = last_log_time = time.perf_counter()
+            last_log_steps = self.env_steps
+            lags: list[int] = []
+            batch, versions = self._next_batch(rollouts, workers)
+            while True:
+                version = self._update_step()
+                lags.extend(version - v for v in versions)
+                self.state, metrics = self._learner_step(self.state, sharding.shard_trajectory(batch, self._mesh))
+                self.env_steps += s.steps_per_update
+                finished = self.env_steps >= s.num_train_steps
+                if not finished:  # assembled on the host while the update runs
+                    batch, versions = self._next_batch(rollouts, workers)
+                metrics = jax.device_get(metrics)
+                params_source.publish(self._actor_params(), version + 1)
+                if finished or self.env_steps - last_log_steps >= s.log_every:
+                    now = time.perf_counter()
+                    record = self._record(metrics, lags, self.env_steps - last_log_steps, now - last_log_time)
+                    record["time"] = now - started
+                    writer.write(record)
+                    print(format_progress(record), flush=True)
+                    last_log_steps, last_log_time, lags = self.env_steps, now, []
+                if finished:
+                    break
+        finally:
+            alive = workers.join(JOIN_TIMEOUT_SECONDS)
+            rollouts.drain()
+            writer.close()
+        workers.raise_if_failed()
+        if alive:
+            raise RuntimeError(f"actor threads did not stop within {JOIN_TIMEOUT_SECONDS} s: {alive}")
+        return record
+
+    def test(self) -> dict[str, float]:
+        """Greedy episodes on the test env: `num_test_episodes` of them, one per test env where possible.
+
+        Returns `episode_reward` (mean), `episode_reward_std`, `episode_reward_min`,
+        `episode_reward_max`, `episode_length` (mean) and `num_episodes`.
+        """
+        if self._test_env is None:
+            self._test_env = make_env(self.settings.config, test=True)
+            _check_same_spec(env_spec(self._test_env), self.spec, "test_env")
+        self._test_key, key = jax.random.split(self._test_key)
+        return evaluate(
+            self._test_env,
+            self._greedy_policy,
+            self._actor_params(),
+            self.network.initial_core_state(num_envs_of(self._test_env)),
+            key,
+            self.settings.num_test_episodes,
+        )
+
+    def save(self, path: str | None = None) -> str:
+        """Writes a model export (params as msgpack, config and specs as JSON; no pickle) to `path`
+        (default `<workdir>/export`), atomically: a reader sees the old export or the new one."""
+        path = path or os.path.join(self.workdir, "export")
+        parent = os.path.dirname(os.path.abspath(path))
+        os.makedirs(parent, exist_ok=True)
+        staging = tempfile.mkdtemp(prefix=".export-", dir=parent)
+        params = jax.device_get(self.state.params)
+        with open(os.path.join(staging, "params.msgpack"), "wb") as f:
+            f.write(flax.serialization.to_bytes(params))
+        meta = {
+            "format": EXPORT_FORMAT,
+            "config": self.settings.config,
+            "obs_shape": list(self.spec.obs_shape),
+            "obs_dtype": self.spec.obs_dtype.name,
+            "num_actions": self.spec.num_actions,
+            "env_steps": self.env_steps,
+        }
+        with open(os.path.join(staging, "model.json"), "w", encoding="utf-8") as f:
+            json.dump(meta, f, indent=2, default=list)
+        if os.path.exists(path):
+            old = path + ".old"
+            shutil.rmtree(old, ignore_errors=True)
+            os.replace(path, old)
+            os.replace(staging, path)
+            shutil.rmtree(old)
+        else:
+            os.replace(staging, path)
+        return path
+
+    def close(self) -> None:
+        """Closes the envs; the trainer cannot act afterwards."""
+        for actor in self._actors:
+            actor.env.close()
+        if self._test_env is not None:
+            self._test_env.close()
+
+    # ----------------------------------------------------------------------------- internals
+
+    def _init_params(self, key: jax.Array):
+        obs = jnp.zeros((1, 1) + self.spec.obs_shape, self.spec.obs_dtype)
+        zeros = jnp.zeros((1, 1), jnp.int32)
+        return self.network.init(
+            key, obs, zeros, zeros.astype(jnp.float32), zeros.astype(bool), self.network.initial_core_state(1)
+        )
+
+    def _update_step(self) -> int:
+        return int(self.state.update_step)
+
+    def _actor_params(self):
+        # A copy, not an alias: the learner donates its state to the next update.
+        return jax.device_put(self.state.params, self._actor_device, may_alias=False)
+
+    def _next_batch(self, rollouts: RolloutQueue, workers: WorkerGroup) -> tuple[Trajectory, list[int]]:
+        """Copies `rollouts_per_batch` actor rollouts side by side along B into a new host batch.
+
+        Each rollout's buffer goes back to its actor as soon as it is copied, so an actor can
+        refill it while the batch is still being assembled. The batch is freshly allocated: the
+        device may alias it, so it is never reused.
+        """
+        s = self.settings
+        batch = allocate_trajectory(self.spec, s.num_steps, s.batch_size, self._core_template)
+        versions = []
+        for index in range(s.rollouts_per_batch):
+            rollout = rollouts.get(check=workers.raise_if_failed)
+            envs = slice(index * s.num_envs, (index + 1) * s.num_envs)
+            for field in _TIME_MAJOR_FIELDS:
+                getattr(batch, field)[:, envs] = getattr(rollout.trajectory, field)
+            jax.tree.map(lambda dst, src: dst.__setitem__(envs, src), batch.initial_core_state, rollout.trajectory.initial_core_state)
+            versions.append(rollout.params_version)
+            rollout.release()
+        return batch, versions
+
+    def _record(self, metrics, lags, steps, seconds) -> dict[str, Any]:
+        transitions = max(float(metrics["num_transitions"]), 1.0)
+        record = {
+            "step": self.env_steps,
+            "updates": self._update_step(),
+            "sps": steps / max(seconds, 1e-9),
+            **self._episodes.drain(),
+            "loss": metrics["loss"],
+            "pg_loss": metrics["pg_loss"],
+            "baseline_loss": metrics["baseline_loss"],
+            "entropy": metrics["entropy"] / transitions,
+            "grad_norm": metrics["grad_norm"],
+            "policy_lag_mean": float(np.mean(lags)) if lags else 0.0,
+            "policy_lag_max": max(lags, default=0),
+        }
+        return record
+
+
+def _check_envs(envs: list, s: config_lib.Settings) -> EnvSpec:
+    """Checks the actor envs against the config; returns their common spec."""
+    if len(envs) != s.num_actors:
+        raise ValueError(f"train_env has {len(envs)} envs but num_actors={s.num_actors}: give one env per actor")
+    for index, env in enumerate(envs):
+        if num_envs_of(env) != s.num_envs:
+            raise ValueError(
+                f"train_env[{index}] has num_envs={num_envs_of(env)} but the config says num_envs={s.num_envs}"
+            )
+    spec = env_spec(envs[0])
+    for index, env in enumerate(envs[1:], start=1):
+        _check_same_spec(env_spec(env), spec, f"train_env[{index}]")
+    wants_image = s.encoder in ("nature_cnn", "resnet")
+    if spec.is_image != wants_image:
+        accepted = "'nature_cnn' or 'resnet'" if spec.is_image else "'mlp'"
+        raise ValueError(
+            f"encoder={s.encoder!r} does not fit observations of shape {spec.obs_shape}: use {accepted}"
+        )
+    return spec
+
+
+def _check_same_spec(spec: EnvSpec, expected: EnvSpec, name: str) -> None:
+    if spec != expected:
+        raise ValueError(f"{name} has spec {spec}, which differs from the training envs' {expected}")
