@@ -1,4 +1,4 @@
-"""IMPALA on CartPole-v1: the default config (see hsuanwu_jax/config.py for every field)."""
+"""IMPALA on CartPole-v1 (see hsuanwu_jax/config.py for every field and its default)."""
 
 from hsuanwu_jax.config import default_config
 
@@ -6,4 +6,9 @@ from hsuanwu_jax.config import default_config
 def get_config():
     cfg = default_config()
     cfg.env_id = "CartPole-v1"
+    cfg.num_train_steps = 1_000_000
+    # The seed's 4e-4 is tuned for Atari; on CartPole it leaves 3 of 5 seeds below a return of 475
+    # after 1M steps, while 2e-3 and 3e-3 got 500 on all five (benchmarks/RESULTS.md).
+    cfg.lr = 3e-3
+    cfg.test_every = 100_000  # a greedy test() every 100k steps, logged as test_episode_reward
     return cfg

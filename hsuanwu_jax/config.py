@@ -55,6 +55,7 @@ def default_config() -> ml_collections.ConfigDict:
     cfg.actor_device_id = None  # None: the first local device
     # Evaluation, logging, outputs.
     cfg.num_test_episodes = 20  # greedy episodes in test()
+    cfg.test_every = 0  # env steps between greedy test() runs logged as test_* fields (0: never)
     cfg.log_every = 20_000  # env steps between metrics.jsonl lines
     cfg.workdir = ""  # where metrics.jsonl and exports go; "" means runs/<env_id>
     return cfg
@@ -137,6 +138,7 @@ _RULES = {
     ),
     "actor_device_id": (lambda v: v is None or isinstance(v, int), "None or a device id"),
     "num_test_episodes": (_positive_int, "an integer >= 1"),
+    "test_every": (lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0, "an integer >= 0 (env steps)"),
     "log_every": (_positive_int, "an integer >= 1 (env steps)"),
     "workdir": (lambda v: isinstance(v, str), "a path"),
 }

@@ -143,6 +143,7 @@ class DistributedTrainer:
         try:
             started = last_log_time = time.perf_counter()
             last_log_steps = self.env_steps
+            next_test = self.env_steps + s.test_every
             lags: list[int] = []
             batch, versions = self._next_batch(rollouts, workers)
             while True:
@@ -155,10 +156,15 @@ class DistributedTrainer:
                     batch, versions = self._next_batch(rollouts, workers)
                 metrics = jax.device_get(metrics)
                 params_source.publish(self._actor_params(), version + 1)
-                if finished or self.env_steps - last_log_steps >= s.log_every:
+                test_due = s.test_every > 0 and self.env_steps >= next_test
+                if finished or test_due or self.env_steps - last_log_steps >= s.log_every:
                     now = time.perf_counter()
                     record = self._record(metrics, lags, self.env_steps - last_log_steps, now - last_log_time)
                     record["time"] = now - started
+                    if test_due:
+                        record.update({f"test_{k}": v for k, v in self.test().items()})
+                        next_test += s.test_every * ((self.env_steps - next_test) // s.test_every + 1)
+                        now = time.perf_counter()
                     writer.write(record)
                     print(format_progress(record), flush=True)
                     last_log_steps, last_log_time, lags = self.env_steps, now, []

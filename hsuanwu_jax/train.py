@@ -1,0 +1,43 @@
+"""Command line: train, test and export one config.
+
+    python -m hsuanwu_jax.train --config configs/impala_cartpole.py --workdir runs/cartpole \
+        [--config.<field>=<value> ...]
+
+Writes `<workdir>/metrics.jsonl` and `<workdir>/export`, prints progress and the final greedy
+test return.
+"""
+
+from __future__ import annotations
+
+import json
+
+from absl import app, flags
+from ml_collections import config_flags
+
+from hsuanwu_jax.trainer import DistributedTrainer
+
+_CONFIG = config_flags.DEFINE_config_file("config", None, "Path to a config file with get_config().")
+_WORKDIR = flags.DEFINE_string("workdir", None, "Output directory (overrides config.workdir).")
+
+
+def main(argv) -> None:
+    if len(argv) > 1:
+        raise app.UsageError(f"unexpected arguments: {argv[1:]}")
+    cfg = _CONFIG.value
+    if _WORKDIR.value:
+        cfg.workdir = _WORKDIR.value
+    trainer = DistributedTrainer(cfg)
+    try:
+        trainer.train()
+        result = trainer.test()
+        path = trainer.save()
+    finally:
+        trainer.close()
+    print("final test:", json.dumps(result))
+    print(f"final test return {result['episode_reward']:.1f} over {result['num_episodes']} greedy episodes")
+    print(f"model export: {path}")
+
+
+if __name__ == "__main__":
+    flags.mark_flag_as_required("config")
+    app.run(main)
