@@ -1,0 +1,51 @@
+"""Fake batched envs with EnvPool's interface and auto-reset semantics, for fast deterministic tests."""
+
+import gymnasium
+import numpy as np
+
+
+class CountingEnv:
+    """B envs; env i's episodes last `lengths[i]` steps and terminate (or truncate if `truncate`).
+
+    obs = [env index, step within episode, episode count]; reward after step k of an episode is
+    k + 1. As EnvPool does, the step after an episode ends ignores its action and returns the new
+    episode's first observation with reward 0.
+    """
+
+    def __init__(self, lengths, truncate=False, fail_after=None):
+        self.lengths = np.asarray(lengths)
+        self.num_envs = len(lengths)
+        self.config = {"num_envs": self.num_envs}
+        self.observation_space = gymnasium.spaces.Box(-np.inf, np.inf, (3,), np.float32)
+        self.action_space = gymnasium.spaces.Discrete(2)
+        self.truncate = truncate
+        self.fail_after = fail_after
+        self.actions_seen = []
+        self.steps = 0
+        self.closed = False
+
+    def _obs(self):
+        return np.stack([np.arange(self.num_envs), self.t, self.episode], axis=1).astype(np.float32)
+
+    def reset(self):
+        self.t = np.zeros(self.num_envs, np.int64)
+        self.episode = np.zeros(self.num_envs, np.int64)
+        self.pending_reset = np.zeros(self.num_envs, bool)
+        return self._obs(), {"env_id": np.arange(self.num_envs)}
+
+    def step(self, action):
+        self.steps += 1
+        if self.fail_after is not None and self.steps > self.fail_after:
+            raise RuntimeError("fake env failure")
+        self.actions_seen.append(np.array(action))
+        reward = np.where(self.pending_reset, 0.0, self.t + 1.0).astype(np.float32)
+        self.episode = np.where(self.pending_reset, self.episode + 1, self.episode)
+        self.t = np.where(self.pending_reset, 0, self.t + 1)
+        ended = (self.t >= self.lengths) & ~self.pending_reset
+        self.pending_reset = ended
+        terminated = ended & (not self.truncate)
+        truncated = ended & self.truncate
+        return self._obs(), reward, terminated, truncated, {"env_id": np.arange(self.num_envs)}
+
+    def close(self):
+        self.closed = True

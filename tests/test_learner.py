@@ -1,0 +1,75 @@
+"""The jitted learner step: it learns on a fixed batch, compiles once, and shares nothing with actors."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import optax
+
+from hsuanwu_jax import sharding
+from hsuanwu_jax.distributions import Categorical
+from hsuanwu_jax.learner import make_learner_step
+from hsuanwu_jax.losses import make_impala_loss
+from hsuanwu_jax.networks import ImpalaNetwork
+from hsuanwu_jax.optim import make_optimizer
+from hsuanwu_jax.types import LearnerState
+
+from test_losses import random_trajectory
+
+
+def setup(num_updates=100):
+    network = ImpalaNetwork(num_actions=4, mlp_hidden_sizes=(16,))
+    traj = random_trajectory(0)
+    params = network.init(jax.random.PRNGKey(0), traj.obs, traj.prev_action, traj.reward, traj.first, ())
+    optimizer = make_optimizer(lr=1e-2, eps=0.01, alpha=0.99, max_grad_norm=40.0, num_updates=num_updates)
+    loss_fn = make_impala_loss(apply_fn=network.apply, distribution=Categorical, discount=0.9,
+                               baseline_coef=0.5, ent_coef=0.01)
+    traces = []
+
+    def counted(state, batch):
+        traces.append(1)
+        return make_learner_step(loss_fn=loss_fn, optimizer=optimizer, axis_name=sharding.BATCH_AXIS)(state, batch)
+
+    mesh = sharding.learner_mesh(jax.devices()[:1])
+    step = sharding.data_parallel(counted, mesh)
+    state = sharding.replicate(LearnerState(params, optimizer.init(params), jnp.zeros((), jnp.int32)), mesh)
+    return step, state, traj, mesh, loss_fn, traces
+
+
+def test_updates_fit_the_values_and_compile_once():
+    step, state, traj, mesh, loss_fn, traces = setup()
+    # The IMPALA loss has moving targets, so its value need not fall; the value fit on a fixed batch must.
+    before = float(loss_fn(state.params, traj)[1]["baseline_loss"])
+    for _ in range(20):
+        state, metrics = step(state, sharding.shard_trajectory(traj, mesh))
+    after = float(loss_fn(state.params, traj)[1]["baseline_loss"])
+    assert after < 0.5 * before
+    assert int(state.update_step) == 20
+    assert len(traces) == 1
+    assert set(metrics) >= {"loss", "pg_loss", "baseline_loss", "entropy", "num_transitions", "grad_norm"}
+
+
+def test_matches_an_unjitted_optax_update():
+    step, state, traj, mesh, loss_fn, _ = setup()
+    params = jax.tree.map(np.array, state.params)
+    optimizer = make_optimizer(lr=1e-2, eps=0.01, alpha=0.99, max_grad_norm=40.0, num_updates=100)
+    grads = jax.grad(lambda p: loss_fn(p, traj)[0])(params)
+    updates, _ = optimizer.update(grads, optimizer.init(params), params)
+    expected = optax.apply_updates(params, updates)
+    new_state, _ = step(state, sharding.shard_trajectory(traj, mesh))
+    jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6), new_state.params, expected)
+
+
+def test_rmsprop_is_pytorch_style():
+    """One step by hand: v = (1 - alpha) g^2, update = -lr g / (sqrt(v) + eps)."""
+    optimizer = make_optimizer(lr=0.1, eps=0.01, alpha=0.99, max_grad_norm=1e9, num_updates=10)
+    g = jnp.array([0.5, -2.0])
+    updates, _ = optimizer.update(g, optimizer.init(g))
+    expected = -0.1 * g / (np.sqrt(0.01 * g**2) + 0.01)
+    np.testing.assert_allclose(updates, expected, rtol=1e-6)
+    # The learning rate falls linearly: update k of num_updates = 10 uses lr * (1 - k / 10).
+    state = optimizer.init(g)
+    for _ in range(10):
+        updates, state = optimizer.update(g, state)
+    assert np.all(np.abs(np.asarray(updates)) > 0.0)  # the 10th update still moves (lr / 10)
+    updates, _ = optimizer.update(g, state)
+    assert np.all(np.asarray(updates) == 0.0)  # and after num_updates the rate is zero

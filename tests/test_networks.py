@@ -1,0 +1,72 @@
+"""Networks: every encoder on its observations, and the LSTM's resets at episode starts."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+
+from hsuanwu_jax.networks import ImpalaNetwork
+
+
+def inputs(time, batch, obs_shape, dtype, seed=0):
+    rng = np.random.default_rng(seed)
+    if dtype == np.uint8:
+        obs = rng.integers(0, 256, (time, batch, *obs_shape)).astype(np.uint8)
+    else:
+        obs = rng.normal(size=(time, batch, *obs_shape)).astype(np.float32)
+    prev_action = rng.integers(0, 6, (time, batch)).astype(np.int32)
+    reward = rng.normal(size=(time, batch)).astype(np.float32)
+    first = rng.random((time, batch)) < 0.3
+    return obs, prev_action, reward, first
+
+
+@pytest.mark.parametrize(
+    "encoder, obs_shape, dtype",
+    [("mlp", (4,), np.float32), ("nature_cnn", (4, 84, 84), np.uint8), ("resnet", (4, 84, 84), np.uint8)],
+)
+@pytest.mark.parametrize("use_lstm", [False, True])
+def test_output_shapes(encoder, obs_shape, dtype, use_lstm):
+    network = ImpalaNetwork(num_actions=6, encoder=encoder, use_lstm=use_lstm, lstm_size=8)
+    obs, prev_action, reward, first = inputs(3, 2, obs_shape, dtype)
+    state = network.initial_core_state(2)
+    params = network.init(jax.random.PRNGKey(0), obs, prev_action, reward, first, state)
+    out, new_state = network.apply(params, obs, prev_action, reward, first, state)
+    assert out.policy_logits.shape == (3, 2, 6) and out.value.shape == (3, 2)
+    assert out.policy_logits.dtype == jnp.float32
+    assert jax.tree.map(jnp.shape, new_state) == jax.tree.map(jnp.shape, state)
+
+
+def test_lstm_unroll_over_episode_starts_equals_separate_unrolls():
+    network = ImpalaNetwork(num_actions=3, use_lstm=True, lstm_size=8, mlp_hidden_sizes=(16,))
+    obs, prev_action, reward, _ = inputs(12, 2, (5,), np.float32, seed=1)
+    first = np.zeros((12, 2), bool)
+    first[[0, 4, 9], :] = True  # three episodes: steps 0-3, 4-8, 9-11
+    start = network.initial_core_state(2)
+    # Nonzero state before step 0: the reset at step 0 must discard it.
+    start = jax.tree.map(lambda x: x + 0.5, start)
+    params = network.init(jax.random.PRNGKey(0), obs, prev_action, reward, first, start)
+    whole, _ = network.apply(params, obs, prev_action, reward, first, start)
+    for begin, end in [(0, 4), (4, 9), (9, 12)]:
+        part, _ = network.apply(
+            params, obs[begin:end], prev_action[begin:end], reward[begin:end], first[begin:end],
+            network.initial_core_state(2),
+        )
+        np.testing.assert_allclose(whole.policy_logits[begin:end], part.policy_logits, rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(whole.value[begin:end], part.value, rtol=1e-5, atol=1e-6)
+    # Without the resets the later episodes do see the earlier ones.
+    leaky, _ = network.apply(params, obs, prev_action, reward, np.zeros_like(first), start)
+    assert not np.allclose(leaky.value[4:], whole.value[4:])
+
+
+def test_last_action_and_reward_are_inputs_but_zeroed_at_episode_starts():
+    network = ImpalaNetwork(num_actions=3, mlp_hidden_sizes=(8,))
+    obs, prev_action, reward, _ = inputs(2, 4, (5,), np.float32)
+    not_first = np.zeros((2, 4), bool)
+    params = network.init(jax.random.PRNGKey(0), obs, prev_action, reward, not_first, ())
+    a, _ = network.apply(params, obs, prev_action, reward, not_first, ())
+    b, _ = network.apply(params, obs, (prev_action + 1) % 3, reward + 1.0, not_first, ())
+    assert not np.allclose(a.value, b.value)
+    first = np.ones((2, 4), bool)
+    c, _ = network.apply(params, obs, prev_action, reward, first, ())
+    d, _ = network.apply(params, obs, (prev_action + 1) % 3, reward + 1.0, first, ())
+    np.testing.assert_allclose(c.value, d.value)

@@ -1,0 +1,162 @@
+"""DistributedTrainer as a system: bad input, train/test/save/close, failures, and learning."""
+
+import importlib.util
+import json
+import os
+import pathlib
+import subprocess
+import sys
+import threading
+import time
+
+import envpool
+import numpy as np
+import pytest
+
+from fakes import CountingEnv
+from hsuanwu_jax import DistributedTrainer, default_config, make_env
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+
+
+def tiny_config(tmp_path, **overrides):
+    cfg = default_config()
+    cfg.update(dict(num_actors=2, num_envs=4, batch_size=8, num_steps=5, num_train_steps=2_000,
+                    log_every=400, mlp_hidden_sizes=(16,), num_test_episodes=3, workdir=str(tmp_path)))
+    cfg.update(overrides)
+    return cfg
+
+
+def fake_envs(cfg, **kwargs):
+    return [CountingEnv([5 + k, 7, 9, 11], **kwargs) for k in range(cfg.num_actors)]
+
+
+def actor_threads():
+    return [t for t in threading.enumerate() if t.name.startswith("actor-")]
+
+
+def test_train_test_save_close_with_fake_envs(tmp_path):
+    cfg = tiny_config(tmp_path)
+    test_env = CountingEnv([4, 6, 8])
+    trainer = DistributedTrainer(cfg, train_env=fake_envs(cfg), test_env=test_env)
+    summary = trainer.train()
+    assert trainer.env_steps >= cfg.num_train_steps and summary["step"] == trainer.env_steps
+    assert not actor_threads()
+    lines = [json.loads(x) for x in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+    assert len(lines) >= 4
+    for key in ("step", "sps", "episode_reward", "episode_length", "loss", "pg_loss", "baseline_loss",
+                "entropy", "policy_lag_mean", "policy_lag_max"):
+        assert key in lines[-1], key
+    assert [x["step"] for x in lines] == sorted({x["step"] for x in lines})
+    result = trainer.test()
+    # The fake env's episodes have fixed lengths: greedy play changes nothing, so this is exact.
+    assert result["episode_length"] == pytest.approx((4 + 6 + 8) / 3)
+    assert result["episode_reward"] == pytest.approx(sum(n * (n + 1) / 2 for n in (4, 6, 8)) / 3)
+    path = trainer.save()
+    assert sorted(os.listdir(path)) == ["model.json", "params.msgpack"]
+    meta = json.loads(pathlib.Path(path, "model.json").read_text())
+    assert meta["num_actions"] == 2 and meta["config"]["num_envs"] == 4
+    trainer.save()  # overwriting an export leaves exactly one
+    assert sorted(p for p in os.listdir(tmp_path) if "export" in p) == ["export"]
+    rollout = trainer.act(0)
+    assert rollout.obs.shape == (cfg.num_steps + 1, 4, 3)
+    trainer.close()
+    assert test_env.closed
+
+
+def test_failing_env_reaches_the_caller_quickly_and_leaves_no_thread(tmp_path):
+    cfg = tiny_config(tmp_path, num_train_steps=10**9)
+    envs = fake_envs(cfg)
+    envs[1] = CountingEnv([5, 7, 9, 11], fail_after=60)
+    trainer = DistributedTrainer(cfg, train_env=envs, test_env=CountingEnv([3]))
+    started = time.monotonic()
+    with pytest.raises(RuntimeError, match="fake env failure") as info:
+        trainer.train()
+    assert time.monotonic() - started < 10
+    assert any("actor-1" in note for note in getattr(info.value, "__notes__", []))
+    assert not actor_threads()
+
+
+@pytest.mark.parametrize(
+    "overrides, message",
+    [
+        ({"num_step": 5}, "unknown config field 'num_step'; did you mean 'num_steps'"),
+        ({"num_steps": 0}, "num_steps=0 is invalid"),
+        ({"batch_size": -4}, "batch_size=-4 is invalid"),
+        ({"lr": "fast"}, "lr='fast' is invalid"),
+        ({"batch_size": 6}, "batch_size=6 must be a multiple of num_envs=4"),
+        ({"encoder": "vit"}, "encoder='vit' is invalid"),
+        ({"encoder": "nature_cnn"}, "encoder='nature_cnn' does not fit observations of shape"),
+        ({"num_actors": 3}, "train_env has 2 envs but num_actors=3"),
+        ({"learner_device_ids": [7]}, "learner_device_ids=[7] names no usable device"),
+    ],
+)
+def test_bad_config_is_refused_before_any_thread_starts(tmp_path, overrides, message):
+    cfg = tiny_config(tmp_path)
+    envs = fake_envs(cfg)
+    cfg = {**cfg.to_dict(), **overrides}  # a plain dict: ConfigDict itself refuses some of these
+    before = threading.active_count()
+    with pytest.raises(ValueError, match=message.replace("[", r"\[").replace("]", r"\]")):
+        DistributedTrainer(cfg, train_env=envs, test_env=CountingEnv([3]))
+    assert threading.active_count() == before
+
+
+def test_unknown_env_id_suggests_close_matches(tmp_path):
+    cfg = tiny_config(tmp_path, env_id="CartPole-v0x")
+    with pytest.raises(ValueError, match="env_id='CartPole-v0x' is not an EnvPool task; close matches: CartPole-v"):
+        make_env(cfg)
+
+
+def test_unsupported_action_space_is_named(tmp_path):
+    cfg = tiny_config(tmp_path, env_id="Pendulum-v1", num_actors=1)
+    with pytest.raises(ValueError, match="action space Box.* is not supported: the policy head takes Discrete"):
+        DistributedTrainer(cfg)
+
+
+def random_policy_return(num_episodes=20, seed=0):
+    env = envpool.make("CartPole-v1", env_type="gymnasium", num_envs=num_episodes, seed=seed)
+    env.reset()
+    rng = np.random.default_rng(seed)
+    returns, alive, total = np.zeros(num_episodes), np.ones(num_episodes, bool), np.zeros(num_episodes)
+    while alive.any():
+        _, reward, terminated, truncated, _ = env.step(rng.integers(0, 2, num_episodes).astype(np.int32))
+        total += reward * alive
+        ended = alive & (terminated | truncated)
+        returns[ended] = total[ended]
+        alive &= ~ended
+    return float(returns.mean())
+
+
+def load_config(name):
+    spec = importlib.util.spec_from_file_location(name, ROOT / "configs" / f"{name}.py")
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.get_config()
+
+
+def test_cartpole_learns_clearly_beyond_a_random_policy(tmp_path):
+    """The shipped CartPole config, briefly: the greedy return must be far above random (~22)."""
+    cfg = load_config("impala_cartpole")
+    cfg.update(dict(num_train_steps=200_000, log_every=50_000, test_every=0, workdir=str(tmp_path)))
+    trainer = DistributedTrainer(cfg, train_env=make_env(cfg), test_env=make_env(cfg, test=True))
+    trainer.train()
+    trained = trainer.test()["episode_reward"]
+    trainer.close()
+    random_return = random_policy_return()
+    print(f"random policy {random_return:.1f}, trained greedy policy {trained:.1f}")
+    assert random_return < 40
+    assert trained >= max(100.0, 4 * random_return)
+
+
+def test_command_line_trains_and_writes_metrics_and_export(tmp_path):
+    result = subprocess.run(
+        [sys.executable, "-m", "hsuanwu_jax.train", "--config", str(ROOT / "configs/impala_cartpole.py"),
+         "--workdir", str(tmp_path), "--config.num_train_steps=30000", "--config.log_every=10000",
+         "--config.num_test_episodes=4", "--config.test_every=0"],
+        capture_output=True, text=True, timeout=300, cwd=ROOT,
+    )
+    assert result.returncode == 0, result.stderr[-3000:]
+    assert "final test return" in result.stdout
+    lines = [json.loads(x) for x in (tmp_path / "metrics.jsonl").read_text().splitlines()]
+    assert lines[-1]["step"] >= 30000 and len(lines) >= 3
+    assert (tmp_path / "export" / "params.msgpack").stat().st_size > 0
