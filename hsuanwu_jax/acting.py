@@ -30,10 +30,7 @@ def make_policy_fn(network: ImpalaNetwork, distribution, *, greedy: bool) -> Pol
         )
         logits = outputs.policy_logits[0]
         key, sample_key = jax.random.split(key)
-        if greedy:
-            action = distribution.mode(logits)
-        else:
-            action = distribution.sample(sample_key, logits)
+        action = distribution.mode(logits) if greedy else distribution.sample(sample_key, logits)
         return PolicyStep(action, distribution.log_prob(logits, action), core_state), key
 
     return jax.jit(policy)
@@ -103,7 +100,9 @@ class Actor:
         with the params it acts with, and the learner only reads entry T's observation fields.
         """
         traj = buffer if buffer is not None else self._allocate()
-        jax.tree.map(lambda dst, src: np.copyto(dst, np.asarray(src)), traj.initial_core_state, self._core_state)
+        jax.tree.map(
+            lambda dst, src: np.copyto(dst, np.asarray(src)), traj.initial_core_state, self._core_state
+        )
         for t in range(self.num_steps + 1):
             traj.obs[t] = self._obs
             traj.first[t] = self._first

@@ -87,7 +87,9 @@ def to_config_dict(cfg) -> ml_collections.ConfigDict:
         cfg = OmegaConf.to_container(cfg, resolve=True)
     if isinstance(cfg, Mapping):
         return ml_collections.ConfigDict(dict(cfg))
-    raise TypeError(f"config must be a ConfigDict, a dict or an omegaconf DictConfig, not {type(cfg).__name__}")
+    raise TypeError(
+        f"config must be a ConfigDict, a dict or an omegaconf DictConfig, not {type(cfg).__name__}"
+    )
 
 
 def _positive_int(value) -> bool:
@@ -138,7 +140,10 @@ _RULES = {
     ),
     "actor_device_id": (lambda v: v is None or isinstance(v, int), "None or a device id"),
     "num_test_episodes": (_positive_int, "an integer >= 1"),
-    "test_every": (lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0, "an integer >= 0 (env steps)"),
+    "test_every": (
+        lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0,
+        "an integer >= 0 (env steps)",
+    ),
     "log_every": (_positive_int, "an integer >= 1 (env steps)"),
     "workdir": (lambda v: isinstance(v, str), "a path"),
 }

@@ -118,7 +118,7 @@ class WorkerGroup:
             target()
         except Stopped:
             pass
-        except BaseException as error:  # noqa: BLE001 - any failure must reach the caller
+        except BaseException as error:
             with self._lock:
                 if self._error is None:
                     error.add_note(f"raised in thread {threading.current_thread().name}")

@@ -26,8 +26,7 @@ def select_devices(device_ids: Sequence[int] | None, field: str) -> list[jax.Dev
     missing = [i for i in device_ids if i not in by_id]
     if missing or not device_ids:
         raise ValueError(
-            f"{field}={list(device_ids)} names no usable device: "
-            f"the local devices have ids {sorted(by_id)}"
+            f"{field}={list(device_ids)} names no usable device: the local devices have ids {sorted(by_id)}"
         )
     return [by_id[i] for i in device_ids]
 
@@ -55,7 +54,8 @@ def trajectory_spec() -> Trajectory:
 def shard_trajectory(traj: Trajectory, mesh: Mesh) -> Trajectory:
     """Moves a host trajectory batch onto the mesh, each device holding `B / num_devices` envs."""
     shardings = jax.tree.map(
-        lambda spec: NamedSharding(mesh, spec), trajectory_spec(),
+        lambda spec: NamedSharding(mesh, spec),
+        trajectory_spec(),
         is_leaf=lambda x: isinstance(x, PartitionSpec),
     )
     return jax.device_put(traj, shardings)

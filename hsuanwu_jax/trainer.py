@@ -149,7 +149,9 @@ class DistributedTrainer:
             while True:
                 version = self._update_step()
                 lags.extend(version - v for v in versions)
-                self.state, metrics = self._learner_step(self.state, sharding.shard_trajectory(batch, self._mesh))
+                self.state, metrics = self._learner_step(
+                    self.state, sharding.shard_trajectory(batch, self._mesh)
+                )
                 self.env_steps += s.steps_per_update
                 finished = self.env_steps >= s.num_train_steps
                 if not finished:  # assembled on the host while the update runs
@@ -238,7 +240,7 @@ class DistributedTrainer:
     # ----------------------------------------------------------------------------- internals
 
     def _init_params(self, key: jax.Array):
-        obs = jnp.zeros((1, 1) + self.spec.obs_shape, self.spec.obs_dtype)
+        obs = jnp.zeros((1, 1, *self.spec.obs_shape), self.spec.obs_dtype)
         zeros = jnp.zeros((1, 1), jnp.int32)
         return self.network.init(
             key, obs, zeros, zeros.astype(jnp.float32), zeros.astype(bool), self.network.initial_core_state(1)
@@ -266,7 +268,12 @@ class DistributedTrainer:
             envs = slice(index * s.num_envs, (index + 1) * s.num_envs)
             for field in _TIME_MAJOR_FIELDS:
                 getattr(batch, field)[:, envs] = getattr(rollout.trajectory, field)
-            jax.tree.map(lambda dst, src: dst.__setitem__(envs, src), batch.initial_core_state, rollout.trajectory.initial_core_state)
+            for dst, src in zip(
+                jax.tree.leaves(batch.initial_core_state),
+                jax.tree.leaves(rollout.trajectory.initial_core_state),
+                strict=True,
+            ):
+                dst[envs] = src
             versions.append(rollout.params_version)
             rollout.release()
         return batch, versions
@@ -292,7 +299,9 @@ class DistributedTrainer:
 def _check_envs(envs: list, s: config_lib.Settings) -> EnvSpec:
     """Checks the actor envs against the config; returns their common spec."""
     if len(envs) != s.num_actors:
-        raise ValueError(f"train_env has {len(envs)} envs but num_actors={s.num_actors}: give one env per actor")
+        raise ValueError(
+            f"train_env has {len(envs)} envs but num_actors={s.num_actors}: give one env per actor"
+        )
     for index, env in enumerate(envs):
         if num_envs_of(env) != s.num_envs:
             raise ValueError(

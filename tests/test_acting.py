@@ -2,8 +2,8 @@
 
 import jax
 import numpy as np
-
 from fakes import CountingEnv
+
 from hsuanwu_jax.acting import Actor, make_policy_fn
 from hsuanwu_jax.distributions import Categorical
 from hsuanwu_jax.envs import env_spec
@@ -17,13 +17,23 @@ def make_actor(env, use_lstm=False):
     spec = env_spec(env)
     zeros = np.zeros((1, 1), np.int32)
     params = network.init(
-        jax.random.PRNGKey(0), np.zeros((1, 1, 3), np.float32), zeros, zeros.astype(np.float32),
-        zeros.astype(bool), network.initial_core_state(1),
+        jax.random.PRNGKey(0),
+        np.zeros((1, 1, 3), np.float32),
+        zeros,
+        zeros.astype(np.float32),
+        zeros.astype(bool),
+        network.initial_core_state(1),
     )
     episodes = []
     actor = Actor(
-        env, spec, make_policy_fn(network, Categorical, greedy=False), network.initial_core_state(env.num_envs),
-        T, jax.random.PRNGKey(1), jax.devices()[0], on_episodes=episodes.extend,
+        env,
+        spec,
+        make_policy_fn(network, Categorical, greedy=False),
+        network.initial_core_state(env.num_envs),
+        T,
+        jax.random.PRNGKey(1),
+        jax.devices()[0],
+        on_episodes=episodes.extend,
     )
     return actor, network, params, episodes
 
@@ -55,7 +65,9 @@ def test_behaviour_log_probs_are_the_policy_log_probs_of_the_actions():
     env = CountingEnv([7, 9, 11])
     actor, network, params, _ = make_actor(env, use_lstm=True)
     traj = actor.collect(params)
-    out, _ = network.apply(params, traj.obs, traj.prev_action, traj.reward, traj.first, traj.initial_core_state)
+    out, _ = network.apply(
+        params, traj.obs, traj.prev_action, traj.reward, traj.first, traj.initial_core_state
+    )
     expected = Categorical.log_prob(out.policy_logits, traj.action)
     np.testing.assert_allclose(traj.behaviour_log_prob[:T], expected[:T], rtol=1e-5, atol=1e-6)
 

@@ -4,6 +4,7 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
+from test_losses import random_trajectory
 
 from hsuanwu_jax import sharding
 from hsuanwu_jax.distributions import Categorical
@@ -13,21 +14,22 @@ from hsuanwu_jax.networks import ImpalaNetwork
 from hsuanwu_jax.optim import make_optimizer
 from hsuanwu_jax.types import LearnerState
 
-from test_losses import random_trajectory
-
 
 def setup(num_updates=100):
     network = ImpalaNetwork(num_actions=4, mlp_hidden_sizes=(16,))
     traj = random_trajectory(0)
     params = network.init(jax.random.PRNGKey(0), traj.obs, traj.prev_action, traj.reward, traj.first, ())
     optimizer = make_optimizer(lr=1e-2, eps=0.01, alpha=0.99, max_grad_norm=40.0, num_updates=num_updates)
-    loss_fn = make_impala_loss(apply_fn=network.apply, distribution=Categorical, discount=0.9,
-                               baseline_coef=0.5, ent_coef=0.01)
+    loss_fn = make_impala_loss(
+        apply_fn=network.apply, distribution=Categorical, discount=0.9, baseline_coef=0.5, ent_coef=0.01
+    )
     traces = []
 
     def counted(state, batch):
         traces.append(1)
-        return make_learner_step(loss_fn=loss_fn, optimizer=optimizer, axis_name=sharding.BATCH_AXIS)(state, batch)
+        return make_learner_step(loss_fn=loss_fn, optimizer=optimizer, axis_name=sharding.BATCH_AXIS)(
+            state, batch
+        )
 
     mesh = sharding.learner_mesh(jax.devices()[:1])
     step = sharding.data_parallel(counted, mesh)
@@ -56,7 +58,9 @@ def test_matches_an_unjitted_optax_update():
     updates, _ = optimizer.update(grads, optimizer.init(params), params)
     expected = optax.apply_updates(params, updates)
     new_state, _ = step(state, sharding.shard_trajectory(traj, mesh))
-    jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6), new_state.params, expected)
+    jax.tree.map(
+        lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6), new_state.params, expected
+    )
 
 
 def test_rmsprop_is_pytorch_style():

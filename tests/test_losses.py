@@ -4,13 +4,12 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
+from test_vtrace import reference_vtrace
 
 from hsuanwu_jax.distributions import Categorical
 from hsuanwu_jax.losses import make_impala_loss
 from hsuanwu_jax.networks import ImpalaNetwork, NetworkOutput
 from hsuanwu_jax.types import Trajectory
-
-from test_vtrace import reference_vtrace
 
 T, B, A = 6, 3, 4
 DISCOUNT, BASELINE_COEF, ENT_COEF = 0.9, 0.5, 0.01
@@ -47,8 +46,11 @@ def table_apply(params, obs, prev_action, reward, first, core_state):
 
 def make_loss(apply_fn=table_apply):
     return make_impala_loss(
-        apply_fn=apply_fn, distribution=Categorical, discount=DISCOUNT,
-        baseline_coef=BASELINE_COEF, ent_coef=ENT_COEF,
+        apply_fn=apply_fn,
+        distribution=Categorical,
+        discount=DISCOUNT,
+        baseline_coef=BASELINE_COEF,
+        ent_coef=ENT_COEF,
     )
 
 
@@ -130,8 +132,11 @@ def test_network_loss_gradient_matches_finite_differences():
     with jax.enable_x64(True):
         network = ImpalaNetwork(num_actions=A, encoder="mlp", mlp_hidden_sizes=(5,))
         traj = random_trajectory(5)
-        traj = traj._replace(obs=traj.obs.astype(np.float64), reward=traj.reward.astype(np.float64),
-                             behaviour_log_prob=traj.behaviour_log_prob.astype(np.float64))
+        traj = traj._replace(
+            obs=traj.obs.astype(np.float64),
+            reward=traj.reward.astype(np.float64),
+            behaviour_log_prob=traj.behaviour_log_prob.astype(np.float64),
+        )
         params = network.init(jax.random.PRNGKey(0), traj.obs, traj.prev_action, traj.reward, traj.first, ())
         params = jax.tree.map(lambda x: x.astype(jnp.float64), params)
         flat, unravel = jax.flatten_util.ravel_pytree(params)

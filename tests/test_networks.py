@@ -48,7 +48,11 @@ def test_lstm_unroll_over_episode_starts_equals_separate_unrolls():
     whole, _ = network.apply(params, obs, prev_action, reward, first, start)
     for begin, end in [(0, 4), (4, 9), (9, 12)]:
         part, _ = network.apply(
-            params, obs[begin:end], prev_action[begin:end], reward[begin:end], first[begin:end],
+            params,
+            obs[begin:end],
+            prev_action[begin:end],
+            reward[begin:end],
+            first[begin:end],
             network.initial_core_state(2),
         )
         np.testing.assert_allclose(whole.policy_logits[begin:end], part.policy_logits, rtol=1e-5, atol=1e-6)

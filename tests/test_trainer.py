@@ -12,8 +12,8 @@ import time
 import envpool
 import numpy as np
 import pytest
-
 from fakes import CountingEnv
+
 from hsuanwu_jax import DistributedTrainer, default_config, make_env
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
@@ -21,8 +21,19 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 
 def tiny_config(tmp_path, **overrides):
     cfg = default_config()
-    cfg.update(dict(num_actors=2, num_envs=4, batch_size=8, num_steps=5, num_train_steps=2_000,
-                    log_every=400, mlp_hidden_sizes=(16,), num_test_episodes=3, workdir=str(tmp_path)))
+    cfg.update(
+        dict(
+            num_actors=2,
+            num_envs=4,
+            batch_size=8,
+            num_steps=5,
+            num_train_steps=2_000,
+            log_every=400,
+            mlp_hidden_sizes=(16,),
+            num_test_episodes=3,
+            workdir=str(tmp_path),
+        )
+    )
     cfg.update(overrides)
     return cfg
 
@@ -44,8 +55,18 @@ def test_train_test_save_close_with_fake_envs(tmp_path):
     assert not actor_threads()
     lines = [json.loads(x) for x in (tmp_path / "metrics.jsonl").read_text().splitlines()]
     assert len(lines) >= 4
-    for key in ("step", "sps", "episode_reward", "episode_length", "loss", "pg_loss", "baseline_loss",
-                "entropy", "policy_lag_mean", "policy_lag_max"):
+    for key in (
+        "step",
+        "sps",
+        "episode_reward",
+        "episode_length",
+        "loss",
+        "pg_loss",
+        "baseline_loss",
+        "entropy",
+        "policy_lag_mean",
+        "policy_lag_max",
+    ):
         assert key in lines[-1], key
     assert [x["step"] for x in lines] == sorted({x["step"] for x in lines})
     result = trainer.test()
@@ -103,13 +124,17 @@ def test_bad_config_is_refused_before_any_thread_starts(tmp_path, overrides, mes
 
 def test_unknown_env_id_suggests_close_matches(tmp_path):
     cfg = tiny_config(tmp_path, env_id="CartPole-v0x")
-    with pytest.raises(ValueError, match="env_id='CartPole-v0x' is not an EnvPool task; close matches: CartPole-v"):
+    with pytest.raises(
+        ValueError, match="env_id='CartPole-v0x' is not an EnvPool task; close matches: CartPole-v"
+    ):
         make_env(cfg)
 
 
 def test_unsupported_action_space_is_named(tmp_path):
     cfg = tiny_config(tmp_path, env_id="Pendulum-v1", num_actors=1)
-    with pytest.raises(ValueError, match="action space Box.* is not supported: the policy head takes Discrete"):
+    with pytest.raises(
+        ValueError, match=r"action space Box.* is not supported: the policy head takes Discrete"
+    ):
         DistributedTrainer(cfg)
 
 
@@ -150,10 +175,23 @@ def test_cartpole_learns_clearly_beyond_a_random_policy(tmp_path):
 
 def test_command_line_trains_and_writes_metrics_and_export(tmp_path):
     result = subprocess.run(
-        [sys.executable, "-m", "hsuanwu_jax.train", "--config", str(ROOT / "configs/impala_cartpole.py"),
-         "--workdir", str(tmp_path), "--config.num_train_steps=30000", "--config.log_every=10000",
-         "--config.num_test_episodes=4", "--config.test_every=0"],
-        capture_output=True, text=True, timeout=300, cwd=ROOT,
+        [
+            sys.executable,
+            "-m",
+            "hsuanwu_jax.train",
+            "--config",
+            str(ROOT / "configs/impala_cartpole.py"),
+            "--workdir",
+            str(tmp_path),
+            "--config.num_train_steps=30000",
+            "--config.log_every=10000",
+            "--config.num_test_episodes=4",
+            "--config.test_every=0",
+        ],
+        capture_output=True,
+        text=True,
+        timeout=300,
+        cwd=ROOT,
     )
     assert result.returncode == 0, result.stderr[-3000:]
     assert "final test return" in result.stdout

@@ -75,9 +75,7 @@ def test_matches_float64_numpy_loop(num_steps, batch, rho_bar, pg_rho_bar, lambd
     fn = vtrace.from_importance_weights
     if jit:
         fn = jax.jit(fn, static_argnames=("clip_rho_threshold", "clip_pg_rho_threshold", "lambda_"))
-    vs, pg = fn(
-        *inputs, clip_rho_threshold=rho_bar, clip_pg_rho_threshold=pg_rho_bar, lambda_=lambda_
-    )
+    vs, pg = fn(*inputs, clip_rho_threshold=rho_bar, clip_pg_rho_threshold=pg_rho_bar, lambda_=lambda_)
     assert vs.dtype == jnp.float32 and vs.shape == (num_steps, batch) and pg.shape == (num_steps, batch)
     ref_vs, ref_pg = reference_vtrace(*inputs, rho_bar, pg_rho_bar, lambda_)
     assert max_relative_error(vs, ref_vs) <= TOLERANCE
@@ -90,8 +88,13 @@ def test_matches_float64_numpy_loop(num_steps, batch, rho_bar, pg_rho_bar, lambd
 def test_matches_rlax(num_steps, batch, rho_bar, pg_rho_bar):
     log_rhos, discounts, rewards, values, bootstrap = random_inputs(num_steps + batch, num_steps, batch)
     vs, pg = vtrace.from_importance_weights(
-        log_rhos, discounts, rewards, values, bootstrap,
-        clip_rho_threshold=rho_bar, clip_pg_rho_threshold=pg_rho_bar,
+        log_rhos,
+        discounts,
+        rewards,
+        values,
+        bootstrap,
+        clip_rho_threshold=rho_bar,
+        clip_pg_rho_threshold=pg_rho_bar,
     )
     # rlax takes one trajectory, batch-minor inputs, v_t = V(x_{t+1}), and inf for "no clipping".
     inf = float("inf")
@@ -99,12 +102,18 @@ def test_matches_rlax(num_steps, batch, rho_bar, pg_rho_bar):
     def one_env(v_tm1, r_t, discount_t, log_rho_tm1, bootstrap_value):
         v_t = jnp.concatenate([v_tm1[1:], bootstrap_value[None]])
         return rlax.vtrace_td_error_and_advantage(
-            v_tm1, v_t, r_t, discount_t, jnp.exp(log_rho_tm1),
+            v_tm1,
+            v_t,
+            r_t,
+            discount_t,
+            jnp.exp(log_rho_tm1),
             clip_rho_threshold=inf if rho_bar is None else rho_bar,
             clip_pg_rho_threshold=inf if pg_rho_bar is None else pg_rho_bar,
         )
 
-    out = jax.vmap(one_env, in_axes=(1, 1, 1, 1, 0), out_axes=1)(values, rewards, discounts, log_rhos, bootstrap)
+    out = jax.vmap(one_env, in_axes=(1, 1, 1, 1, 0), out_axes=1)(
+        values, rewards, discounts, log_rhos, bootstrap
+    )
     assert max_relative_error(vs, out.errors + values) <= TOLERANCE
     assert max_relative_error(pg, out.pg_advantage, pg_scale(log_rhos, pg_rho_bar)) <= TOLERANCE
 
@@ -147,7 +156,11 @@ def test_splitting_at_an_episode_end_changes_nothing():
     discounts[9] = 0.0  # every env's episode ends after step 9
     vs, pg = vtrace.from_importance_weights(log_rhos, discounts, rewards, values, bootstrap)
     head = vtrace.from_importance_weights(
-        log_rhos[:10], discounts[:10], rewards[:10], values[:10], values[10]  # bootstrap unused: discount 0
+        log_rhos[:10],
+        discounts[:10],
+        rewards[:10],
+        values[:10],
+        values[10],  # bootstrap unused: discount 0
     )
     tail = vtrace.from_importance_weights(log_rhos[10:], discounts[10:], rewards[10:], values[10:], bootstrap)
     np.testing.assert_allclose(np.concatenate([head[0], tail[0]]), vs, rtol=1e-6, atol=1e-6)

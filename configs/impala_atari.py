@@ -1,0 +1,26 @@
+"""IMPALA on Atari through EnvPool (see hsuanwu_jax/config.py for every field and its default).
+
+Training envs follow the IMPALA paper's preprocessing as EnvPool implements it: 84x84 grey frames,
+4-frame stacks, frame skip 4, up to 30 no-op starts, no sticky actions, the minimal action set,
+a life loss ends an episode for learning (episodic_life) and rewards are clipped to [-1, 1].
+test() plays whole games with unclipped rewards. Reported returns are game scores.
+"""
+
+from hsuanwu_jax.config import default_config
+
+
+def get_config():
+    cfg = default_config()
+    cfg.env_id = "Breakout-v5"
+    cfg.env_kwargs = dict(episodic_life=True, reward_clip=True, noop_max=30, repeat_action_probability=0.0)
+    cfg.test_env_kwargs = dict(episodic_life=False, reward_clip=False)
+    cfg.encoder = "nature_cnn"  # "resnet" is the paper's deep network: about 4x slower on a CPU
+    cfg.num_actors = 2
+    cfg.num_envs = 16
+    cfg.env_threads = 1
+    cfg.num_steps = 80  # the seed's Atari unroll length
+    cfg.batch_size = 32
+    cfg.num_train_steps = 50_000_000
+    cfg.num_test_episodes = 10
+    cfg.log_every = 10_240
+    return cfg
