@@ -71,6 +71,8 @@ class Settings:
     num_updates: int  # updates needed to reach num_train_steps
 
     def __getattr__(self, name: str) -> Any:
+        if name == "config":  # not yet set (copying, unpickling): no recursion
+            raise AttributeError(name)
         try:
             return self.config[name]
         except KeyError:

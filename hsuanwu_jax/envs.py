@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import functools
+import warnings
 from collections.abc import Mapping
 from typing import Any, NamedTuple
 
@@ -81,15 +82,18 @@ def make_env(cfg: Mapping[str, Any], test: bool = False):
 
 
 def _make(env_id: str, num_envs: int, num_threads: int, seed: int, kwargs: dict):
-    return envpool.make(
-        env_id,
-        env_type="gymnasium",
-        num_envs=num_envs,
-        batch_size=num_envs,
-        num_threads=min(int(num_threads), num_envs),
-        seed=seed,
-        **kwargs,
-    )
+    with warnings.catch_warnings():
+        # EnvPool declares float64 bounds for float32 Boxes; gymnasium warns on every make.
+        warnings.filterwarnings("ignore", message=".*precision lowered by casting", category=UserWarning)
+        return envpool.make(
+            env_id,
+            env_type="gymnasium",
+            num_envs=num_envs,
+            batch_size=num_envs,
+            num_threads=min(int(num_threads), num_envs),
+            seed=seed,
+            **kwargs,
+        )
 
 
 class EpisodeTracker:
