@@ -76,7 +76,7 @@ class Actor:
         self.num_steps = num_steps
         self._policy_fn = policy_fn
         self._device = device
-        self._key = jax.device_put(key, device)
+        self.key = jax.device_put(key, device)
         self._on_episodes = on_episodes
         self._tracker = EpisodeTracker(self.num_envs)
         self._allocate = lambda: allocate_trajectory(spec, num_steps, self.num_envs, initial_core_state)
@@ -113,8 +113,8 @@ class Actor:
             if t == self.num_steps:
                 break
             started = time.perf_counter()
-            step, self._key = self._policy_fn(
-                params, self._key, self._obs, self._prev_action, self._reward, self._first, self._core_state
+            step, self.key = self._policy_fn(
+                params, self.key, self._obs, self._prev_action, self._reward, self._first, self._core_state
             )
             action, log_prob = jax.device_get((step.action, step.log_prob))
             self.timings["inference_seconds"] += time.perf_counter() - started

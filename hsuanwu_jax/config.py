@@ -57,6 +57,8 @@ def default_config() -> ml_collections.ConfigDict:
     cfg.num_test_episodes = 20  # greedy episodes in test()
     cfg.test_every = 0  # env steps between greedy test() runs logged as test_* fields (0: never)
     cfg.log_every = 20_000  # env steps between metrics.jsonl lines
+    cfg.checkpoint_every = 1_000_000  # env steps between checkpoints (0: only when training stops)
+    cfg.checkpoint_keep = 3  # newest checkpoints kept in <workdir>/checkpoints
     cfg.workdir = ""  # where metrics.jsonl and exports go; "" means runs/<env_id>
     return cfg
 
@@ -94,8 +96,12 @@ def to_config_dict(cfg) -> ml_collections.ConfigDict:
     )
 
 
+def _non_negative_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
 def _positive_int(value) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and value > 0
+    return _non_negative_int(value) and value > 0
 
 
 def _number(low: float, high: float = math.inf, optional: bool = False):
@@ -111,7 +117,7 @@ _RULES = {
     "env_id": (lambda v: isinstance(v, str) and v != "", "a non-empty EnvPool task id"),
     "env_kwargs": (lambda v: isinstance(v, Mapping), "a mapping of envpool.make arguments"),
     "test_env_kwargs": (lambda v: isinstance(v, Mapping), "a mapping of envpool.make arguments"),
-    "seed": (lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0, "an integer >= 0"),
+    "seed": (_non_negative_int, "an integer >= 0"),
     "num_actors": (_positive_int, "an integer >= 1"),
     "num_envs": (_positive_int, "an integer >= 1"),
     "env_threads": (_positive_int, "an integer >= 1"),
@@ -147,6 +153,8 @@ _RULES = {
         "an integer >= 0 (env steps)",
     ),
     "log_every": (_positive_int, "an integer >= 1 (env steps)"),
+    "checkpoint_every": (_non_negative_int, "an integer >= 0 (env steps)"),
+    "checkpoint_keep": (_positive_int, "an integer >= 1"),
     "workdir": (lambda v: isinstance(v, str), "a path"),
 }
 

@@ -12,25 +12,33 @@ from typing import Any
 class EpisodeLog:
     """Collects finished episodes from many actor threads; the trainer drains it at each log step."""
 
-    def __init__(self):
+    def __init__(self, total: int = 0):
         self._lock = threading.Lock()
         self._episodes: list[tuple[float, int]] = []
+        self.total = total  # episodes finished over the whole run (restored on resume)
 
     def add(self, episodes: list[tuple[int, float, int]]) -> None:
         """Takes `(env_index, episode_reward, episode_length)` tuples from an actor."""
         with self._lock:
             self._episodes.extend((reward, length) for _, reward, length in episodes)
+            self.total += len(episodes)
 
     def drain(self) -> dict[str, float | None]:
         """Mean reward and length of the episodes that ended since the last drain (None if none did)."""
         with self._lock:
             episodes, self._episodes = self._episodes, []
         if not episodes:
-            return {"episode_reward": None, "episode_length": None, "num_episodes": 0}
+            return {
+                "episode_reward": None,
+                "episode_length": None,
+                "num_episodes": 0,
+                "total_episodes": self.total,
+            }
         return {
             "episode_reward": sum(r for r, _ in episodes) / len(episodes),
             "episode_length": sum(n for _, n in episodes) / len(episodes),
             "num_episodes": len(episodes),
+            "total_episodes": self.total,
         }
 
 
@@ -65,3 +73,29 @@ def format_progress(record: dict[str, Any]) -> str:
         f"step {record['step']:>11,} | sps {record['sps']:>9,.0f} | episode_reward {reward_text} | "
         f"loss {record['loss']:9.3f} | entropy {record['entropy']:.3f} | lag {record['policy_lag_mean']:.2f}"
     )
+
+
+def read_metrics(path: str) -> list[dict[str, Any]]:
+    """The complete records of a metrics.jsonl; a half-written or garbled line (a killed run) is skipped."""
+    records = []
+    if not os.path.exists(path):
+        return records
+    with open(path, encoding="utf-8") as f:
+        for line in f:
+            try:
+                record = json.loads(line)
+            except json.JSONDecodeError:
+                continue
+            if isinstance(record, dict) and "step" in record:
+                records.append(record)
+    return records
+
+
+def truncate_metrics(path: str, last_step: int) -> None:
+    """Rewrites `path` (atomically) keeping only complete records with `step <= last_step`: a resumed
+    run redoes the steps after its checkpoint and must not log them twice."""
+    kept = [r for r in read_metrics(path) if r["step"] <= last_step]
+    temporary = path + ".tmp"
+    with open(temporary, "w", encoding="utf-8") as f:
+        f.writelines(json.dumps(r) + "\n" for r in kept)
+    os.replace(temporary, path)

@@ -7,6 +7,7 @@ so no thread can hang once the trainer decides to stop.
 from __future__ import annotations
 
 import queue
+import signal
 import threading
 from collections.abc import Callable
 from typing import Any, NamedTuple
@@ -138,3 +139,32 @@ class WorkerGroup:
         alive = [t.name for t in self._threads if t.is_alive()]
         self._threads = [t for t in self._threads if t.is_alive()]
         return alive
+
+
+class StopRequests:
+    """While active, SIGTERM and a first Ctrl-C (SIGINT) ask training to stop at a safe point
+    instead of killing it mid-update; a second Ctrl-C interrupts as usual.
+
+    Signal handlers can only be set from the main thread; elsewhere this does nothing and the
+    request flag stays false. Use as `with StopRequests() as requested: ... requested() ...`.
+    """
+
+    def __init__(self):
+        self._requested = threading.Event()
+        self._previous: dict[int, Any] = {}
+
+    def __enter__(self) -> Callable[[], bool]:
+        if threading.current_thread() is threading.main_thread():
+            for signum in (signal.SIGTERM, signal.SIGINT):
+                self._previous[signum] = signal.signal(signum, self._handle)
+        return self._requested.is_set
+
+    def _handle(self, signum, frame) -> None:
+        if signum == signal.SIGINT and self._requested.is_set():
+            raise KeyboardInterrupt
+        print(f"\nreceived {signal.Signals(signum).name}: stopping after this update", flush=True)
+        self._requested.set()
+
+    def __exit__(self, *exc_info) -> None:
+        for signum, handler in self._previous.items():
+            signal.signal(signum, handler)

@@ -3,8 +3,9 @@
     python -m hsuanwu_jax.train --config configs/impala_cartpole.py --workdir runs/cartpole \
         [--config.<field>=<value> ...]
 
-Writes `<workdir>/metrics.jsonl` and `<workdir>/export`, prints progress and the final greedy
-test return.
+Writes `<workdir>/metrics.jsonl`, `<workdir>/checkpoints/` and `<workdir>/export`, prints progress and
+the final greedy test return. Run again on the same workdir to resume from its newest checkpoint;
+SIGTERM or Ctrl-C stops with a checkpoint (exit status 0) so that a rerun continues.
 """
 
 from __future__ import annotations
@@ -29,6 +30,8 @@ def main(argv) -> None:
     trainer = DistributedTrainer(cfg)
     try:
         trainer.train()
+        if trainer.stopped_early:  # preempted: the checkpoint is written, leave quickly
+            return
         result = trainer.test()
         path = trainer.save()
     finally:

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import functools
 import json
+import math
 import os
 import shutil
 import tempfile
@@ -24,19 +25,23 @@ import numpy as np
 from hsuanwu_jax import config as config_lib
 from hsuanwu_jax import sharding
 from hsuanwu_jax.acting import Actor, allocate_trajectory, make_policy_fn
+from hsuanwu_jax.checkpoint import Checkpointer
 from hsuanwu_jax.distributions import Categorical
 from hsuanwu_jax.envs import EnvSpec, env_spec, make_env, num_envs_of
 from hsuanwu_jax.evaluation import evaluate
 from hsuanwu_jax.learner import make_learner_step
 from hsuanwu_jax.losses import make_impala_loss
-from hsuanwu_jax.metrics import EpisodeLog, MetricsWriter, format_progress
+from hsuanwu_jax.metrics import EpisodeLog, MetricsWriter, format_progress, read_metrics, truncate_metrics
 from hsuanwu_jax.networks import ImpalaNetwork
 from hsuanwu_jax.optim import make_optimizer
-from hsuanwu_jax.pipeline import ParamsSource, RolloutQueue, WorkerGroup
+from hsuanwu_jax.pipeline import ParamsSource, RolloutQueue, StopRequests, WorkerGroup
 from hsuanwu_jax.types import LearnerState, Trajectory
 
 JOIN_TIMEOUT_SECONDS = 10.0
 EXPORT_FORMAT = "hsuanwu_jax.export/1"
+CHECKPOINT_FORMAT = "hsuanwu_jax.checkpoint/1"
+# Fields that fix the shapes of the checkpointed state: resuming with other values cannot work.
+_STATE_SHAPE_FIELDS = ("env_id", "encoder", "mlp_hidden_sizes", "use_lstm", "lstm_size", "num_actors")
 _TIME_MAJOR_FIELDS = tuple(f for f in Trajectory._fields if f != "initial_core_state")
 
 
@@ -116,7 +121,12 @@ class DistributedTrainer:
             for env, key in zip(train_envs, jax.random.split(actors_key, len(train_envs)), strict=True)
         ]
         self.env_steps = 0
+        self.stopped_early = False  # set when train() ended on SIGTERM or Ctrl-C
+        self._last_record: dict[str, Any] = {}
         self.workdir = s.workdir or os.path.join("runs", s.env_id)
+        self._metrics_path = os.path.join(self.workdir, "metrics.jsonl")
+        self._checkpointer = Checkpointer(os.path.join(self.workdir, "checkpoints"), s.checkpoint_keep)
+        self._resume()
 
     # ----------------------------------------------------------------------------- public face
 
@@ -128,23 +138,42 @@ class DistributedTrainer:
     def train(self) -> dict[str, Any]:
         """Trains until `num_train_steps` env steps; returns the last metrics record.
 
-        Writes one line to `<workdir>/metrics.jsonl` and prints progress every `log_every` env steps.
-        An exception in any actor thread stops all threads and is re-raised here.
+        Writes one line to `<workdir>/metrics.jsonl` and prints progress every `log_every` env steps,
+        and a checkpoint every `checkpoint_every` env steps and when training ends. SIGTERM (the
+        preemption signal) or a first Ctrl-C stops at the next update with a checkpoint and sets
+        `stopped_early`; running again (or resuming in a new process) continues from there. An
+        exception in any actor thread or env stops all threads and is re-raised here.
         """
         s = self.settings
+        if self.env_steps >= s.num_train_steps:
+            return self._last_record
         stop = threading.Event()
         workers = WorkerGroup(stop)
         rollouts = RolloutQueue(s.queue_size, stop)
         params_source = ParamsSource(self._actor_params(), self._update_step())
-        writer = MetricsWriter(os.path.join(self.workdir, "metrics.jsonl"))
         for index, actor in enumerate(self._actors):
             workers.start(f"actor-{index}", functools.partial(actor.run, params_source, rollouts, stop))
-        record: dict[str, Any] = {}
         try:
-            started = last_log_time = time.perf_counter()
-            last_log_steps = self.env_steps
-            next_test = self.env_steps + s.test_every
-            lags: list[int] = []
+            with StopRequests() as stop_requested:
+                self._learn(rollouts, workers, params_source, stop_requested)
+        finally:
+            alive = workers.join(JOIN_TIMEOUT_SECONDS)
+            rollouts.drain()
+        workers.raise_if_failed()
+        if alive:
+            raise RuntimeError(f"actor threads did not stop within {JOIN_TIMEOUT_SECONDS} s: {alive}")
+        return self._last_record
+
+    def _learn(self, rollouts, workers, params_source, stop_requested) -> None:
+        """The learner loop: update, publish, log, test and checkpoint until done or asked to stop."""
+        s = self.settings
+        writer = MetricsWriter(self._metrics_path)
+        started = last_log_time = time.perf_counter()
+        last_log_steps = self.env_steps
+        next_test = _next_multiple(self.env_steps, s.test_every)
+        next_checkpoint = _next_multiple(self.env_steps, s.checkpoint_every)
+        lags: list[int] = []
+        try:
             batch, versions = self._next_batch(rollouts, workers)
             while True:
                 version = self._update_step()
@@ -157,6 +186,7 @@ class DistributedTrainer:
                 if not finished:  # assembled on the host while the update runs
                     batch, versions = self._next_batch(rollouts, workers)
                 metrics = jax.device_get(metrics)
+                self._check_finite(metrics)
                 params_source.publish(self._actor_params(), version + 1)
                 test_due = s.test_every > 0 and self.env_steps >= next_test
                 if finished or test_due or self.env_steps - last_log_steps >= s.log_every:
@@ -165,21 +195,34 @@ class DistributedTrainer:
                     record["time"] = now - started
                     if test_due:
                         record.update({f"test_{k}": v for k, v in self.test().items()})
-                        next_test += s.test_every * ((self.env_steps - next_test) // s.test_every + 1)
+                        next_test = _next_multiple(self.env_steps, s.test_every)
                         now = time.perf_counter()
                     writer.write(record)
                     print(format_progress(record), flush=True)
+                    self._last_record = record
                     last_log_steps, last_log_time, lags = self.env_steps, now, []
-                if finished:
+                self.stopped_early = bool(stop_requested()) and not finished
+                if finished or self.stopped_early or self.env_steps >= next_checkpoint:
+                    self._save_checkpoint()
+                    next_checkpoint = _next_multiple(self.env_steps, s.checkpoint_every)
+                if finished or self.stopped_early:
                     break
         finally:
-            alive = workers.join(JOIN_TIMEOUT_SECONDS)
-            rollouts.drain()
             writer.close()
-        workers.raise_if_failed()
-        if alive:
-            raise RuntimeError(f"actor threads did not stop within {JOIN_TIMEOUT_SECONDS} s: {alive}")
-        return record
+        if self.stopped_early:
+            print(
+                f"stopped at env step {self.env_steps:,}: checkpoint written; run again to resume", flush=True
+            )
+
+    def _check_finite(self, metrics) -> None:
+        if np.isfinite(metrics["loss"]) and np.isfinite(metrics["grad_norm"]):
+            return
+        steps = self._checkpointer.steps()
+        kept = f"the newest checkpoint is at env step {steps[-1]:,}" if steps else "no checkpoint was written"
+        raise FloatingPointError(
+            f"non-finite loss ({metrics['loss']}) or gradient norm ({metrics['grad_norm']}) at update "
+            f"{self._update_step()} (env step {self.env_steps:,}); training stopped and {kept}"
+        )
 
     def test(self) -> dict[str, float]:
         """Greedy episodes on the test env: `num_test_episodes` of them, one per test env where possible.
@@ -231,13 +274,68 @@ class DistributedTrainer:
         return path
 
     def close(self) -> None:
-        """Closes the envs; the trainer cannot act afterwards."""
+        """Closes the envs and the checkpoint manager; the trainer cannot act afterwards."""
+        self._checkpointer.close()
         for actor in self._actors:
             actor.env.close()
         if self._test_env is not None:
             self._test_env.close()
 
     # ----------------------------------------------------------------------------- internals
+
+    def _checkpoint_state(self) -> dict[str, Any]:
+        return {
+            "params": self.state.params,
+            "opt_state": self.state.opt_state,
+            "update_step": self.state.update_step,
+            "actor_keys": np.stack([np.asarray(actor.key) for actor in self._actors]),
+            "test_key": np.asarray(self._test_key),
+            "env_steps": np.asarray(self.env_steps, np.int64),
+            "total_episodes": np.asarray(self._episodes.total, np.int64),
+        }
+
+    def _save_checkpoint(self) -> None:
+        metadata = {"format": CHECKPOINT_FORMAT, "config": self.settings.config, "env_steps": self.env_steps}
+        self._checkpointer.save(
+            self.env_steps, self._checkpoint_state(), json.loads(json.dumps(metadata, default=list))
+        )
+
+    def _resume(self) -> None:
+        """Continues from the newest readable checkpoint in the workdir, if there is one.
+
+        A workdir that has metrics but no checkpoint is refused rather than silently overwritten.
+        """
+        restored = self._checkpointer.restore_newest(self._checkpoint_state(), self._check_resumable)
+        if restored is None:
+            if read_metrics(self._metrics_path):
+                raise ValueError(
+                    f"workdir {self.workdir!r} holds a metrics.jsonl but no checkpoint to resume from: "
+                    "choose another workdir or remove that one"
+                )
+            return
+        step, state, _ = restored
+        self.state = LearnerState(state["params"], state["opt_state"], state["update_step"])
+        for actor, key in zip(self._actors, state["actor_keys"], strict=True):
+            actor.key = jax.device_put(key, self._actor_device)
+        self._test_key = jnp.asarray(state["test_key"])
+        self.env_steps = int(state["env_steps"])
+        self._episodes.total = int(state["total_episodes"])
+        truncate_metrics(self._metrics_path, step)
+        print(
+            f"resuming from the checkpoint at env step {step:,} in {self._checkpointer.directory}", flush=True
+        )
+
+    def _check_resumable(self, metadata: dict[str, Any]) -> None:
+        """Refuses a checkpoint whose state cannot fit this config, naming the field that differs."""
+        saved = metadata.get("config", {})
+        for field in _STATE_SHAPE_FIELDS:
+            current = json.loads(json.dumps(self.settings.config[field], default=list))
+            if field in saved and saved[field] != current:
+                raise ValueError(
+                    f"config field {field}={self.settings.config[field]!r} differs from {saved[field]!r} in the "
+                    f"checkpoint in {self._checkpointer.directory}: its state cannot be resumed with this "
+                    f"config; set {field} back or choose another workdir"
+                )
 
     def _init_params(self, key: jax.Array):
         obs = jnp.zeros((1, 1, *self.spec.obs_shape), self.spec.obs_dtype)
@@ -294,6 +392,11 @@ class DistributedTrainer:
             "policy_lag_max": max(lags, default=0),
         }
         return record
+
+
+def _next_multiple(steps: int, every: int) -> float:
+    """The first multiple of `every` above `steps` (infinity when `every` is 0: never)."""
+    return (steps // every + 1) * every if every > 0 else math.inf
 
 
 def _check_envs(envs: list, s: config_lib.Settings) -> EnvSpec:

@@ -12,7 +12,7 @@ class CountingEnv:
     episode's first observation with reward 0.
     """
 
-    def __init__(self, lengths, truncate=False, fail_after=None):
+    def __init__(self, lengths, truncate=False, fail_after=None, nan_after=None):
         self.lengths = np.asarray(lengths)
         self.num_envs = len(lengths)
         self.config = {"num_envs": self.num_envs}
@@ -20,6 +20,7 @@ class CountingEnv:
         self.action_space = gymnasium.spaces.Discrete(2)
         self.truncate = truncate
         self.fail_after = fail_after
+        self.nan_after = nan_after
         self.actions_seen = []
         self.steps = 0
         self.closed = False
@@ -39,6 +40,8 @@ class CountingEnv:
             raise RuntimeError("fake env failure")
         self.actions_seen.append(np.array(action))
         reward = np.where(self.pending_reset, 0.0, self.t + 1.0).astype(np.float32)
+        if self.nan_after is not None and self.steps > self.nan_after:
+            reward[:] = np.nan
         self.episode = np.where(self.pending_reset, self.episode + 1, self.episode)
         self.t = np.where(self.pending_reset, 0, self.t + 1)
         ended = (self.t >= self.lengths) & ~self.pending_reset
