@@ -8,6 +8,7 @@ import subprocess
 import sys
 import threading
 import time
+import traceback
 
 import envpool
 import numpy as np
@@ -95,6 +96,9 @@ def test_failing_env_reaches_the_caller_quickly_and_leaves_no_thread(tmp_path):
         trainer.train()
     assert time.monotonic() - started < 10
     assert any("actor-1" in note for note in getattr(info.value, "__notes__", []))
+    # The original traceback survives: it still ends in the env's step.
+    frames = traceback.extract_tb(info.value.__traceback__)
+    assert frames[-1].filename.endswith("fakes.py") and frames[-1].name == "step"
     assert not actor_threads()
 
 
