@@ -51,8 +51,14 @@ def default_config() -> ml_collections.ConfigDict:
     cfg.use_lstm = False  # an LSTM core after the encoder
     cfg.lstm_size = 256  # LSTM hidden units
     # Devices (ids from jax.local_devices(); None: defaults).
-    cfg.learner_device_ids = None  # None: every local device
+    cfg.learner_device_ids = None  # None: every local device (multi-host: must be None, all devices)
     cfg.actor_device_id = None  # None: the first local device
+    # Many hosts (jax.distributed). Every process runs the same command with its own process_id.
+    cfg.multi_host = False  # join a multi-process run; batch_size is then per process
+    cfg.coordinator_address = ""  # "host:port" of process 0; "" with multi_host: auto-detect (TPU VM, SLURM)
+    cfg.num_processes = None  # processes in the run (None: auto-detect)
+    cfg.process_id = None  # this process's index in [0, num_processes) (None: auto-detect)
+    cfg.distributed_timeout_seconds = 300  # give up joining the run after this many seconds
     # Evaluation, logging, outputs.
     cfg.num_test_episodes = 20  # greedy episodes in test()
     cfg.test_every = 0  # env steps between greedy test() runs logged as test_* fields (0: never)
@@ -69,7 +75,7 @@ class Settings:
 
     config: Mapping[str, Any]
     rollouts_per_batch: int  # actor rollouts concatenated into one learner batch
-    steps_per_update: int  # env steps consumed by one update: num_steps * batch_size
+    steps_per_update: int  # env steps consumed by one update: num_steps * batch_size * processes
     num_updates: int  # updates needed to reach num_train_steps
 
     def __getattr__(self, name: str) -> Any:
@@ -153,16 +159,23 @@ _RULES = {
         "an integer >= 0 (env steps)",
     ),
     "log_every": (_positive_int, "an integer >= 1 (env steps)"),
+    "multi_host": (lambda v: isinstance(v, bool), "True or False"),
+    "coordinator_address": (lambda v: isinstance(v, str), 'a "host:port" string, or "" to auto-detect'),
+    "num_processes": (lambda v: v is None or _positive_int(v), "None or an integer >= 1"),
+    "process_id": (lambda v: v is None or _non_negative_int(v), "None or an integer >= 0"),
+    "distributed_timeout_seconds": (_positive_int, "an integer >= 1 (seconds)"),
     "checkpoint_every": (_non_negative_int, "an integer >= 0 (env steps)"),
     "checkpoint_keep": (_positive_int, "an integer >= 1"),
     "workdir": (lambda v: isinstance(v, str), "a path"),
 }
 
 
-def validate(cfg) -> Settings:
+def validate(cfg, num_processes: int = 1) -> Settings:
     """Checks every field of `cfg` (unknown names, types, ranges, divisibility) and derives sizes.
 
-    Missing fields take their defaults. Raises ValueError naming the field and what it accepts.
+    Missing fields take their defaults. `num_processes` is the number of processes that train
+    together (each contributes `batch_size` envs to every update). Raises ValueError naming the
+    field and what it accepts.
     """
     given = to_config_dict(cfg).to_dict()
     defaults = default_config().to_dict()
@@ -180,7 +193,15 @@ def validate(cfg) -> Settings:
             f"batch_size={merged['batch_size']} must be a multiple of num_envs={merged['num_envs']} "
             f"(a batch is made of whole actor rollouts), e.g. {merged['num_envs'] * max(1, merged['batch_size'] // merged['num_envs'])}"
         )
-    steps_per_update = merged["num_steps"] * merged["batch_size"]
+    process_id, num_processes_field = merged["process_id"], merged["num_processes"]
+    if process_id is not None and num_processes_field is not None and process_id >= num_processes_field:
+        raise ValueError(
+            f"config field process_id={merged['process_id']} is out of range: "
+            f"expected 0 <= process_id < num_processes={merged['num_processes']}"
+        )
+    if merged["multi_host"] and merged["learner_device_ids"] is not None:
+        raise ValueError("config field learner_device_ids must be None with multi_host: every device learns")
+    steps_per_update = merged["num_steps"] * merged["batch_size"] * num_processes
     return Settings(
         config=merged,
         rollouts_per_batch=merged["batch_size"] // merged["num_envs"],

@@ -24,7 +24,10 @@ def make_learner_step(
     """
 
     def learner_step(state: LearnerState, traj: Trajectory):
-        grads, metrics = jax.grad(loss_fn, has_aux=True)(state.params, traj)
+        # Differentiate this device's copy of the params: gradients of the replicated params
+        # themselves would already be summed over the axis by shard_map's transpose rule.
+        local_params = jax.lax.pcast(state.params, axis_name, to="varying")
+        grads, metrics = jax.grad(loss_fn, has_aux=True)(local_params, traj)
         grads = jax.lax.psum(grads, axis_name)
         metrics = jax.lax.psum(metrics, axis_name)
         updates, opt_state = optimizer.update(grads, state.opt_state, state.params)

@@ -6,10 +6,13 @@ split by env (never by time). Params and optimizer state are replicated over it.
 
 from __future__ import annotations
 
+import socket
+import time
 from collections.abc import Callable, Sequence
 
 import jax
 import numpy as np
+from jax.experimental import multihost_utils
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
 from hsuanwu_jax.types import Trajectory
@@ -52,18 +55,92 @@ def trajectory_spec() -> Trajectory:
 
 
 def shard_trajectory(traj: Trajectory, mesh: Mesh) -> Trajectory:
-    """Moves a host trajectory batch onto the mesh, each device holding `B / num_devices` envs."""
-    shardings = jax.tree.map(
-        lambda spec: NamedSharding(mesh, spec),
-        trajectory_spec(),
-        is_leaf=lambda x: isinstance(x, PartitionSpec),
-    )
-    return jax.device_put(traj, shardings)
+    """Moves this process's host batch onto the mesh as its part of the global batch.
+
+    Each process passes its own `[T+1, B_local, ...]` batch; the global batch concatenates them
+    along B (`B_local * num_processes`) and every device holds `B_global / num_devices` envs.
+    """
+
+    def place(spec: PartitionSpec, subtree):
+        sharding = NamedSharding(mesh, spec)
+        return jax.tree.map(lambda x: jax.make_array_from_process_local_data(sharding, x), subtree)
+
+    return jax.tree.map(place, trajectory_spec(), traj, is_leaf=lambda x: isinstance(x, PartitionSpec))
 
 
 def replicate(tree, mesh: Mesh):
-    """A copy of `tree` on every device of the mesh."""
-    return jax.device_put(tree, NamedSharding(mesh, PartitionSpec()), may_alias=False)
+    """A copy of `tree` (the same host values in every process) on every device of the mesh."""
+    replicated = NamedSharding(mesh, PartitionSpec())
+    return jax.tree.map(lambda x: jax.make_array_from_process_local_data(replicated, np.asarray(x)), tree)
+
+
+def local_copy(tree, device: jax.Device):
+    """A new single-device copy, on `device`, of a tree of replicated global arrays (never an alias:
+    the learner donates its state to the next update)."""
+    return jax.tree.map(lambda x: jax.device_put(x.addressable_data(0), device, may_alias=False), tree)
+
+
+def fetch(tree):
+    """Host (NumPy) values of a tree of replicated global arrays, read from this process's copy."""
+    return jax.tree.map(lambda x: np.asarray(x.addressable_data(0)), tree)
+
+
+def any_process(flag: bool) -> bool:
+    """True on every process if `flag` is true on any: lets all processes stop at the same update."""
+    if jax.process_count() == 1:
+        return flag
+    return bool(np.any(multihost_utils.process_allgather(np.asarray(flag))))
+
+
+def is_primary() -> bool:
+    """Whether this process writes metrics, exports and logs (process 0)."""
+    return jax.process_index() == 0
+
+
+def initialize_distributed(
+    *, coordinator_address: str, num_processes: int | None, process_id: int | None, timeout_seconds: int
+) -> None:
+    """Joins a multi-process run through `jax.distributed.initialize` (a no-op if already joined).
+
+    Must run before anything else uses JAX devices. With an explicit coordinator, a process other
+    than 0 first waits up to `timeout_seconds` for the coordinator's port to accept connections, so
+    an unreachable coordinator is a clear TimeoutError rather than the runtime's abort.
+    """
+    if jax.distributed.is_initialized():
+        return
+    # CPU collectives between processes need gloo; GPU and TPU use their own and ignore this.
+    jax.config.update("jax_cpu_collectives_implementation", "gloo")
+    if coordinator_address and process_id not in (None, 0):
+        _wait_for_coordinator(coordinator_address, timeout_seconds)
+    print(
+        f"joining the multi-host run: coordinator {coordinator_address or '(auto-detected)'}, process "
+        f"{'auto' if process_id is None else process_id} of {num_processes or 'auto'}, timeout {timeout_seconds} s",
+        flush=True,
+    )
+    jax.distributed.initialize(
+        coordinator_address=coordinator_address or None,
+        num_processes=num_processes,
+        process_id=process_id,
+        initialization_timeout=timeout_seconds,
+    )
+
+
+def _wait_for_coordinator(address: str, timeout_seconds: int) -> None:
+    host, _, port = address.rpartition(":")
+    if not host or not port.isdigit():
+        raise ValueError(f'coordinator_address={address!r} is not of the form "host:port"')
+    deadline = time.monotonic() + timeout_seconds
+    while True:
+        try:
+            with socket.create_connection((host, int(port)), timeout=1.0):
+                return
+        except OSError as error:
+            if time.monotonic() >= deadline:
+                raise TimeoutError(
+                    f"the coordinator at coordinator_address={address!r} did not answer within "
+                    f"distributed_timeout_seconds={timeout_seconds} ({error}); is process 0 running?"
+                ) from None
+            time.sleep(0.5)
 
 
 def data_parallel(step_fn: Callable, mesh: Mesh) -> Callable:

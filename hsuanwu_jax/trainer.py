@@ -58,8 +58,16 @@ class DistributedTrainer:
     """
 
     def __init__(self, cfgs, train_env=None, test_env=None):
-        self.settings = config_lib.validate(cfgs)
-        s = self.settings
+        s = config_lib.validate(cfgs)
+        if s.multi_host:
+            sharding.initialize_distributed(
+                coordinator_address=s.coordinator_address,
+                num_processes=s.num_processes,
+                process_id=s.process_id,
+                timeout_seconds=s.distributed_timeout_seconds,
+            )
+            s = config_lib.validate(cfgs, num_processes=jax.process_count())
+        self.settings = s
         train_envs = make_env(s.config) if train_env is None else train_env
         train_envs = list(train_envs) if isinstance(train_envs, (list, tuple)) else [train_envs]
         self.spec = _check_envs(train_envs, s)
@@ -67,11 +75,19 @@ class DistributedTrainer:
         if test_env is not None:
             _check_same_spec(env_spec(test_env), self.spec, "test_env")
 
-        learner_devices = sharding.select_devices(s.learner_device_ids, "learner_device_ids")
-        if s.batch_size % len(learner_devices):
+        if s.multi_host:
+            learner_devices = jax.devices()
+            local_learners = jax.local_device_count()
+        else:
+            learner_devices = sharding.select_devices(s.learner_device_ids, "learner_device_ids")
+            local_learners = len(learner_devices)
+        if s.batch_size % local_learners:
+            fits = [
+                n for n in range(s.num_envs, 4 * s.batch_size + 1, s.num_envs) if n % local_learners == 0
+            ][:3]
             raise ValueError(
-                f"batch_size={s.batch_size} must split evenly over the {len(learner_devices)} learner "
-                f"devices: choose a multiple of {len(learner_devices)} or set learner_device_ids"
+                f"batch_size={s.batch_size} must split evenly over this process's {local_learners} learner "
+                f"devices and be a multiple of num_envs={s.num_envs}: e.g. {fits}, or set learner_device_ids"
             )
         actor_ids = None if s.actor_device_id is None else [s.actor_device_id]
         self._actor_device = sharding.select_devices(actor_ids, "actor_device_id")[0]
@@ -85,6 +101,7 @@ class DistributedTrainer:
             lstm_size=s.lstm_size,
         )
         init_key, actors_key, self._test_key = jax.random.split(jax.random.PRNGKey(s.seed), 3)
+        actors_key = jax.random.fold_in(actors_key, jax.process_index())  # each host its own streams
         params = self._init_params(init_key)
         optimizer = make_optimizer(
             lr=s.lr, eps=s.eps, alpha=s.alpha, max_grad_norm=s.max_grad_norm, num_updates=s.num_updates
@@ -135,8 +152,9 @@ class DistributedTrainer:
         current params, without learning; the actor's envs continue from where they were."""
         return self._actors[actor_index].collect(self._actor_params())
 
-    def train(self) -> dict[str, Any]:
-        """Trains until `num_train_steps` env steps; returns the last metrics record.
+    def train(self, num_steps: int | None = None) -> dict[str, Any]:
+        """Trains for `num_steps` more env steps (default: until `num_train_steps`, which also bounds
+        it); returns the last metrics record. In a multi-host run every process calls it.
 
         Writes one line to `<workdir>/metrics.jsonl` and prints progress every `log_every` env steps,
         and a checkpoint every `checkpoint_every` env steps and when training ends. SIGTERM (the
@@ -145,7 +163,10 @@ class DistributedTrainer:
         exception in any actor thread or env stops all threads and is re-raised here.
         """
         s = self.settings
-        if self.env_steps >= s.num_train_steps:
+        target = (
+            s.num_train_steps if num_steps is None else min(s.num_train_steps, self.env_steps + num_steps)
+        )
+        if self.env_steps >= target:
             return self._last_record
         stop = threading.Event()
         workers = WorkerGroup(stop)
@@ -155,7 +176,7 @@ class DistributedTrainer:
             workers.start(f"actor-{index}", functools.partial(actor.run, params_source, rollouts, stop))
         try:
             with StopRequests() as stop_requested:
-                self._learn(rollouts, workers, params_source, stop_requested)
+                self._learn(target, rollouts, workers, params_source, stop_requested)
         finally:
             alive = workers.join(JOIN_TIMEOUT_SECONDS)
             rollouts.drain()
@@ -164,10 +185,12 @@ class DistributedTrainer:
             raise RuntimeError(f"actor threads did not stop within {JOIN_TIMEOUT_SECONDS} s: {alive}")
         return self._last_record
 
-    def _learn(self, rollouts, workers, params_source, stop_requested) -> None:
-        """The learner loop: update, publish, log, test and checkpoint until done or asked to stop."""
+    def _learn(self, target: int, rollouts, workers, params_source, stop_requested) -> None:
+        """The learner loop: update, publish, log, test and checkpoint until `target` env steps or a
+        stop request. Every process runs it in lockstep; only the primary one logs and tests."""
         s = self.settings
-        writer = MetricsWriter(self._metrics_path)
+        primary = sharding.is_primary()
+        writer = MetricsWriter(self._metrics_path) if primary else None
         started = last_log_time = time.perf_counter()
         last_log_steps = self.env_steps
         next_test = _next_multiple(self.env_steps, s.test_every)
@@ -182,14 +205,14 @@ class DistributedTrainer:
                     self.state, sharding.shard_trajectory(batch, self._mesh)
                 )
                 self.env_steps += s.steps_per_update
-                finished = self.env_steps >= s.num_train_steps
+                finished = self.env_steps >= target
                 if not finished:  # assembled on the host while the update runs
                     batch, versions = self._next_batch(rollouts, workers)
-                metrics = jax.device_get(metrics)
+                metrics = sharding.fetch(metrics)
                 self._check_finite(metrics)
                 params_source.publish(self._actor_params(), version + 1)
                 test_due = s.test_every > 0 and self.env_steps >= next_test
-                if finished or test_due or self.env_steps - last_log_steps >= s.log_every:
+                if primary and (finished or test_due or self.env_steps - last_log_steps >= s.log_every):
                     now = time.perf_counter()
                     record = self._record(metrics, lags, self.env_steps - last_log_steps, now - last_log_time)
                     record["time"] = now - started
@@ -201,14 +224,15 @@ class DistributedTrainer:
                     print(format_progress(record), flush=True)
                     self._last_record = record
                     last_log_steps, last_log_time, lags = self.env_steps, now, []
-                self.stopped_early = bool(stop_requested()) and not finished
+                self.stopped_early = sharding.any_process(stop_requested()) and not finished
                 if finished or self.stopped_early or self.env_steps >= next_checkpoint:
                     self._save_checkpoint()
                     next_checkpoint = _next_multiple(self.env_steps, s.checkpoint_every)
                 if finished or self.stopped_early:
                     break
         finally:
-            writer.close()
+            if writer is not None:
+                writer.close()
         if self.stopped_early:
             print(
                 f"stopped at env step {self.env_steps:,}: checkpoint written; run again to resume", flush=True
@@ -250,7 +274,9 @@ class DistributedTrainer:
         parent = os.path.dirname(os.path.abspath(path))
         os.makedirs(parent, exist_ok=True)
         staging = tempfile.mkdtemp(prefix=".export-", dir=parent)
-        params = jax.device_get(self.state.params)
+        params = sharding.fetch(self.state.params)
+        if not sharding.is_primary():
+            return path  # one export per run: process 0 writes it
         with open(os.path.join(staging, "params.msgpack"), "wb") as f:
             f.write(flax.serialization.to_bytes(params))
         meta = {
@@ -307,7 +333,7 @@ class DistributedTrainer:
         """
         restored = self._checkpointer.restore_newest(self._checkpoint_state(), self._check_resumable)
         if restored is None:
-            if read_metrics(self._metrics_path):
+            if sharding.any_process(sharding.is_primary() and bool(read_metrics(self._metrics_path))):
                 raise ValueError(
                     f"workdir {self.workdir!r} holds a metrics.jsonl but no checkpoint to resume from: "
                     "choose another workdir or remove that one"
@@ -316,11 +342,14 @@ class DistributedTrainer:
         step, state, _ = restored
         self.state = LearnerState(state["params"], state["opt_state"], state["update_step"])
         for actor, key in zip(self._actors, state["actor_keys"], strict=True):
+            if jax.process_index() > 0:  # the checkpoint holds process 0's keys; others derive theirs
+                key = jax.random.fold_in(key, jax.process_index())
             actor.key = jax.device_put(key, self._actor_device)
         self._test_key = jnp.asarray(state["test_key"])
         self.env_steps = int(state["env_steps"])
         self._episodes.total = int(state["total_episodes"])
-        truncate_metrics(self._metrics_path, step)
+        if sharding.is_primary():
+            truncate_metrics(self._metrics_path, step)
         print(
             f"resuming from the checkpoint at env step {step:,} in {self._checkpointer.directory}", flush=True
         )
@@ -345,11 +374,10 @@ class DistributedTrainer:
         )
 
     def _update_step(self) -> int:
-        return int(self.state.update_step)
+        return int(sharding.fetch(self.state.update_step))
 
     def _actor_params(self):
-        # A copy, not an alias: the learner donates its state to the next update.
-        return jax.device_put(self.state.params, self._actor_device, may_alias=False)
+        return sharding.local_copy(self.state.params, self._actor_device)
 
     def _next_batch(self, rollouts: RolloutQueue, workers: WorkerGroup) -> tuple[Trajectory, list[int]]:
         """Copies `rollouts_per_batch` actor rollouts side by side along B into a new host batch.

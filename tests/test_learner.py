@@ -15,9 +15,12 @@ from hsuanwu_jax.optim import make_optimizer
 from hsuanwu_jax.types import LearnerState
 
 
-def setup(num_updates=100):
+def setup(num_updates=100, devices=None, envs_per_copy=1):
+    """A learner step on a mesh of `devices` (default: the first device) and a fixed batch: the
+    random test trajectory repeated `envs_per_copy` times along B."""
     network = ImpalaNetwork(num_actions=4, mlp_hidden_sizes=(16,))
     traj = random_trajectory(0)
+    traj = jax.tree.map(lambda x: np.concatenate([x] * envs_per_copy, axis=1), traj)
     params = network.init(jax.random.PRNGKey(0), traj.obs, traj.prev_action, traj.reward, traj.first, ())
     optimizer = make_optimizer(lr=1e-2, eps=0.01, alpha=0.99, max_grad_norm=40.0, num_updates=num_updates)
     loss_fn = make_impala_loss(
@@ -31,7 +34,7 @@ def setup(num_updates=100):
             state, batch
         )
 
-    mesh = sharding.learner_mesh(jax.devices()[:1])
+    mesh = sharding.learner_mesh(devices or jax.devices()[:1])
     step = sharding.data_parallel(counted, mesh)
     state = sharding.replicate(LearnerState(params, optimizer.init(params), jnp.zeros((), jnp.int32)), mesh)
     return step, state, traj, mesh, loss_fn, traces

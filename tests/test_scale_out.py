@@ -1,0 +1,117 @@
+"""The learner over several devices (forced CPU devices) and several processes (gloo on 127.0.0.1).
+
+Device counts and jax.distributed must be fixed before JAX starts, so each case runs
+tests/scale_out_worker.py in fresh processes and reads the JSON lines it prints.
+"""
+
+import json
+import os
+import pathlib
+import socket
+import subprocess
+import sys
+import time
+
+import pytest
+
+from hsuanwu_jax import validate
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+WORKER = str(ROOT / "tests" / "scale_out_worker.py")
+
+
+def worker_env(devices=None):
+    env = dict(os.environ, PYTHONUNBUFFERED="1")
+    if devices:
+        env["XLA_FLAGS"] = f"--xla_force_host_platform_device_count={devices}"
+    return env
+
+
+def run_worker(*args, devices=None, timeout=300):
+    result = subprocess.run(
+        [sys.executable, WORKER, *map(str, args)],
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+        env=worker_env(devices),
+        cwd=ROOT,
+    )
+    assert result.returncode == 0, result.stderr[-4000:]
+    return [json.loads(line) for line in result.stdout.splitlines() if line.startswith("{")]
+
+
+def free_port():
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return s.getsockname()[1]
+
+
+def test_four_devices_update_like_one():
+    (result,) = run_worker("same_update", devices=4)
+    assert result["devices"] == 4
+    print(f"max relative difference after 3 updates, 4 devices vs 1: {result['max_relative_difference']:.2e}")
+    assert result["max_relative_difference"] <= 1e-5
+
+
+def test_a_batch_that_cannot_be_split_over_the_devices_is_refused(tmp_path):
+    (result,) = run_worker("indivisible", tmp_path, devices=4)
+    assert "batch_size=6 must split evenly over this process's 4 learner devices" in result["error"]
+    assert "e.g. [4, 8, 12]" in result["error"]
+
+
+def test_cartpole_on_four_devices_learns_like_on_one(tmp_path):
+    (result,) = run_worker("cartpole", tmp_path, devices=4)
+    print(f"4-device CartPole greedy test return after 200k steps: {result['test_return']:.1f}")
+    assert result["learner_devices"] == 4
+    assert result["test_return"] >= 100.0  # the bar of the 1-device learning test
+
+
+def test_two_processes_train_together_with_identical_params(tmp_path):
+    port, updates = free_port(), 4
+    processes = [
+        subprocess.Popen(
+            [sys.executable, WORKER, "multihost", str(port), str(pid), str(tmp_path), str(updates)],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=worker_env(),
+            cwd=ROOT,
+        )
+        for pid in (0, 1)
+    ]
+    outputs = [p.communicate(timeout=300) for p in processes]
+    for process, (_, stderr) in zip(processes, outputs, strict=True):
+        assert process.returncode == 0, stderr[-4000:]
+    lines = [[json.loads(x) for x in out.splitlines() if x.startswith("{")] for out, _ in outputs]
+    assert len(lines[0]) == len(lines[1]) == updates
+    steps_per_update = 5 * 8 * 2  # num_steps * batch_size per process * 2 processes
+    for update, (a, b) in enumerate(zip(*lines, strict=True), start=1):
+        assert a["params_sha1"] == b["params_sha1"], f"params differ after update {update}"
+        assert a["env_steps"] == b["env_steps"] == update * steps_per_update
+    assert len({x["params_sha1"] for x in lines[0]}) == updates  # and they do change every update
+
+
+def test_an_unreachable_coordinator_is_a_clear_error_within_the_timeout(tmp_path):
+    code = (
+        "import sys; sys.path.insert(0, 'tests')\n"
+        "from fakes import CountingEnv\nfrom hsuanwu_jax import DistributedTrainer\n"
+        "from test_trainer import tiny_config\n"
+        f"cfg = tiny_config({str(tmp_path)!r}, multi_host=True, coordinator_address='127.0.0.1:{free_port()}',"
+        " num_processes=2, process_id=1, distributed_timeout_seconds=3)\n"
+        "DistributedTrainer(cfg, train_env=[CountingEnv([3, 4, 5, 6])] * 2, test_env=CountingEnv([3]))\n"
+    )
+    started = time.monotonic()
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=ROOT
+    )
+    assert time.monotonic() - started < 60
+    assert result.returncode != 0
+    assert "TimeoutError: the coordinator at coordinator_address='127.0.0.1:" in result.stderr
+    assert "did not answer within distributed_timeout_seconds=3" in result.stderr
+
+
+def test_a_process_id_out_of_range_is_refused():
+    with pytest.raises(
+        ValueError, match="process_id=2 is out of range: expected 0 <= process_id < num_processes=2"
+    ):
+        validate({"multi_host": True, "num_processes": 2, "process_id": 2})
