@@ -52,6 +52,17 @@ def allocate_trajectory(spec: EnvSpec, num_steps: int, num_envs: int, core_state
     )
 
 
+def concatenate_envs(trajectories: list[Trajectory]) -> Trajectory:
+    """Rollouts side by side: `[T+1, B_1 + B_2 + ..., ...]` (core states along their leading B axis)."""
+    time_major = {
+        field: np.concatenate([getattr(t, field) for t in trajectories], axis=1)
+        for field in Trajectory._fields
+        if field != "initial_core_state"
+    }
+    core = jax.tree.map(lambda *xs: np.concatenate(xs, axis=0), *[t.initial_core_state for t in trajectories])
+    return Trajectory(**time_major, initial_core_state=core)
+
+
 class Actor:
     """Steps one EnvPool env (B envs, synchronous) with the newest params and fills rollouts.
 

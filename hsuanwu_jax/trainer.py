@@ -152,6 +152,13 @@ class DistributedTrainer:
         current params, without learning; the actor's envs continue from where they were."""
         return self._actors[actor_index].collect(self._actor_params())
 
+    def update(self, batch: Trajectory) -> dict[str, float]:
+        """One learner update on this process's host batch `[T+1, batch_size, ...]` (e.g. from `act`),
+        without actors, env-step counting or logging; returns its metrics. For benchmarks and tests:
+        every process of a multi-host run must call it together."""
+        self.state, metrics = self._learner_step(self.state, sharding.shard_trajectory(batch, self._mesh))
+        return sharding.fetch(metrics)
+
     def train(self, num_steps: int | None = None) -> dict[str, Any]:
         """Trains for `num_steps` more env steps (default: until `num_train_steps`, which also bounds
         it); returns the last metrics record. In a multi-host run every process calls it.

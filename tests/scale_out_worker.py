@@ -17,7 +17,7 @@ import numpy as np
 
 sys.path.insert(0, str(pathlib.Path(__file__).parent))
 
-from hsuanwu_jax import sharding  # noqa: E402
+from hsuanwu_jax import sharding
 
 
 def same_update() -> None:
@@ -41,8 +41,9 @@ def same_update() -> None:
 def indivisible(workdir: str) -> None:
     """A batch that cannot be split over the devices: the error message, as JSON."""
     from fakes import CountingEnv
-    from hsuanwu_jax import DistributedTrainer
     from test_trainer import tiny_config
+
+    from hsuanwu_jax import DistributedTrainer
 
     cfg = tiny_config(workdir, num_actors=1, num_envs=2, batch_size=6)
     try:
@@ -53,8 +54,9 @@ def indivisible(workdir: str) -> None:
 
 def cartpole(workdir: str) -> None:
     """The CI learning test's run, with the learner on every device."""
-    from hsuanwu_jax import DistributedTrainer, make_env
     from test_trainer import load_config
+
+    from hsuanwu_jax import DistributedTrainer, make_env
 
     cfg = load_config("impala_cartpole")
     cfg.update(dict(num_train_steps=200_000, log_every=50_000, test_every=0, workdir=workdir))
@@ -68,8 +70,9 @@ def cartpole(workdir: str) -> None:
 def multihost(port: str, process_id: str, workdir: str, updates: str) -> None:
     """One of two processes training together on fake envs, one update per train() call."""
     from fakes import CountingEnv
-    from hsuanwu_jax import DistributedTrainer
     from test_trainer import tiny_config
+
+    from hsuanwu_jax import DistributedTrainer
 
     cfg = tiny_config(
         workdir,

@@ -1,0 +1,146 @@
+"""Learner throughput against the number of learner devices and of processes.
+
+    python benchmarks/scaling.py --config configs/impala_cartpole.py --out benchmarks/results/scaling.json
+
+For each of 1, 2, 4, 8 forced host devices (XLA_FLAGS=--xla_force_host_platform_device_count=N, a
+fresh process each) and for 1 vs 2 processes joined by jax.distributed (gloo on 127.0.0.1, one device
+each), times learner updates alone on a batch of real rollouts of the config's shape, after warm-up.
+Prints a table of samples/s (samples = (T+1) x global batch envs per update) and writes JSON. On a
+CPU, forced devices and local processes share the same cores: the figures show overheads, not
+speed-ups.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import platform
+import socket
+import subprocess
+import sys
+import time
+
+
+def measure(config_path: str, updates: int, port: int | None, process_id: int | None) -> dict:
+    """Runs inside a worker process: build the trainer, collect one batch, time `updates` updates."""
+    import importlib.util
+    import tempfile
+
+    import jax
+
+    from hsuanwu_jax import DistributedTrainer, make_env
+    from hsuanwu_jax.acting import concatenate_envs
+
+    spec = importlib.util.spec_from_file_location("config_module", config_path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    cfg = module.get_config()
+    if port is not None:
+        cfg.update(
+            dict(
+                multi_host=True,
+                coordinator_address=f"127.0.0.1:{port}",
+                num_processes=2,
+                process_id=process_id,
+                distributed_timeout_seconds=120,
+            )
+        )
+    with tempfile.TemporaryDirectory() as workdir:
+        cfg.workdir = workdir
+        trainer = DistributedTrainer(cfg, train_env=make_env(cfg), test_env=None)
+        s = trainer.settings
+        rollouts = [trainer.act(i % s.num_actors) for i in range(s.rollouts_per_batch)]
+        batch = concatenate_envs(rollouts)
+        for _ in range(3):  # compile and warm up
+            trainer.update(batch)
+        started = time.perf_counter()
+        for _ in range(updates):
+            trainer.update(batch)
+        seconds = time.perf_counter() - started
+        samples = (s.num_steps + 1) * s.batch_size * jax.process_count() * updates
+        result = {
+            "devices": jax.device_count(),
+            "processes": jax.process_count(),
+            "samples_per_second": samples / seconds,
+            "updates_per_second": updates / seconds,
+            "global_batch_envs": s.batch_size * jax.process_count(),
+            "unroll": s.num_steps,
+        }
+        trainer.close()
+    return result
+
+
+def spawn(args, extra_env, worker_args):
+    env = dict(os.environ, **extra_env)
+    return subprocess.Popen(
+        [sys.executable, __file__, "--config", args.config, "--updates", str(args.updates), *worker_args],
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=env,
+    )
+
+
+def result_of(process) -> dict:
+    out, err = process.communicate(timeout=900)
+    if process.returncode != 0:
+        raise RuntimeError(err[-3000:])
+    return json.loads([line for line in out.splitlines() if line.startswith("{")][-1])
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--config", default="configs/impala_cartpole.py")
+    parser.add_argument("--updates", type=int, default=50)
+    parser.add_argument("--devices", type=int, nargs="+", default=[1, 2, 4, 8])
+    parser.add_argument("--out", default="benchmarks/results/scaling.json")
+    parser.add_argument("--worker", nargs="*", help=argparse.SUPPRESS)
+    args = parser.parse_args()
+    if args.worker is not None:
+        port, process_id = (int(args.worker[0]), int(args.worker[1])) if args.worker else (None, None)
+        print(json.dumps(measure(args.config, args.updates, port, process_id)), flush=True)
+        return
+
+    rows = []
+    for devices in args.devices:
+        flags = {"XLA_FLAGS": f"--xla_force_host_platform_device_count={devices}"}
+        rows.append(
+            {"setting": f"1 process, {devices} device(s)", **result_of(spawn(args, flags, ["--worker"]))}
+        )
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    pair = [spawn(args, {"XLA_FLAGS": ""}, ["--worker", str(port), str(pid)]) for pid in (0, 1)]
+    results = [result_of(p) for p in pair]  # wait for both; they report the same global figures
+    rows.append({"setting": "2 processes, 1 device each", **results[0]})
+
+    base = rows[0]["samples_per_second"]
+    print(
+        f"\n{'setting':<28} | {'global batch':>12} | {'samples/s':>12} | {'updates/s':>9} | {'vs 1 device':>11}"
+    )
+    for r in rows:
+        print(
+            f"{r['setting']:<28} | {r['global_batch_envs']:>12} | {r['samples_per_second']:>12,.0f} | "
+            f"{r['updates_per_second']:>9.1f} | {r['samples_per_second'] / base:>10.2f}x"
+        )
+    os.makedirs(os.path.dirname(args.out) or ".", exist_ok=True)
+    with open(args.out, "w", encoding="utf-8") as f:
+        json.dump(
+            {
+                "config": args.config,
+                "machine": platform.platform(),
+                "cpus": os.cpu_count(),
+                "updates_timed": args.updates,
+                "rows": rows,
+            },
+            f,
+            indent=2,
+        )
+    print(f"wrote {args.out}")
+
+
+if __name__ == "__main__":
+    main()
