@@ -14,6 +14,7 @@ from collections.abc import Mapping
 from typing import Any
 
 import ml_collections
+from ml_collections.config_dict import placeholder  # a None default that the command line can set
 
 from hsuanwu_jax.networks import ENCODERS
 
@@ -51,13 +52,15 @@ def default_config() -> ml_collections.ConfigDict:
     cfg.use_lstm = False  # an LSTM core after the encoder
     cfg.lstm_size = 256  # LSTM hidden units
     # Devices (ids from jax.local_devices(); None: defaults).
-    cfg.learner_device_ids = None  # None: every local device (multi-host: must be None, all devices)
-    cfg.actor_device_id = None  # None: the first local device
+    cfg.learner_device_ids = placeholder(
+        tuple
+    )  # None: every local device (multi-host: must be None, all devices)
+    cfg.actor_device_id = placeholder(int)  # None: the first local device
     # Many hosts (jax.distributed). Every process runs the same command with its own process_id.
     cfg.multi_host = False  # join a multi-process run; batch_size is then per process
     cfg.coordinator_address = ""  # "host:port" of process 0; "" with multi_host: auto-detect (TPU VM, SLURM)
-    cfg.num_processes = None  # processes in the run (None: auto-detect)
-    cfg.process_id = None  # this process's index in [0, num_processes) (None: auto-detect)
+    cfg.num_processes = placeholder(int)  # processes in the run (None: auto-detect)
+    cfg.process_id = placeholder(int)  # this process's index in [0, num_processes) (None: auto-detect)
     cfg.distributed_timeout_seconds = 300  # give up joining the run after this many seconds
     # Evaluation, logging, outputs.
     cfg.num_test_episodes = 20  # greedy episodes in test()

@@ -60,11 +60,13 @@ def num_envs_of(env) -> int:
     return int(env.config["num_envs"])
 
 
-def make_env(cfg: Mapping[str, Any], test: bool = False):
+def make_env(cfg: Mapping[str, Any], test: bool = False, process_index: int | None = None):
     """EnvPool envs for a config.
 
     For training, a list of `num_actors` envs with `num_envs` envs each (one per actor thread),
-    seeded `seed + i` for the i-th env overall. With `test=True`, one env of
+    seeded `seed + i` for the i-th env of the whole run: in a multi-host run process p's envs come
+    after those of processes 0..p-1 (`process_index`, default the config's `process_id` or 0; this
+    function never starts JAX, so it can run before `jax.distributed` joins). With `test=True`, one env of
     `num_test_episodes` envs that runs one greedy episode each; `env_kwargs` apply to both, and
     `test_env_kwargs` override them for testing (e.g. no episodic life, unclipped rewards).
     """
@@ -74,11 +76,11 @@ def make_env(cfg: Mapping[str, Any], test: bool = False):
         kwargs.update(cfg.get("test_env_kwargs") or {})
         n = int(cfg["num_test_episodes"])
         return _make(cfg["env_id"], n, cfg["env_threads"], int(cfg["seed"]) + TEST_SEED_OFFSET, kwargs)
-    n = int(cfg["num_envs"])
-    return [
-        _make(cfg["env_id"], n, cfg["env_threads"], int(cfg["seed"]) + k * n, kwargs)
-        for k in range(int(cfg["num_actors"]))
-    ]
+    n, actors = int(cfg["num_envs"]), int(cfg["num_actors"])
+    if process_index is None:
+        process_index = cfg.get("process_id") or 0
+    first = int(cfg["seed"]) + process_index * actors * n
+    return [_make(cfg["env_id"], n, cfg["env_threads"], first + k * n, kwargs) for k in range(actors)]
 
 
 def _make(env_id: str, num_envs: int, num_threads: int, seed: int, kwargs: dict):

@@ -15,6 +15,7 @@ import json
 from absl import app, flags
 from ml_collections import config_flags
 
+from hsuanwu_jax.sharding import is_primary
 from hsuanwu_jax.trainer import DistributedTrainer
 
 _CONFIG = config_flags.DEFINE_config_file("config", None, "Path to a config file with get_config().")
@@ -36,6 +37,8 @@ def main(argv) -> None:
         path = trainer.save()
     finally:
         trainer.close()
+    if not is_primary():  # in a multi-host run, process 0 reports
+        return
     print("final test:", json.dumps(result))
     print(f"final test return {result['episode_reward']:.1f} over {result['num_episodes']} greedy episodes")
     print(f"model export: {path}")

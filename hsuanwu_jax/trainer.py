@@ -68,7 +68,7 @@ class DistributedTrainer:
             )
             s = config_lib.validate(cfgs, num_processes=jax.process_count())
         self.settings = s
-        train_envs = make_env(s.config) if train_env is None else train_env
+        train_envs = make_env(s.config, process_index=jax.process_index()) if train_env is None else train_env
         train_envs = list(train_envs) if isinstance(train_envs, (list, tuple)) else [train_envs]
         self.spec = _check_envs(train_envs, s)
         self._test_env = test_env
