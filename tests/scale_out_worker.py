@@ -86,12 +86,13 @@ def multihost(port: str, process_id: str, workdir: str, updates: str) -> None:
     )
     envs = [CountingEnv([5 + k + 3 * int(process_id), 7, 9, 11]) for k in range(cfg.num_actors)]
     trainer = DistributedTrainer(cfg, train_env=envs, test_env=CountingEnv([3]))
-    for _ in range(int(updates)):
-        trainer.train(num_steps=1)  # one update: the smallest step count it can take
+
+    def report(trainer, event):
         flat = np.concatenate([np.ravel(x) for x in jax.tree.leaves(sharding.fetch(trainer.state.params))])
         print(
             json.dumps(
                 {
+                    "event": event,
                     "process": jax.process_index(),
                     "env_steps": trainer.env_steps,
                     "update": trainer._update_step(),
@@ -100,7 +101,15 @@ def multihost(port: str, process_id: str, workdir: str, updates: str) -> None:
             ),
             flush=True,
         )
+
+    for _ in range(int(updates)):
+        trainer.train(num_steps=1)  # one update: the smallest step count it can take
+        report(trainer, "update")
     trainer.close()
+    # Every train() call ended with a (multi-host) checkpoint: a new trainer resumes from it.
+    resumed = DistributedTrainer(cfg, train_env=envs, test_env=CountingEnv([3]))
+    report(resumed, "resumed")
+    resumed.close()
 
 
 if __name__ == "__main__":

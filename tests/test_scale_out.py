@@ -83,12 +83,18 @@ def test_two_processes_train_together_with_identical_params(tmp_path):
     for process, (_, stderr) in zip(processes, outputs, strict=True):
         assert process.returncode == 0, stderr[-4000:]
     lines = [[json.loads(x) for x in out.splitlines() if x.startswith("{")] for out, _ in outputs]
+    resumed = [process_lines.pop() for process_lines in lines]
     assert len(lines[0]) == len(lines[1]) == updates
     steps_per_update = 5 * 8 * 2  # num_steps * batch_size per process * 2 processes
     for update, (a, b) in enumerate(zip(*lines, strict=True), start=1):
         assert a["params_sha1"] == b["params_sha1"], f"params differ after update {update}"
         assert a["env_steps"] == b["env_steps"] == update * steps_per_update
     assert len({x["params_sha1"] for x in lines[0]}) == updates  # and they do change every update
+    # Both processes resume from the multi-host checkpoint written after the last update.
+    for process_lines, resumed_line in zip(lines, resumed, strict=True):
+        assert resumed_line["event"] == "resumed"
+        assert resumed_line["env_steps"] == process_lines[-1]["env_steps"]
+        assert resumed_line["params_sha1"] == process_lines[-1]["params_sha1"]
 
 
 def test_an_unreachable_coordinator_is_a_clear_error_within_the_timeout(tmp_path):
