@@ -3,6 +3,7 @@
 from hsuanwu_jax import vtrace
 from hsuanwu_jax.config import default_config, validate
 from hsuanwu_jax.envs import make_env
+from hsuanwu_jax.export import load_policy
 from hsuanwu_jax.trainer import DistributedTrainer
 
-__all__ = ["DistributedTrainer", "default_config", "make_env", "validate", "vtrace"]
+__all__ = ["DistributedTrainer", "default_config", "load_policy", "make_env", "validate", "vtrace"]

@@ -28,10 +28,10 @@ def make_policy_fn(network: ImpalaNetwork, distribution, *, greedy: bool) -> Pol
         outputs, core_state = network.apply(
             params, obs[None], prev_action[None], reward[None], first[None], core_state
         )
-        logits = outputs.policy_logits[0]
+        policy = jax.tree.map(lambda x: x[0], outputs.policy)
         key, sample_key = jax.random.split(key)
-        action = distribution.mode(logits) if greedy else distribution.sample(sample_key, logits)
-        return PolicyStep(action, distribution.log_prob(logits, action), core_state), key
+        action = distribution.mode(policy) if greedy else distribution.sample(sample_key, policy)
+        return PolicyStep(action, distribution.log_prob(policy, action), core_state), key
 
     return jax.jit(policy)
 
@@ -42,11 +42,11 @@ def allocate_trajectory(spec: EnvSpec, num_steps: int, num_envs: int, core_state
     return Trajectory(
         obs=np.empty(shape + spec.obs_shape, spec.obs_dtype),
         first=np.empty(shape, bool),
-        prev_action=np.empty(shape, np.int32),
+        prev_action=np.empty(shape + spec.action_shape, spec.action_dtype),
         reward=np.empty(shape, np.float32),
         done=np.empty(shape, bool),
         terminated=np.empty(shape, bool),
-        action=np.empty(shape, np.int32),
+        action=np.empty(shape + spec.action_shape, spec.action_dtype),
         behaviour_log_prob=np.empty(shape, np.float32),
         initial_core_state=jax.tree.map(lambda x: np.empty(x.shape, x.dtype), core_state),
     )
@@ -83,6 +83,7 @@ class Actor:
         on_episodes: Callable[[list[tuple[int, float, int]]], None] = lambda episodes: None,
     ):
         self.env = env
+        self._spec = spec
         self.num_envs = num_envs_of(env)
         self.num_steps = num_steps
         self._policy_fn = policy_fn
@@ -97,7 +98,7 @@ class Actor:
         zeros = np.zeros(self.num_envs)
         self._obs = obs
         self._first = np.ones(self.num_envs, bool)
-        self._prev_action = zeros.astype(np.int32)
+        self._prev_action = np.zeros((self.num_envs, *spec.action_shape), spec.action_dtype)
         self._reward = zeros.astype(np.float32)
         self._done = zeros.astype(bool)
         self._terminated = zeros.astype(bool)
@@ -132,7 +133,7 @@ class Actor:
             traj.action[t] = action
             traj.behaviour_log_prob[t] = log_prob
             started = time.perf_counter()
-            obs, reward, terminated, truncated, info = self.env.step(action)
+            obs, reward, terminated, truncated, info = self.env.step(self._spec.env_action(action))
             self.timings["env_seconds"] += time.perf_counter() - started
             finished = self._tracker.update(reward, terminated, truncated, info)
             if finished:

@@ -51,6 +51,7 @@ def default_config() -> ml_collections.ConfigDict:
     cfg.mlp_hidden_sizes = (64, 64)  # hidden layers of the mlp encoder
     cfg.use_lstm = False  # an LSTM core after the encoder
     cfg.lstm_size = 256  # LSTM hidden units
+    cfg.init_model_path = ""  # a model export (trainer.save()) to start training from ("": fresh params)
     # Devices (ids from jax.local_devices(); None: defaults).
     cfg.learner_device_ids = placeholder(
         tuple
@@ -150,6 +151,7 @@ _RULES = {
         "a sequence of positive integers",
     ),
     "use_lstm": (lambda v: isinstance(v, bool), "True or False"),
+    "init_model_path": (lambda v: isinstance(v, str), 'a path to a model export, or ""'),
     "lstm_size": (_positive_int, "an integer >= 1"),
     "learner_device_ids": (
         lambda v: v is None or (isinstance(v, (tuple, list)) and all(isinstance(x, int) for x in v)),

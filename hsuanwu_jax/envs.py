@@ -20,11 +20,32 @@ class EnvSpec(NamedTuple):
 
     obs_shape: tuple[int, ...]
     obs_dtype: np.dtype
-    num_actions: int
+    action_shape: tuple[int, ...]  # () for discrete actions, (A,) for continuous ones
+    action_size: int  # the number of discrete actions, or A
+    action_low: tuple[float, ...] | None = None  # bounds of continuous actions
+    action_high: tuple[float, ...] | None = None
 
     @property
     def is_image(self) -> bool:
         return len(self.obs_shape) == 3
+
+    @property
+    def is_discrete(self) -> bool:
+        return self.action_shape == ()
+
+    @property
+    def action_dtype(self) -> np.dtype:
+        return np.dtype(np.int32 if self.is_discrete else np.float32)
+
+    @property
+    def distribution(self) -> str:
+        """The distribution that fits the action space."""
+        return "categorical" if self.is_discrete else "diag_gaussian"
+
+    def env_action(self, action: np.ndarray) -> np.ndarray:
+        """What is sent to the env: continuous actions clipped to the bounds (the policy's sample,
+        and its log-prob, stay unclipped)."""
+        return action if self.is_discrete else np.clip(action, self.action_low, self.action_high)
 
 
 @functools.cache
@@ -49,11 +70,25 @@ def env_spec(env) -> EnvSpec:
             f"observation space {obs_space} is not supported: the networks take a Box of rank 1 "
             "(vectors, encoder 'mlp') or rank 3 (uint8 [C, H, W] frames, encoder 'nature_cnn' or 'resnet')"
         )
-    if not isinstance(action_space, gymnasium.spaces.Discrete):
-        raise ValueError(
-            f"action space {action_space} is not supported: the policy head takes Discrete actions"
+    obs = (tuple(obs_space.shape), np.dtype(obs_space.dtype))
+    if isinstance(action_space, gymnasium.spaces.Discrete):
+        return EnvSpec(*obs, (), int(action_space.n))
+    if isinstance(action_space, gymnasium.spaces.Box) and len(action_space.shape) == 1:
+        low, high = (
+            np.broadcast_to(action_space.low, action_space.shape),
+            np.broadcast_to(action_space.high, action_space.shape),
         )
-    return EnvSpec(tuple(obs_space.shape), np.dtype(obs_space.dtype), int(action_space.n))
+        return EnvSpec(
+            *obs,
+            tuple(action_space.shape),
+            action_space.shape[0],
+            tuple(map(float, low)),
+            tuple(map(float, high)),
+        )
+    raise ValueError(
+        f"action space {action_space} is not supported: the policy takes Discrete actions "
+        "(categorical) or a rank-1 Box (diagonal Gaussian)"
+    )
 
 
 def num_envs_of(env) -> int:

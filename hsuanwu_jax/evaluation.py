@@ -8,12 +8,13 @@ import jax
 import numpy as np
 
 from hsuanwu_jax.acting import PolicyFn
-from hsuanwu_jax.envs import EpisodeTracker, num_envs_of
+from hsuanwu_jax.envs import EnvSpec, EpisodeTracker, num_envs_of
 from hsuanwu_jax.types import CoreState, Params
 
 
 def evaluate(
     env,
+    spec: EnvSpec,
     greedy_policy: PolicyFn,
     params: Params,
     initial_core_state: CoreState,
@@ -34,14 +35,14 @@ def evaluate(
     tracker = EpisodeTracker(num_envs)
     obs, _ = env.reset()
     first = np.ones(num_envs, bool)
-    prev_action = np.zeros(num_envs, np.int32)
+    prev_action = np.zeros((num_envs, *spec.action_shape), spec.action_dtype)
     reward = np.zeros(num_envs, np.float32)
     done = np.zeros(num_envs, bool)
     core_state = initial_core_state
     while any(len(r) < per_env for r in results):
         step, key = greedy_policy(params, key, obs, prev_action, reward, first, core_state)
         action = np.asarray(step.action)
-        obs, reward, terminated, truncated, info = env.step(action)
+        obs, reward, terminated, truncated, info = env.step(spec.env_action(action))
         for index, episode_reward, length in tracker.update(reward, terminated, truncated, info):
             results[index].append((episode_reward, length))
         # EnvPool resets on the step after an episode ends: that step's observation is a first one.

@@ -48,14 +48,15 @@ def make_impala_loss(
         outputs, _ = apply_fn(
             params, traj.obs, traj.prev_action, traj.reward, traj.first, traj.initial_core_state
         )
-        logits, values = outputs.policy_logits[:-1], outputs.value
+        policy = jax.tree.map(lambda x: x[:-1], outputs.policy)  # the bootstrap step takes no action
+        values = outputs.value
         # A transition that starts at a `done` observation is EnvPool's reset step: the env
         # ignored the action, so it carries no learning signal. Giving it reward V(x_t) and
         # discount 0 makes its V-trace target exactly V(x_t), which is also the right bootstrap
         # for an episode truncated at x_t (a terminated one is cut by its zero discount).
         valid = jnp.logical_not(traj.done[:-1])
         mask = valid.astype(jnp.float32)
-        log_prob = distribution.log_prob(logits, traj.action[:-1])
+        log_prob = distribution.log_prob(policy, traj.action[:-1])
         log_rhos = jnp.where(valid, log_prob - traj.behaviour_log_prob[:-1], 0.0)
         rewards = jnp.where(valid, traj.reward[1:], jax.lax.stop_gradient(values[:-1]))
         not_terminal = 1.0 - traj.terminated[1:].astype(jnp.float32)
@@ -72,7 +73,7 @@ def make_impala_loss(
         )
         pg_loss = -jnp.sum(mask * log_prob * pg_advantages)
         baseline_loss = 0.5 * jnp.sum(mask * jnp.square(vs - values[:-1]))
-        entropy = jnp.sum(mask * distribution.entropy(logits))
+        entropy = jnp.sum(mask * distribution.entropy(policy))
         loss = pg_loss + baseline_coef * baseline_loss - ent_coef * entropy
         metrics = {
             "loss": loss,

@@ -6,7 +6,7 @@ Every network is time-major: inputs are `[T, B, ...]` (the actor passes T = 1, t
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import NamedTuple
+from typing import Any, NamedTuple
 
 import flax.linen as nn
 import jax
@@ -18,7 +18,7 @@ ENCODERS = ("mlp", "nature_cnn", "resnet")
 
 
 class NetworkOutput(NamedTuple):
-    policy_logits: jax.Array  # [T, B, A]
+    policy: Any  # the distribution's parameters: logits [T, B, A], or (mean, log_std) each [T, B, A]
     value: jax.Array  # [T, B] float32
 
 
@@ -98,9 +98,15 @@ class ResettingLSTM(nn.Module):
 
 
 class ImpalaNetwork(nn.Module):
-    """Encoder, then [features, one-hot last action, clipped last reward] -> optional LSTM -> heads."""
+    """Encoder, then [features, last action, clipped last reward] -> optional LSTM -> heads.
 
-    num_actions: int
+    `distribution` "categorical": `action_size` discrete actions, the last one fed one-hot, the
+    policy head gives logits. "diag_gaussian": actions are vectors of `action_size`, fed as they
+    are, the head gives a mean and a state-independent log standard deviation (initially 0).
+    """
+
+    action_size: int
+    distribution: str = "categorical"
     encoder: str = "mlp"
     mlp_hidden_sizes: Sequence[int] = (64, 64)
     use_lstm: bool = False
@@ -122,7 +128,7 @@ class ImpalaNetwork(nn.Module):
         first: jax.Array,
         core_state: CoreState,
     ) -> tuple[NetworkOutput, CoreState]:
-        """obs `[T, B, ...]`, prev_action `[T, B]` int, reward `[T, B]`, first `[T, B]` bool.
+        """obs `[T, B, ...]`, prev_action `[T, B]` int or `[T, B, A]` float, reward `[T, B]`, first `[T, B]` bool.
 
         Returns per-step policy logits and values, and the core state after step T - 1.
         """
@@ -130,14 +136,21 @@ class ImpalaNetwork(nn.Module):
         flat_obs = obs.reshape(time * batch, *obs.shape[2:])
         features = self._encoder()(flat_obs).reshape(time, batch, -1)
         not_first = 1.0 - first.astype(jnp.float32)
-        last_action = jax.nn.one_hot(prev_action, self.num_actions) * not_first[..., None]
+        if self.distribution == "categorical":
+            last_action = jax.nn.one_hot(prev_action, self.action_size)
+        else:
+            last_action = prev_action.astype(jnp.float32)
+        last_action = last_action * not_first[..., None]
         last_reward = jnp.clip(reward, -1.0, 1.0)[..., None] * not_first[..., None]
         x = jnp.concatenate([features, last_action, last_reward], axis=-1)
         if self.use_lstm:
             core_state, x = ResettingLSTM(self.lstm_size, name="core")(core_state, x, first)
-        logits = nn.Dense(self.num_actions, name="policy")(x)
+        policy = nn.Dense(self.action_size, name="policy")(x)
+        if self.distribution == "diag_gaussian":
+            log_std = self.param("log_std", nn.initializers.zeros, (self.action_size,))
+            policy = (policy, jnp.broadcast_to(log_std, policy.shape))
         value = nn.Dense(1, name="baseline")(x)[..., 0]
-        return NetworkOutput(logits, value), core_state
+        return NetworkOutput(policy, value), core_state
 
     def _encoder(self) -> nn.Module:
         if self.encoder == "mlp":

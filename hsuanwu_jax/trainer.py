@@ -11,13 +11,10 @@ import functools
 import json
 import math
 import os
-import shutil
-import tempfile
 import threading
 import time
 from typing import Any
 
-import flax.serialization
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -26,9 +23,18 @@ from hsuanwu_jax import config as config_lib
 from hsuanwu_jax import sharding
 from hsuanwu_jax.acting import Actor, allocate_trajectory, make_policy_fn
 from hsuanwu_jax.checkpoint import Checkpointer
-from hsuanwu_jax.distributions import Categorical
+from hsuanwu_jax.distributions import get_distribution
 from hsuanwu_jax.envs import EnvSpec, env_spec, make_env, num_envs_of
 from hsuanwu_jax.evaluation import evaluate
+from hsuanwu_jax.export import (
+    Policy,
+    check_spec,
+    init_params,
+    load_policy,
+    read_export,
+    spec_to_json,
+    write_export,
+)
 from hsuanwu_jax.learner import make_learner_step
 from hsuanwu_jax.losses import make_impala_loss
 from hsuanwu_jax.metrics import EpisodeLog, MetricsWriter, format_progress, read_metrics, truncate_metrics
@@ -38,7 +44,6 @@ from hsuanwu_jax.pipeline import ParamsSource, RolloutQueue, StopRequests, Worke
 from hsuanwu_jax.types import LearnerState, Trajectory
 
 JOIN_TIMEOUT_SECONDS = 10.0
-EXPORT_FORMAT = "hsuanwu_jax.export/1"
 CHECKPOINT_FORMAT = "hsuanwu_jax.checkpoint/1"
 # Fields that fix the shapes of the checkpointed state: resuming with other values cannot work.
 _STATE_SHAPE_FIELDS = ("env_id", "encoder", "mlp_hidden_sizes", "use_lstm", "lstm_size", "num_actors")
@@ -93,16 +98,19 @@ class DistributedTrainer:
         self._actor_device = sharding.select_devices(actor_ids, "actor_device_id")[0]
         self._mesh = sharding.learner_mesh(learner_devices)
 
-        self.network = ImpalaNetwork(
-            num_actions=self.spec.num_actions,
-            encoder=s.encoder,
-            mlp_hidden_sizes=tuple(s.mlp_hidden_sizes),
-            use_lstm=s.use_lstm,
-            lstm_size=s.lstm_size,
-        )
+        self._network_args = {
+            "action_size": self.spec.action_size,
+            "distribution": self.spec.distribution,
+            "encoder": s.encoder,
+            "mlp_hidden_sizes": tuple(s.mlp_hidden_sizes),
+            "use_lstm": s.use_lstm,
+            "lstm_size": s.lstm_size,
+        }
+        self.network = ImpalaNetwork(**self._network_args)
+        distribution = get_distribution(self.spec.distribution)
         init_key, actors_key, self._test_key = jax.random.split(jax.random.PRNGKey(s.seed), 3)
         actors_key = jax.random.fold_in(actors_key, jax.process_index())  # each host its own streams
-        params = self._init_params(init_key)
+        params = self._initial_params(init_key)
         optimizer = make_optimizer(
             lr=s.lr, eps=s.eps, alpha=s.alpha, max_grad_norm=s.max_grad_norm, num_updates=s.num_updates
         )
@@ -110,7 +118,7 @@ class DistributedTrainer:
         self.state = sharding.replicate(state, self._mesh)
         loss_fn = make_impala_loss(
             apply_fn=self.network.apply,
-            distribution=Categorical,
+            distribution=distribution,
             discount=s.discount,
             baseline_coef=s.baseline_coef,
             ent_coef=s.ent_coef,
@@ -120,10 +128,10 @@ class DistributedTrainer:
         )
         step_fn = make_learner_step(loss_fn=loss_fn, optimizer=optimizer, axis_name=sharding.BATCH_AXIS)
         self._learner_step = sharding.data_parallel(step_fn, self._mesh)
-        self._greedy_policy = make_policy_fn(self.network, Categorical, greedy=True)
+        self._greedy_policy = make_policy_fn(self.network, distribution, greedy=True)
         self._episodes = EpisodeLog()
         self._core_template = self.network.initial_core_state(s.batch_size)
-        sample_policy = make_policy_fn(self.network, Categorical, greedy=False)
+        sample_policy = make_policy_fn(self.network, distribution, greedy=False)
         self._actors = [
             Actor(
                 env,
@@ -267,6 +275,7 @@ class DistributedTrainer:
         self._test_key, key = jax.random.split(self._test_key)
         return evaluate(
             self._test_env,
+            self.spec,
             self._greedy_policy,
             self._actor_params(),
             self.network.initial_core_state(num_envs_of(self._test_env)),
@@ -275,36 +284,26 @@ class DistributedTrainer:
         )
 
     def save(self, path: str | None = None) -> str:
-        """Writes a model export (params as msgpack, config and specs as JSON; no pickle) to `path`
-        (default `<workdir>/export`), atomically: a reader sees the old export or the new one."""
+        """Writes a model export (params as msgpack; network, specs and config as JSON; no pickle)
+        to `path` (default `<workdir>/export`), atomically; returns the path. `load_policy(path)`
+        or `DistributedTrainer.load(path)` reads it back for inference; `init_model_path` trains on
+        from it."""
         path = path or os.path.join(self.workdir, "export")
-        parent = os.path.dirname(os.path.abspath(path))
-        os.makedirs(parent, exist_ok=True)
-        staging = tempfile.mkdtemp(prefix=".export-", dir=parent)
         params = sharding.fetch(self.state.params)
         if not sharding.is_primary():
             return path  # one export per run: process 0 writes it
-        with open(os.path.join(staging, "params.msgpack"), "wb") as f:
-            f.write(flax.serialization.to_bytes(params))
-        meta = {
-            "format": EXPORT_FORMAT,
+        metadata = {
+            "network": self._network_args,
+            "spec": spec_to_json(self.spec),
             "config": self.settings.config,
-            "obs_shape": list(self.spec.obs_shape),
-            "obs_dtype": self.spec.obs_dtype.name,
-            "num_actions": self.spec.num_actions,
             "env_steps": self.env_steps,
         }
-        with open(os.path.join(staging, "model.json"), "w", encoding="utf-8") as f:
-            json.dump(meta, f, indent=2, default=list)
-        if os.path.exists(path):
-            old = path + ".old"
-            shutil.rmtree(old, ignore_errors=True)
-            os.replace(path, old)
-            os.replace(staging, path)
-            shutil.rmtree(old)
-        else:
-            os.replace(staging, path)
-        return path
+        return write_export(path, params, metadata)
+
+    @staticmethod
+    def load(path: str, env=None, *, greedy: bool = True) -> Policy:
+        """The policy in a model export (see `hsuanwu_jax.load_policy`), for inference."""
+        return load_policy(path, env, greedy=greedy)
 
     def close(self) -> None:
         """Closes the envs and the checkpoint manager; the trainer cannot act afterwards."""
@@ -373,12 +372,22 @@ class DistributedTrainer:
                     f"config; set {field} back or choose another workdir"
                 )
 
-    def _init_params(self, key: jax.Array):
-        obs = jnp.zeros((1, 1, *self.spec.obs_shape), self.spec.obs_dtype)
-        zeros = jnp.zeros((1, 1), jnp.int32)
-        return self.network.init(
-            key, obs, zeros, zeros.astype(jnp.float32), zeros.astype(bool), self.network.initial_core_state(1)
-        )
+    def _initial_params(self, key: jax.Array):
+        """Fresh params, or those of the export at `init_model_path` (checked against the envs)."""
+        path = self.settings.init_model_path
+        if not path:
+            return init_params(self.network, self.spec, key)
+        network, spec, params, _ = read_export(path)
+        check_spec(spec, self.spec, f"init_model_path={path!r}")
+        differences = [
+            f"{field}: export {getattr(network, field)!r}, config {value!r}"
+            for field, value in self._network_args.items()
+            if getattr(network, field) != value
+        ]
+        if differences:
+            raise ValueError(f"init_model_path={path!r} holds a different network: " + "; ".join(differences))
+        print(f"starting from the params in {path}", flush=True)
+        return params
 
     def _update_step(self) -> int:
         return int(sharding.fetch(self.state.update_step))

@@ -12,12 +12,14 @@ class CountingEnv:
     episode's first observation with reward 0.
     """
 
-    def __init__(self, lengths, truncate=False, fail_after=None, nan_after=None):
+    def __init__(self, lengths, truncate=False, fail_after=None, nan_after=None, continuous=False):
         self.lengths = np.asarray(lengths)
         self.num_envs = len(lengths)
         self.config = {"num_envs": self.num_envs}
         self.observation_space = gymnasium.spaces.Box(-np.inf, np.inf, (3,), np.float32)
-        self.action_space = gymnasium.spaces.Discrete(2)
+        self.action_space = (
+            gymnasium.spaces.Box(-1.0, 1.0, (2,), np.float32) if continuous else gymnasium.spaces.Discrete(2)
+        )
         self.truncate = truncate
         self.fail_after = fail_after
         self.nan_after = nan_after

@@ -13,7 +13,7 @@ T = 5
 
 
 def make_actor(env, use_lstm=False):
-    network = ImpalaNetwork(num_actions=2, mlp_hidden_sizes=(8,), use_lstm=use_lstm, lstm_size=4)
+    network = ImpalaNetwork(action_size=2, mlp_hidden_sizes=(8,), use_lstm=use_lstm, lstm_size=4)
     spec = env_spec(env)
     zeros = np.zeros((1, 1), np.int32)
     params = network.init(
@@ -68,7 +68,7 @@ def test_behaviour_log_probs_are_the_policy_log_probs_of_the_actions():
     out, _ = network.apply(
         params, traj.obs, traj.prev_action, traj.reward, traj.first, traj.initial_core_state
     )
-    expected = Categorical.log_prob(out.policy_logits, traj.action)
+    expected = Categorical.log_prob(out.policy, traj.action)
     np.testing.assert_allclose(traj.behaviour_log_prob[:T], expected[:T], rtol=1e-5, atol=1e-6)
 
 

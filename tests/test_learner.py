@@ -18,7 +18,7 @@ from hsuanwu_jax.types import LearnerState
 def setup(num_updates=100, devices=None, envs_per_copy=1):
     """A learner step on a mesh of `devices` (default: the first device) and a fixed batch: the
     random test trajectory repeated `envs_per_copy` times along B."""
-    network = ImpalaNetwork(num_actions=4, mlp_hidden_sizes=(16,))
+    network = ImpalaNetwork(action_size=4, mlp_hidden_sizes=(16,))
     traj = random_trajectory(0)
     traj = jax.tree.map(lambda x: np.concatenate([x] * envs_per_copy, axis=1), traj)
     params = network.init(jax.random.PRNGKey(0), traj.obs, traj.prev_action, traj.reward, traj.first, ())

@@ -130,7 +130,7 @@ def test_network_loss_gradient_matches_finite_differences():
     the hand-derived gradient with respect to the network outputs (targets held fixed, as V-trace
     defines them) times central differences of those outputs."""
     with jax.enable_x64(True):
-        network = ImpalaNetwork(num_actions=A, encoder="mlp", mlp_hidden_sizes=(5,))
+        network = ImpalaNetwork(action_size=A, encoder="mlp", mlp_hidden_sizes=(5,))
         traj = random_trajectory(5)
         traj = traj._replace(
             obs=traj.obs.astype(np.float64),
@@ -143,7 +143,7 @@ def test_network_loss_gradient_matches_finite_differences():
 
         def outputs(f):
             out, _ = network.apply(unravel(f), traj.obs, traj.prev_action, traj.reward, traj.first, ())
-            return {"logits": out.policy_logits, "values": out.value}
+            return {"logits": out.policy, "values": out.value}
 
         analytic = jax.grad(lambda f: make_loss(network.apply)(unravel(f), traj)[0])(flat)
         _, grad_outputs = numpy_loss_and_grads(outputs(flat), traj)

@@ -26,18 +26,18 @@ def inputs(time, batch, obs_shape, dtype, seed=0):
 )
 @pytest.mark.parametrize("use_lstm", [False, True])
 def test_output_shapes(encoder, obs_shape, dtype, use_lstm):
-    network = ImpalaNetwork(num_actions=6, encoder=encoder, use_lstm=use_lstm, lstm_size=8)
+    network = ImpalaNetwork(action_size=6, encoder=encoder, use_lstm=use_lstm, lstm_size=8)
     obs, prev_action, reward, first = inputs(3, 2, obs_shape, dtype)
     state = network.initial_core_state(2)
     params = network.init(jax.random.PRNGKey(0), obs, prev_action, reward, first, state)
     out, new_state = network.apply(params, obs, prev_action, reward, first, state)
-    assert out.policy_logits.shape == (3, 2, 6) and out.value.shape == (3, 2)
-    assert out.policy_logits.dtype == jnp.float32
+    assert out.policy.shape == (3, 2, 6) and out.value.shape == (3, 2)
+    assert out.policy.dtype == jnp.float32
     assert jax.tree.map(jnp.shape, new_state) == jax.tree.map(jnp.shape, state)
 
 
 def test_lstm_unroll_over_episode_starts_equals_separate_unrolls():
-    network = ImpalaNetwork(num_actions=3, use_lstm=True, lstm_size=8, mlp_hidden_sizes=(16,))
+    network = ImpalaNetwork(action_size=3, use_lstm=True, lstm_size=8, mlp_hidden_sizes=(16,))
     obs, prev_action, reward, _ = inputs(12, 2, (5,), np.float32, seed=1)
     first = np.zeros((12, 2), bool)
     first[[0, 4, 9], :] = True  # three episodes: steps 0-3, 4-8, 9-11
@@ -55,7 +55,7 @@ def test_lstm_unroll_over_episode_starts_equals_separate_unrolls():
             first[begin:end],
             network.initial_core_state(2),
         )
-        np.testing.assert_allclose(whole.policy_logits[begin:end], part.policy_logits, rtol=1e-5, atol=1e-6)
+        np.testing.assert_allclose(whole.policy[begin:end], part.policy, rtol=1e-5, atol=1e-6)
         np.testing.assert_allclose(whole.value[begin:end], part.value, rtol=1e-5, atol=1e-6)
     # Without the resets the later episodes do see the earlier ones.
     leaky, _ = network.apply(params, obs, prev_action, reward, np.zeros_like(first), start)
@@ -63,7 +63,7 @@ def test_lstm_unroll_over_episode_starts_equals_separate_unrolls():
 
 
 def test_last_action_and_reward_are_inputs_but_zeroed_at_episode_starts():
-    network = ImpalaNetwork(num_actions=3, mlp_hidden_sizes=(8,))
+    network = ImpalaNetwork(action_size=3, mlp_hidden_sizes=(8,))
     obs, prev_action, reward, _ = inputs(2, 4, (5,), np.float32)
     not_first = np.zeros((2, 4), bool)
     params = network.init(jax.random.PRNGKey(0), obs, prev_action, reward, not_first, ())

@@ -11,6 +11,7 @@ import time
 import traceback
 
 import envpool
+import gymnasium
 import numpy as np
 import pytest
 from fakes import CountingEnv
@@ -77,7 +78,7 @@ def test_train_test_save_close_with_fake_envs(tmp_path):
     path = trainer.save()
     assert sorted(os.listdir(path)) == ["model.json", "params.msgpack"]
     meta = json.loads(pathlib.Path(path, "model.json").read_text())
-    assert meta["num_actions"] == 2 and meta["config"]["num_envs"] == 4
+    assert meta["spec"]["action_size"] == 2 and meta["config"]["num_envs"] == 4
     trainer.save()  # overwriting an export leaves exactly one
     assert sorted(p for p in os.listdir(tmp_path) if "export" in p) == ["export"]
     rollout = trainer.act(0)
@@ -135,11 +136,12 @@ def test_unknown_env_id_suggests_close_matches(tmp_path):
 
 
 def test_unsupported_action_space_is_named(tmp_path):
-    cfg = tiny_config(tmp_path, env_id="Pendulum-v1", num_actors=1)
-    with pytest.raises(
-        ValueError, match=r"action space Box.* is not supported: the policy head takes Discrete"
-    ):
-        DistributedTrainer(cfg)
+    cfg = tiny_config(tmp_path)
+    envs = fake_envs(cfg)
+    for env in envs:
+        env.action_space = gymnasium.spaces.MultiDiscrete([2, 3])
+    with pytest.raises(ValueError, match=r"action space MultiDiscrete\(\[2 3\]\) is not supported"):
+        DistributedTrainer(cfg, train_env=envs, test_env=CountingEnv([3]))
 
 
 def random_policy_return(num_episodes=20, seed=0):

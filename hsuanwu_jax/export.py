@@ -1,0 +1,172 @@
+"""Portable model exports and the inference policy loaded from them.
+
+An export is a directory with `params.msgpack` (Flax's msgpack serialisation of the params) and
+`model.json` (format, network arguments, observation and action specs, the training config).
+Loading parses data only: no pickle, no code from the file.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import tempfile
+from typing import Any
+
+import flax.serialization
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from hsuanwu_jax.acting import make_policy_fn
+from hsuanwu_jax.distributions import DISTRIBUTIONS, get_distribution
+from hsuanwu_jax.envs import EnvSpec, env_spec
+from hsuanwu_jax.networks import ENCODERS, ImpalaNetwork
+from hsuanwu_jax.types import Params
+
+EXPORT_FORMAT = "hsuanwu_jax.export/1"
+PARAMS_FILE, META_FILE = "params.msgpack", "model.json"
+
+
+def init_params(network: ImpalaNetwork, spec: EnvSpec, key: jax.Array) -> Params:
+    """Fresh params for `network` on observations and actions of `spec`."""
+    obs = jnp.zeros((1, 1, *spec.obs_shape), spec.obs_dtype)
+    action = jnp.zeros((1, 1, *spec.action_shape), spec.action_dtype)
+    zeros = jnp.zeros((1, 1), jnp.float32)
+    return network.init(key, obs, action, zeros, zeros.astype(bool), network.initial_core_state(1))
+
+
+def spec_to_json(spec: EnvSpec) -> dict[str, Any]:
+    return {**spec._asdict(), "obs_dtype": spec.obs_dtype.name}
+
+
+def spec_from_json(data: dict[str, Any]) -> EnvSpec:
+    def optional_tuple(x):
+        return None if x is None else tuple(x)
+
+    return EnvSpec(
+        obs_shape=tuple(data["obs_shape"]),
+        obs_dtype=np.dtype(data["obs_dtype"]),
+        action_shape=tuple(data["action_shape"]),
+        action_size=int(data["action_size"]),
+        action_low=optional_tuple(data["action_low"]),
+        action_high=optional_tuple(data["action_high"]),
+    )
+
+
+def check_spec(saved: EnvSpec, actual: EnvSpec, what: str) -> None:
+    """Raises a ValueError naming each field where the export's spec and an env's differ."""
+    differences = [
+        f"{field}: export {a!r}, env {b!r}"
+        for field, a, b in zip(EnvSpec._fields, saved, actual, strict=True)
+        if a != b
+    ]
+    if differences:
+        raise ValueError(f"{what} does not match the env: " + "; ".join(differences))
+
+
+def write_export(path: str, params: Params, metadata: dict[str, Any]) -> str:
+    """Writes an export directory atomically: a reader sees the old export or the new one, whole."""
+    parent = os.path.dirname(os.path.abspath(path))
+    os.makedirs(parent, exist_ok=True)
+    staging = tempfile.mkdtemp(prefix=".export-", dir=parent)
+    with open(os.path.join(staging, PARAMS_FILE), "wb") as f:
+        f.write(flax.serialization.to_bytes(params))
+    with open(os.path.join(staging, META_FILE), "w", encoding="utf-8") as f:
+        json.dump({"format": EXPORT_FORMAT, **metadata}, f, indent=2, default=list)
+    if os.path.exists(path):
+        old = path + ".old"
+        shutil.rmtree(old, ignore_errors=True)
+        os.replace(path, old)
+        os.replace(staging, path)
+        shutil.rmtree(old)
+    else:
+        os.replace(staging, path)
+    return path
+
+
+def read_export(path: str) -> tuple[ImpalaNetwork, EnvSpec, Params, dict[str, Any]]:
+    """Reads and checks an export: `(network, spec, params, metadata)`; clear errors for a missing,
+    truncated or foreign export and for unknown network names."""
+    for name in (META_FILE, PARAMS_FILE):
+        if not os.path.isfile(os.path.join(path, name)):
+            raise FileNotFoundError(
+                f"{os.path.join(path, name)} is missing: {path!r} is not a complete export"
+            )
+    try:
+        with open(os.path.join(path, META_FILE), encoding="utf-8") as f:
+            metadata = json.load(f)
+    except json.JSONDecodeError as error:
+        raise ValueError(f"{os.path.join(path, META_FILE)} is truncated or corrupted: {error}") from None
+    if metadata.get("format") != EXPORT_FORMAT:
+        raise ValueError(f"{path!r} has format {metadata.get('format')!r}, expected {EXPORT_FORMAT!r}")
+    network_args = dict(metadata["network"])
+    if network_args.get("encoder") not in ENCODERS:
+        raise ValueError(f"export encoder={network_args.get('encoder')!r} is not one of {ENCODERS}")
+    if network_args.get("distribution") not in DISTRIBUTIONS:
+        raise ValueError(
+            f"export distribution={network_args.get('distribution')!r} is not one of {DISTRIBUTIONS}"
+        )
+    network_args["mlp_hidden_sizes"] = tuple(network_args["mlp_hidden_sizes"])
+    network = ImpalaNetwork(**network_args)
+    spec = spec_from_json(metadata["spec"])
+    template = init_params(network, spec, jax.random.PRNGKey(0))
+    with open(os.path.join(path, PARAMS_FILE), "rb") as f:
+        data = f.read()
+    try:
+        params = flax.serialization.from_bytes(template, data)
+    except Exception as error:
+        raise ValueError(f"{os.path.join(path, PARAMS_FILE)} is truncated or corrupted ({error})") from None
+    shapes = jax.tree.map(np.shape, params), jax.tree.map(np.shape, template)
+    if shapes[0] != shapes[1]:
+        raise ValueError(
+            f"{os.path.join(path, PARAMS_FILE)} does not hold params of the network in {META_FILE}"
+        )
+    return network, spec, params, metadata
+
+
+class Policy:
+    """A trained policy for inference: `policy(obs, state=None) -> (action, state)`.
+
+    `obs` is one observation `[*obs_shape]` or a batch `[B, *obs_shape]`; actions come back with
+    the same leading shape, as the env takes them (continuous ones clipped to the bounds). `state`
+    carries what the network reads besides the observation (the LSTM state, the last action and
+    reward): pass back what the previous call returned, or None at the start of an episode.
+    Actions are greedy (the distribution's mode) unless `greedy=False` was given to `load_policy`.
+    """
+
+    def __init__(self, network: ImpalaNetwork, spec: EnvSpec, params: Params, greedy: bool, seed: int):
+        self.network, self.spec, self.params = network, spec, params
+        self._policy_fn = make_policy_fn(network, get_distribution(network.distribution), greedy=greedy)
+        self._key = jax.random.PRNGKey(seed)
+
+    def __call__(self, obs, state=None, reward=None):
+        obs = np.asarray(obs, self.spec.obs_dtype)
+        single = obs.shape == self.spec.obs_shape
+        batch = obs[None] if single else obs
+        num = batch.shape[0]
+        if state is None:
+            core = self.network.initial_core_state(num)
+            prev_action = np.zeros((num, *self.spec.action_shape), self.spec.action_dtype)
+            first = np.ones(num, bool)
+        else:
+            core, prev_action = state
+            first = np.zeros(num, bool)
+        rewards = (
+            np.zeros(num, np.float32)
+            if reward is None
+            else np.broadcast_to(np.asarray(reward, np.float32), (num,))
+        )
+        step, self._key = self._policy_fn(self.params, self._key, batch, prev_action, rewards, first, core)
+        action = np.asarray(step.action)
+        new_state = (step.core_state, action)
+        env_action = self.spec.env_action(action)
+        return (env_action[0] if single else env_action), new_state
+
+
+def load_policy(path: str, env=None, *, greedy: bool = True, seed: int = 0) -> Policy:
+    """The policy in export `path`; with `env`, first checks that its spaces match the export's."""
+    network, spec, params, _ = read_export(path)
+    if env is not None:
+        check_spec(spec, env_spec(env), f"export {path!r}")
+    return Policy(network, spec, params, greedy, seed)
