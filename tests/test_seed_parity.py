@@ -121,10 +121,10 @@ def test_exports_that_do_not_fit_are_refused_with_the_reason(tmp_path):
     meta["network"]["encoder"] = "mlp"
     (path / "model.json").write_text(json.dumps(meta))
     (path / "params.msgpack").write_bytes(params[: len(params) // 2])
-    with pytest.raises(ValueError, match="params.msgpack is truncated or corrupted"):
+    with pytest.raises(ValueError, match=r"params\.msgpack is truncated or corrupted"):
         load_policy(str(path))
     (path / "params.msgpack").unlink()
-    with pytest.raises(FileNotFoundError, match="params.msgpack is missing"):
+    with pytest.raises(FileNotFoundError, match=r"params\.msgpack is missing"):
         load_policy(str(path))
 
 
