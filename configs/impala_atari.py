@@ -1,9 +1,10 @@
-"""IMPALA on Atari through EnvPool (see hsuanwu_jax/config.py for every field and its default).
+"""IMPALA on Atari through EnvPool, with the IMPALA paper's protocol (hsuanwu_jax/config.py lists every field).
 
-Training envs follow the IMPALA paper's preprocessing as EnvPool implements it: 84x84 grey frames,
-4-frame stacks, frame skip 4, up to 30 no-op starts, no sticky actions, the minimal action set,
-a life loss ends an episode for learning (episodic_life) and rewards are clipped to [-1, 1].
-test() plays whole games with unclipped rewards. Reported returns are game scores.
+Protocol (Espeholt et al. 2018, as EnvPool implements it): 84x84 grey frames, 4-frame stacks,
+frame skip 4, up to 30 no-op starts, no sticky actions, the minimal action set, episodes capped at
+108,000 frames; for learning, a life loss ends an episode (episodic_life) and rewards are clipped
+to [-1, 1]; test() plays whole games with unclipped rewards, so reported returns are game scores
+under this protocol. configs/atari_machado.py is the Machado et al. (2018) protocol instead.
 """
 
 from hsuanwu_jax.config import default_config
@@ -12,8 +13,9 @@ from hsuanwu_jax.config import default_config
 def get_config():
     cfg = default_config()
     cfg.env_id = "Breakout-v5"
-    cfg.env_kwargs = dict(episodic_life=True, reward_clip=True, noop_max=30, repeat_action_probability=0.0)
-    cfg.test_env_kwargs = dict(episodic_life=False, reward_clip=False)
+    protocol = dict(noop_max=30, repeat_action_probability=0.0, full_action_space=False, max_episode_steps=27_000)
+    cfg.env_kwargs = dict(protocol, episodic_life=True, reward_clip=True)
+    cfg.test_env_kwargs = dict(protocol, episodic_life=False, reward_clip=False)
     cfg.encoder = "nature_cnn"  # "resnet" is the paper's deep network: about 4x slower on a CPU
     cfg.num_actors = 2
     cfg.num_envs = 16

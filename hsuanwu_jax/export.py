@@ -20,7 +20,7 @@ import numpy as np
 
 from hsuanwu_jax.acting import make_policy_fn
 from hsuanwu_jax.distributions import DISTRIBUTIONS, get_distribution
-from hsuanwu_jax.envs import EnvSpec, env_spec
+from hsuanwu_jax.envs import EnvSpec, as_batched_env, env_spec
 from hsuanwu_jax.networks import ENCODERS, ImpalaNetwork
 from hsuanwu_jax.types import Params
 
@@ -168,5 +168,5 @@ def load_policy(path: str, env=None, *, greedy: bool = True, seed: int = 0) -> P
     """The policy in export `path`; with `env`, first checks that its spaces match the export's."""
     network, spec, params, _ = read_export(path)
     if env is not None:
-        check_spec(spec, env_spec(env), f"export {path!r}")
+        check_spec(spec, env_spec(as_batched_env(env)), f"export {path!r}")
     return Policy(network, spec, params, greedy, seed)

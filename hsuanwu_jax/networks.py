@@ -145,8 +145,12 @@ class ImpalaNetwork(nn.Module):
         x = jnp.concatenate([features, last_action, last_reward], axis=-1)
         if self.use_lstm:
             core_state, x = ResettingLSTM(self.lstm_size, name="core")(core_state, x, first)
-        policy = nn.Dense(self.action_size, name="policy")(x)
-        if self.distribution == "diag_gaussian":
+        if self.distribution == "categorical":
+            policy = nn.Dense(self.action_size, name="policy")(x)
+        else:
+            # Means start near 0 so that the first samples are not pushed against the action bounds.
+            small = nn.initializers.variance_scaling(0.01, "fan_in", "truncated_normal")
+            policy = nn.Dense(self.action_size, kernel_init=small, name="policy")(x)
             log_std = self.param("log_std", nn.initializers.zeros, (self.action_size,))
             policy = (policy, jnp.broadcast_to(log_std, policy.shape))
         value = nn.Dense(1, name="baseline")(x)[..., 0]

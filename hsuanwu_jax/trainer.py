@@ -24,7 +24,7 @@ from hsuanwu_jax import sharding
 from hsuanwu_jax.acting import Actor, allocate_trajectory, make_policy_fn
 from hsuanwu_jax.checkpoint import Checkpointer
 from hsuanwu_jax.distributions import get_distribution
-from hsuanwu_jax.envs import EnvSpec, env_spec, make_env, num_envs_of
+from hsuanwu_jax.envs import EnvSpec, as_batched_env, env_spec, make_env, num_envs_of
 from hsuanwu_jax.evaluation import evaluate
 from hsuanwu_jax.export import (
     Policy,
@@ -57,9 +57,10 @@ class DistributedTrainer:
       cfgs: a ConfigDict (see `hsuanwu_jax.config.default_config` for every field), a dict or an
         omegaconf DictConfig.
       train_env: an EnvPool env or a list of them, one per actor thread (`num_actors` of them, each
-        with `num_envs` envs); `None` builds them with `make_env(cfgs)`.
-      test_env: an EnvPool env for `test()`; `None` builds one with `make_env(cfgs, test=True)` on
-        first use.
+        with `num_envs` envs); gymnasium vector envs work too (see `GymnasiumVectorEnv`); `None`
+        builds them with `make_env(cfgs)`.
+      test_env: an EnvPool (or gymnasium vector) env for `test()`; `None` builds one with
+        `make_env(cfgs, test=True)` on first use.
     """
 
     def __init__(self, cfgs, train_env=None, test_env=None):
@@ -75,6 +76,8 @@ class DistributedTrainer:
         self.settings = s
         train_envs = make_env(s.config, process_index=jax.process_index()) if train_env is None else train_env
         train_envs = list(train_envs) if isinstance(train_envs, (list, tuple)) else [train_envs]
+        train_envs = [as_batched_env(env) for env in train_envs]
+        test_env = None if test_env is None else as_batched_env(test_env)
         self.spec = _check_envs(train_envs, s)
         self._test_env = test_env
         if test_env is not None:

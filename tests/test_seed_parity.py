@@ -4,6 +4,7 @@ import json
 import math
 import pathlib
 
+import gymnasium
 import jax
 import numpy as np
 import pytest
@@ -146,3 +147,27 @@ def test_continuous_control_trains_on_envpool(tmp_path):
     policy = load_policy(trainer.save(), trainer._test_env)
     action, _ = policy(np.zeros(3, np.float32))
     assert action.shape == (1,) and -2.0 <= float(action[0]) <= 2.0
+
+
+def gym_cartpoles(num_envs, **kwargs):
+    return gymnasium.vector.SyncVectorEnv([lambda: gymnasium.make("CartPole-v1")] * num_envs, **kwargs)
+
+
+def test_gymnasium_vector_envs_train_through_the_adapter(tmp_path):
+    cfg = tiny_config(tmp_path, num_train_steps=1_000)
+    trainer = DistributedTrainer(
+        cfg, train_env=[gym_cartpoles(4), gym_cartpoles(4)], test_env=gym_cartpoles(3)
+    )
+    trainer.train()
+    assert trainer.env_steps >= 1_000
+    result = trainer.test()
+    assert result["num_episodes"] == 3 and 8 <= result["episode_length"] <= 500
+    trainer.close()
+
+
+def test_a_gymnasium_env_with_another_reset_mode_is_refused(tmp_path):
+    same_step = gym_cartpoles(4, autoreset_mode=gymnasium.vector.AutoresetMode.SAME_STEP)
+    with pytest.raises(ValueError, match=r"only AutoresetMode\.NEXT_STEP"):
+        DistributedTrainer(
+            tiny_config(tmp_path, num_actors=1), train_env=same_step, test_env=gym_cartpoles(3)
+        )

@@ -1,0 +1,29 @@
+"""Atari with the Machado et al. (2018) evaluation protocol ("Revisiting the Arcade Learning Environment").
+
+Sticky actions with probability 0.25, the full 18-action set, no loss-of-life signal, no no-op
+starts, episodes capped at 108,000 frames (27,000 agent steps at frame skip 4); rewards are clipped
+for learning only. Scores from this protocol are not comparable with the IMPALA paper's protocol
+(configs/impala_atari.py): report them with the protocol's name. Network and learner settings are
+those of configs/impala_atari.py.
+"""
+
+import importlib.util
+import pathlib
+
+
+def get_config():
+    path = pathlib.Path(__file__).with_name("impala_atari.py")
+    spec = importlib.util.spec_from_file_location("impala_atari", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    cfg = module.get_config()
+    protocol = dict(
+        repeat_action_probability=0.25,
+        full_action_space=True,
+        episodic_life=False,
+        noop_max=0,
+        max_episode_steps=27_000,
+    )
+    cfg.env_kwargs = dict(protocol, reward_clip=True)
+    cfg.test_env_kwargs = dict(protocol, reward_clip=False)
+    return cfg
