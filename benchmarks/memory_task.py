@@ -50,12 +50,22 @@ def run(use_lstm: bool, seed: int, steps: int, test_every: int) -> dict:
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     cfg = module.get_config()
-    cfg.update(dict(seed=seed, use_lstm=use_lstm, lstm_size=64, num_train_steps=steps, test_every=test_every,
-                    log_every=test_every))
+    cfg.update(
+        dict(
+            seed=seed,
+            use_lstm=use_lstm,
+            lstm_size=64,
+            num_train_steps=steps,
+            test_every=test_every,
+            log_every=test_every,
+        )
+    )
     with tempfile.TemporaryDirectory() as workdir:
         cfg.workdir = workdir
         train_envs = [vector_env(cfg.num_envs, seed * 1000 + k) for k in range(cfg.num_actors)]
-        trainer = DistributedTrainer(cfg, train_env=train_envs, test_env=vector_env(cfg.num_test_episodes, seed + 7))
+        trainer = DistributedTrainer(
+            cfg, train_env=train_envs, test_env=vector_env(cfg.num_test_episodes, seed + 7)
+        )
         started = time.perf_counter()
         with contextlib.redirect_stdout(io.StringIO()):
             trainer.train()
@@ -63,26 +73,44 @@ def run(use_lstm: bool, seed: int, steps: int, test_every: int) -> dict:
         seconds = time.perf_counter() - started
         trainer.close()
         with open(os.path.join(workdir, "metrics.jsonl"), encoding="utf-8") as f:
-            curve = [{"step": r["step"], "test_episode_reward": r["test_episode_reward"]}
-                     for r in map(json.loads, f) if "test_episode_reward" in r]
-    return {"agent": "lstm" if use_lstm else "feed-forward", "seed": seed, "steps": steps,
-            "final_test_episode_reward": final["episode_reward"], "best_test_episode_reward":
-            max([p["test_episode_reward"] for p in curve] + [final["episode_reward"]]),
-            "seconds": seconds, "curve": curve}
+            curve = [
+                {"step": r["step"], "test_episode_reward": r["test_episode_reward"]}
+                for r in map(json.loads, f)
+                if "test_episode_reward" in r
+            ]
+    return {
+        "agent": "lstm" if use_lstm else "feed-forward",
+        "seed": seed,
+        "steps": steps,
+        "final_test_episode_reward": final["episode_reward"],
+        "best_test_episode_reward": max(
+            [p["test_episode_reward"] for p in curve] + [final["episode_reward"]]
+        ),
+        "seconds": seconds,
+        "curve": curve,
+    }
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
     parser.add_argument("--steps", type=int, default=2_000_000)
     parser.add_argument("--seeds", type=int, nargs="+", default=[1])
     parser.add_argument("--test-every", type=int, default=100_000)
     parser.add_argument("--out", default="benchmarks/results/memory_task.json")
     args = parser.parse_args()
-    rows = [run(use_lstm, seed, args.steps, args.test_every) for seed in args.seeds for use_lstm in (False, True)]
-    print(f"\n{'agent':<13} | {'seed':>4} | {'env steps':>10} | {'final test':>10} | {'best test':>9} | {'seconds':>7}")
+    rows = [
+        run(use_lstm, seed, args.steps, args.test_every) for seed in args.seeds for use_lstm in (False, True)
+    ]
+    print(
+        f"\n{'agent':<13} | {'seed':>4} | {'env steps':>10} | {'final test':>10} | {'best test':>9} | {'seconds':>7}"
+    )
     for r in rows:
-        print(f"{r['agent']:<13} | {r['seed']:>4} | {r['steps']:>10,} | {r['final_test_episode_reward']:>10.1f} | "
-              f"{r['best_test_episode_reward']:>9.1f} | {r['seconds']:>7.0f}")
+        print(
+            f"{r['agent']:<13} | {r['seed']:>4} | {r['steps']:>10,} | {r['final_test_episode_reward']:>10.1f} | "
+            f"{r['best_test_episode_reward']:>9.1f} | {r['seconds']:>7.0f}"
+        )
     os.makedirs(os.path.dirname(args.out) or ".", exist_ok=True)
     with open(args.out, "w", encoding="utf-8") as f:
         json.dump({"machine": platform.platform(), "cpus": os.cpu_count(), "runs": rows}, f, indent=2)

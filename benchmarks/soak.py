@@ -24,6 +24,7 @@ import threading
 import time
 
 from hsuanwu_jax import DistributedTrainer, make_env
+from hsuanwu_jax.runtime import limit_malloc_arenas
 
 
 def resident_mib() -> float:
@@ -48,10 +49,13 @@ def main() -> None:
     parser.add_argument("--config", required=True)
     parser.add_argument("--minutes", type=float, default=30.0)
     parser.add_argument("--interval", type=float, default=60.0, help="seconds between samples")
+    parser.add_argument("--no-arena-limit", action="store_true", help="leave glibc's malloc arenas uncapped")
     parser.add_argument("--warmup", type=float, default=2.0, help="minutes excluded from the growth figure")
     parser.add_argument("--out", default="benchmarks/results/soak.json")
     args = parser.parse_args()
 
+    if not args.no_arena_limit:
+        limit_malloc_arenas()  # as the command line does
     cfg = load_config(args.config)
     cfg.num_train_steps = 10**12
     cfg.test_every = 0

@@ -13,7 +13,9 @@ from hsuanwu_jax.config import default_config
 def get_config():
     cfg = default_config()
     cfg.env_id = "Breakout-v5"
-    protocol = dict(noop_max=30, repeat_action_probability=0.0, full_action_space=False, max_episode_steps=27_000)
+    protocol = dict(
+        noop_max=30, repeat_action_probability=0.0, full_action_space=False, max_episode_steps=27_000
+    )
     cfg.env_kwargs = dict(protocol, episodic_life=True, reward_clip=True)
     cfg.test_env_kwargs = dict(protocol, episodic_life=False, reward_clip=False)
     cfg.encoder = "nature_cnn"  # "resnet" is the paper's deep network: about 4x slower on a CPU

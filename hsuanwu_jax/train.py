@@ -15,6 +15,7 @@ import json
 from absl import app, flags
 from ml_collections import config_flags
 
+from hsuanwu_jax.runtime import limit_malloc_arenas
 from hsuanwu_jax.sharding import is_primary
 from hsuanwu_jax.trainer import DistributedTrainer
 
@@ -25,6 +26,7 @@ _WORKDIR = flags.DEFINE_string("workdir", None, "Output directory (overrides con
 def main(argv) -> None:
     if len(argv) > 1:
         raise app.UsageError(f"unexpected arguments: {argv[1:]}")
+    limit_malloc_arenas()
     cfg = _CONFIG.value
     if _WORKDIR.value:
         cfg.workdir = _WORKDIR.value
