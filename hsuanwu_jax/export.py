@@ -30,7 +30,7 @@ PARAMS_FILE, META_FILE = "params.msgpack", "model.json"
 
 def init_params(network: ImpalaNetwork, spec: EnvSpec, key: jax.Array) -> Params:
     """Fresh params for `network` on observations and actions of `spec`."""
-    obs = jnp.zeros((1, 1, *spec.obs_shape), spec.obs_dtype)
+    obs = np.zeros((1, 1, *spec.obs_shape), spec.obs_dtype)
     action = jnp.zeros((1, 1, *spec.action_shape), spec.action_dtype)
     zeros = jnp.zeros((1, 1), jnp.float32)
     return network.init(key, obs, action, zeros, zeros.astype(bool), network.initial_core_state(1))
