@@ -4,7 +4,7 @@
         --threshold 475 --out benchmarks/results/cartpole_seeds.json
 
 Each seed trains the config to its num_train_steps in this process, with a greedy test()
-(`num_test_episodes` episodes) every `test_every` env steps. Prints a table and writes JSON with,
+(`num_test_episodes` episodes) every `--test-every` env steps. Prints a table and writes JSON with,
 per seed, the env steps and wall seconds (from the start of train(), compile and tests included)
 at which the test return first reached the threshold, the final test return, and the curve.
 """
@@ -14,29 +14,20 @@ from __future__ import annotations
 import argparse
 import ast
 import contextlib
-import importlib.util
 import io
-import json
 import os
-import platform
 import tempfile
 import time
 
-from hsuanwu_jax import DistributedTrainer, make_env
+from common import print_table, write_json
 
-
-def load_config(path: str):
-    spec = importlib.util.spec_from_file_location("config_module", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.get_config()
+from hsuanwu_jax import DistributedTrainer, load_config, make_env
+from hsuanwu_jax.metrics import read_metrics
 
 
 def run_seed(config_path: str, seed: int, test_every: int, overrides: dict) -> dict:
     cfg = load_config(config_path)
-    cfg.seed = seed
-    cfg.test_every = test_every
-    cfg.update(overrides)
+    cfg.update(dict(overrides, seed=seed, test_every=test_every))
     with tempfile.TemporaryDirectory() as workdir:
         cfg.workdir = workdir
         started = time.perf_counter()
@@ -46,8 +37,7 @@ def run_seed(config_path: str, seed: int, test_every: int, overrides: dict) -> d
         final = trainer.test()
         total_seconds = time.perf_counter() - started
         trainer.close()
-        with open(os.path.join(workdir, "metrics.jsonl"), encoding="utf-8") as f:
-            records = [json.loads(line) for line in f]
+        records = read_metrics(os.path.join(workdir, "metrics.jsonl"))
     curve = [
         {"step": r["step"], "time": r["time"], "test_episode_reward": r["test_episode_reward"]}
         for r in records
@@ -78,34 +68,23 @@ def main() -> None:
     for seed in args.seeds:
         result = run_seed(args.config, seed, args.test_every, overrides)
         reached = next((p for p in result["curve"] if p["test_episode_reward"] >= args.threshold), None)
-        result["threshold"] = args.threshold
-        result["steps_to_threshold"] = reached and reached["step"]
-        result["seconds_to_threshold"] = reached and reached["time"]
+        result.update(
+            threshold=args.threshold,
+            steps_to_threshold=reached and reached["step"],
+            seconds_to_threshold=reached and reached["time"],
+        )
         rows.append(result)
-        print(json.dumps({k: v for k, v in result.items() if k != "curve"}), flush=True)
-    print(
-        f"\n{'seed':>4} | {'steps to ' + str(args.threshold):>16} | {'seconds':>8} | {'final test':>10} | {'total s':>8}"
+    print_table(
+        rows,
+        [
+            ("seed", "seed", "d"),
+            (f"steps to {args.threshold:g}", "steps_to_threshold", ","),
+            ("seconds", "seconds_to_threshold", ".1f"),
+            ("final test", "final_test_episode_reward", ".1f"),
+            ("total s", "total_seconds", ".1f"),
+        ],
     )
-    for r in rows:
-        steps = f"{r['steps_to_threshold']:,}" if r["steps_to_threshold"] else "not reached"
-        seconds = f"{r['seconds_to_threshold']:.1f}" if r["seconds_to_threshold"] else "-"
-        print(
-            f"{r['seed']:>4} | {steps:>16} | {seconds:>8} | {r['final_test_episode_reward']:>10.1f} | {r['total_seconds']:>8.1f}"
-        )
-    os.makedirs(os.path.dirname(args.out) or ".", exist_ok=True)
-    with open(args.out, "w", encoding="utf-8") as f:
-        json.dump(
-            {
-                "config": args.config,
-                "overrides": overrides,
-                "machine": platform.platform(),
-                "cpus": os.cpu_count(),
-                "runs": rows,
-            },
-            f,
-            indent=2,
-        )
-    print(f"wrote {args.out}")
+    write_json(args.out, {"config": args.config, "overrides": overrides, "runs": rows})
 
 
 if __name__ == "__main__":

@@ -13,18 +13,17 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import importlib.util
 import io
-import json
 import os
-import platform
 import tempfile
 import time
 
 import gymnasium
 import numpy as np
+from common import print_table, write_json
 
-from hsuanwu_jax import DistributedTrainer
+from hsuanwu_jax import DistributedTrainer, load_config
+from hsuanwu_jax.metrics import read_metrics
 
 
 class HideVelocities(gymnasium.ObservationWrapper):
@@ -46,10 +45,7 @@ def vector_env(num_envs: int, seed: int):
 
 
 def run(use_lstm: bool, seed: int, steps: int, test_every: int) -> dict:
-    spec = importlib.util.spec_from_file_location("config_module", "configs/impala_cartpole.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    cfg = module.get_config()
+    cfg = load_config("configs/impala_cartpole.py")
     cfg.update(
         dict(
             seed=seed,
@@ -72,12 +68,12 @@ def run(use_lstm: bool, seed: int, steps: int, test_every: int) -> dict:
         final = trainer.test()
         seconds = time.perf_counter() - started
         trainer.close()
-        with open(os.path.join(workdir, "metrics.jsonl"), encoding="utf-8") as f:
-            curve = [
-                {"step": r["step"], "test_episode_reward": r["test_episode_reward"]}
-                for r in map(json.loads, f)
-                if "test_episode_reward" in r
-            ]
+        records = read_metrics(os.path.join(workdir, "metrics.jsonl"))
+    curve = [
+        {"step": r["step"], "test_episode_reward": r["test_episode_reward"]}
+        for r in records
+        if "test_episode_reward" in r
+    ]
     return {
         "agent": "lstm" if use_lstm else "feed-forward",
         "seed": seed,
@@ -103,18 +99,18 @@ def main() -> None:
     rows = [
         run(use_lstm, seed, args.steps, args.test_every) for seed in args.seeds for use_lstm in (False, True)
     ]
-    print(
-        f"\n{'agent':<13} | {'seed':>4} | {'env steps':>10} | {'final test':>10} | {'best test':>9} | {'seconds':>7}"
+    print_table(
+        rows,
+        [
+            ("agent", "agent", ">13"),
+            ("seed", "seed", "d"),
+            ("env steps", "steps", ","),
+            ("final test", "final_test_episode_reward", ".1f"),
+            ("best test", "best_test_episode_reward", ".1f"),
+            ("seconds", "seconds", ".0f"),
+        ],
     )
-    for r in rows:
-        print(
-            f"{r['agent']:<13} | {r['seed']:>4} | {r['steps']:>10,} | {r['final_test_episode_reward']:>10.1f} | "
-            f"{r['best_test_episode_reward']:>9.1f} | {r['seconds']:>7.0f}"
-        )
-    os.makedirs(os.path.dirname(args.out) or ".", exist_ok=True)
-    with open(args.out, "w", encoding="utf-8") as f:
-        json.dump({"machine": platform.platform(), "cpus": os.cpu_count(), "runs": rows}, f, indent=2)
-    print(f"wrote {args.out}")
+    write_json(args.out, {"runs": rows})
 
 
 if __name__ == "__main__":

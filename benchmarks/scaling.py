@@ -15,27 +15,24 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import socket
 import subprocess
 import sys
 import time
 
+from common import print_table, write_json
+
 
 def measure(config_path: str, updates: int, port: int | None, process_id: int | None) -> dict:
     """Runs inside a worker process: build the trainer, collect one batch, time `updates` updates."""
-    import importlib.util
     import tempfile
 
     import jax
 
-    from hsuanwu_jax import DistributedTrainer, make_env
+    from hsuanwu_jax import DistributedTrainer, load_config, make_env
     from hsuanwu_jax.acting import concatenate_envs
 
-    spec = importlib.util.spec_from_file_location("config_module", config_path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    cfg = module.get_config()
+    cfg = load_config(config_path)
     if port is not None:
         cfg.update(
             dict(
@@ -117,29 +114,19 @@ def main() -> None:
     results = [result_of(p) for p in pair]  # wait for both; they report the same global figures
     rows.append({"setting": "2 processes, 1 device each", **results[0]})
 
-    base = rows[0]["samples_per_second"]
-    print(
-        f"\n{'setting':<28} | {'global batch':>12} | {'samples/s':>12} | {'updates/s':>9} | {'vs 1 device':>11}"
+    for row in rows:
+        row["vs_one_device"] = row["samples_per_second"] / rows[0]["samples_per_second"]
+    print_table(
+        rows,
+        [
+            ("setting", "setting", ">28"),
+            ("global batch", "global_batch_envs", "d"),
+            ("samples/s", "samples_per_second", ",.0f"),
+            ("updates/s", "updates_per_second", ".1f"),
+            ("vs 1 device", "vs_one_device", ".2f"),
+        ],
     )
-    for r in rows:
-        print(
-            f"{r['setting']:<28} | {r['global_batch_envs']:>12} | {r['samples_per_second']:>12,.0f} | "
-            f"{r['updates_per_second']:>9.1f} | {r['samples_per_second'] / base:>10.2f}x"
-        )
-    os.makedirs(os.path.dirname(args.out) or ".", exist_ok=True)
-    with open(args.out, "w", encoding="utf-8") as f:
-        json.dump(
-            {
-                "config": args.config,
-                "machine": platform.platform(),
-                "cpus": os.cpu_count(),
-                "updates_timed": args.updates,
-                "rows": rows,
-            },
-            f,
-            indent=2,
-        )
-    print(f"wrote {args.out}")
+    write_json(args.out, {"config": args.config, "updates_timed": args.updates, "rows": rows})
 
 
 if __name__ == "__main__":

@@ -12,18 +12,17 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import importlib.util
 import io
-import json
 import os
-import platform
 import signal
 import sys
 import tempfile
 import threading
 import time
 
-from hsuanwu_jax import DistributedTrainer, make_env
+from common import write_json
+
+from hsuanwu_jax import DistributedTrainer, load_config, make_env
 from hsuanwu_jax.runtime import limit_malloc_arenas
 
 
@@ -33,13 +32,6 @@ def resident_mib() -> float:
             if line.startswith("VmRSS:"):
                 return int(line.split()[1]) / 1024
     raise RuntimeError("no VmRSS in /proc/self/status")
-
-
-def load_config(path: str):
-    spec = importlib.util.spec_from_file_location("config_module", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.get_config()
 
 
 def main() -> None:
@@ -96,24 +88,20 @@ def main() -> None:
     warm = [s["rss_mib"] for s in samples if s["minute"] >= args.warmup] or [s["rss_mib"] for s in samples]
     summary = {
         "config": args.config,
-        "machine": platform.platform(),
-        "cpus": os.cpu_count(),
         "minutes": args.minutes,
+        "arena_limit": not args.no_arena_limit,
         "samples": samples,
         "rss_after_warmup_min_mib": min(warm, default=None),
         "rss_after_warmup_max_mib": max(warm, default=None),
         "rss_growth_after_warmup_mib": (warm[-1] - warm[0]) if warm else None,
         "env_steps": samples[-1]["env_steps"] if samples else 0,
     }
-    os.makedirs(os.path.dirname(args.out) or ".", exist_ok=True)
-    with open(args.out, "w", encoding="utf-8") as f:
-        json.dump(summary, f, indent=2)
     print(
         f"RSS after warm-up (>= {args.warmup} min): min {summary['rss_after_warmup_min_mib']:.1f} MiB, "
         f"max {summary['rss_after_warmup_max_mib']:.1f} MiB, first-to-last growth "
         f"{summary['rss_growth_after_warmup_mib']:+.1f} MiB over {len(warm)} samples"
     )
-    print(f"wrote {args.out}")
+    write_json(args.out, summary)
 
 
 if __name__ == "__main__":

@@ -9,7 +9,9 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import importlib.util
 import math
+import pathlib
 from collections.abc import Mapping
 from typing import Any
 
@@ -91,10 +93,30 @@ class Settings:
             raise AttributeError(name) from None
 
 
+PRESETS_DIR = pathlib.Path(__file__).resolve().parent.parent / "configs"  # the repository's configs/
+
+
+def load_config(path_or_preset: str) -> ml_collections.ConfigDict:
+    """The config of a file with `get_config()` (e.g. "configs/impala_atari.py"), or of a preset name
+    (e.g. "impala_atari": that file in the repository's configs/ directory)."""
+    path = pathlib.Path(path_or_preset)
+    if not path.suffix:
+        path = PRESETS_DIR / f"{path_or_preset}.py"
+    if not path.is_file():
+        presets = sorted(p.stem for p in PRESETS_DIR.glob("*.py")) if PRESETS_DIR.is_dir() else []
+        raise FileNotFoundError(f"no config file {str(path)!r}; presets: {presets}")
+    spec = importlib.util.spec_from_file_location(f"hsuanwu_jax_config_{path.stem}", path)
+    module = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(module)
+    return module.get_config()
+
+
 def to_config_dict(cfg) -> ml_collections.ConfigDict:
-    """A ConfigDict from a ConfigDict, a Mapping or an omegaconf DictConfig."""
+    """A ConfigDict from a ConfigDict, a Mapping, an omegaconf DictConfig, or a preset name or path."""
     if isinstance(cfg, ml_collections.ConfigDict):
         return cfg
+    if isinstance(cfg, (str, pathlib.Path)):
+        return load_config(str(cfg))
     if hasattr(cfg, "_metadata") and hasattr(cfg, "keys"):  # omegaconf.DictConfig
         from omegaconf import OmegaConf
 
@@ -102,7 +124,7 @@ def to_config_dict(cfg) -> ml_collections.ConfigDict:
     if isinstance(cfg, Mapping):
         return ml_collections.ConfigDict(dict(cfg))
     raise TypeError(
-        f"config must be a ConfigDict, a dict or an omegaconf DictConfig, not {type(cfg).__name__}"
+        f"config must be a ConfigDict, a dict, an omegaconf DictConfig or a preset name, not {type(cfg).__name__}"
     )
 
 

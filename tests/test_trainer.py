@@ -1,6 +1,5 @@
 """DistributedTrainer as a system: bad input, train/test/save/close, failures, and learning."""
 
-import importlib.util
 import json
 import os
 import pathlib
@@ -16,7 +15,7 @@ import numpy as np
 import pytest
 from fakes import CountingEnv
 
-from hsuanwu_jax import DistributedTrainer, default_config, make_env
+from hsuanwu_jax import DistributedTrainer, default_config, load_config, make_env, validate
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 
@@ -158,13 +157,6 @@ def random_policy_return(num_episodes=20, seed=0):
     return float(returns.mean())
 
 
-def load_config(name):
-    spec = importlib.util.spec_from_file_location(name, ROOT / "configs" / f"{name}.py")
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module.get_config()
-
-
 def test_cartpole_learns_clearly_beyond_a_random_policy(tmp_path):
     """The shipped CartPole config, briefly: the greedy return must be far above random (~22)."""
     cfg = load_config("impala_cartpole")
@@ -204,3 +196,13 @@ def test_command_line_trains_and_writes_metrics_and_export(tmp_path):
     lines = [json.loads(x) for x in (tmp_path / "metrics.jsonl").read_text().splitlines()]
     assert lines[-1]["step"] >= 30000 and len(lines) >= 3
     assert (tmp_path / "export" / "params.msgpack").stat().st_size > 0
+
+
+def test_configs_load_by_preset_name_or_path_and_validate():
+    for name in ("impala_cartpole", "impala_atari", "atari_machado", "impala_mujoco"):
+        by_name, by_path = load_config(name), load_config(str(ROOT / "configs" / f"{name}.py"))
+        assert by_name.to_dict() == by_path.to_dict()
+        validate(by_name)
+    assert validate("impala_atari").encoder == "nature_cnn"  # a preset name is a config too
+    with pytest.raises(FileNotFoundError, match=r"no config file .*; presets: .*impala_cartpole"):
+        load_config("impala_cartpol")
