@@ -9,14 +9,14 @@ import platform
 
 def print_table(rows: list[dict], columns: list[tuple[str, str, str]]) -> None:
     """Prints `rows` under `columns` of (heading, key, format spec), e.g. ("samples/s", "sps", ",.0f")."""
-    widths = [max(len(heading), 10) for heading, _, _ in columns]
+    cells = [
+        [("-" if row.get(key) is None else format(row[key], spec)).strip() for _, key, spec in columns]
+        for row in rows
+    ]
+    widths = [max([len(heading)] + [len(r[i]) for r in cells]) for i, (heading, _, _) in enumerate(columns)]
     print("\n" + " | ".join(f"{h:>{w}}" for (h, _, _), w in zip(columns, widths, strict=True)))
-    for row in rows:
-        cells = []
-        for (_, key, spec), width in zip(columns, widths, strict=True):
-            value = row.get(key)
-            cells.append(f"{'-' if value is None else format(value, spec):>{width}}")
-        print(" | ".join(cells))
+    for row in cells:
+        print(" | ".join(f"{c:>{w}}" for c, w in zip(row, widths, strict=True)))
 
 
 def write_json(path: str, payload: dict) -> None:

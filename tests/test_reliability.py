@@ -5,14 +5,13 @@ import os
 import pathlib
 import signal
 import subprocess
-import sys
 import time
 
 import jax
 import numpy as np
 import pytest
 from fakes import CountingEnv
-from test_trainer import actor_threads, fake_envs, tiny_config
+from test_trainer import actor_threads, cli, fake_envs, tiny_config
 
 from hsuanwu_jax import DistributedTrainer
 from hsuanwu_jax.metrics import read_metrics
@@ -92,22 +91,6 @@ def test_a_nan_stops_training_naming_the_step_and_keeps_the_good_checkpoint(tmp_
     resumed = trainer_for(cfg)  # the good checkpoint loads
     assert resumed.env_steps == steps[-1]
     assert all(np.isfinite(np.asarray(x)).all() for x in jax.tree.leaves(resumed.state.params))
-
-
-def cli(workdir, *overrides):
-    return [
-        sys.executable,
-        "-m",
-        "hsuanwu_jax.train",
-        "--config",
-        str(ROOT / "configs/impala_cartpole.py"),
-        "--workdir",
-        str(workdir),
-        "--config.num_test_episodes=2",
-        "--config.test_every=0",
-        "--config.log_every=10240",
-        *overrides,
-    ]
 
 
 def wait_for(predicate, timeout, process):

@@ -171,26 +171,26 @@ def test_cartpole_learns_clearly_beyond_a_random_policy(tmp_path):
     assert trained >= max(100.0, 4 * random_return)
 
 
+def cli(workdir, *overrides):
+    """The command line on the CartPole config with a short test and log interval, plus `overrides`."""
+    return [
+        sys.executable,
+        "-m",
+        "hsuanwu_jax.train",
+        "--config",
+        str(ROOT / "configs/impala_cartpole.py"),
+        "--workdir",
+        str(workdir),
+        "--config.num_test_episodes=4",
+        "--config.test_every=0",
+        "--config.log_every=10000",
+        *overrides,
+    ]
+
+
 def test_command_line_trains_and_writes_metrics_and_export(tmp_path):
-    result = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "hsuanwu_jax.train",
-            "--config",
-            str(ROOT / "configs/impala_cartpole.py"),
-            "--workdir",
-            str(tmp_path),
-            "--config.num_train_steps=30000",
-            "--config.log_every=10000",
-            "--config.num_test_episodes=4",
-            "--config.test_every=0",
-        ],
-        capture_output=True,
-        text=True,
-        timeout=300,
-        cwd=ROOT,
-    )
+    command = cli(tmp_path, "--config.num_train_steps=30000")
+    result = subprocess.run(command, capture_output=True, text=True, timeout=300, cwd=ROOT)
     assert result.returncode == 0, result.stderr[-3000:]
     assert "final test return" in result.stdout
     lines = [json.loads(x) for x in (tmp_path / "metrics.jsonl").read_text().splitlines()]
