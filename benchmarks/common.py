@@ -2,9 +2,16 @@
 
 from __future__ import annotations
 
+import contextlib
+import io
 import json
 import os
 import platform
+import tempfile
+import time
+
+from hsuanwu_jax import DistributedTrainer
+from hsuanwu_jax.metrics import read_metrics
 
 
 def print_table(rows: list[dict], columns: list[tuple[str, str, str]]) -> None:
@@ -25,3 +32,26 @@ def write_json(path: str, payload: dict) -> None:
     with open(path, "w", encoding="utf-8") as f:
         json.dump({"machine": platform.platform(), "cpus": os.cpu_count(), **payload}, f, indent=2)
     print(f"wrote {path}")
+
+
+def train_quietly_and_test(cfg, make_envs) -> dict:
+    """Trains `cfg` in a temporary workdir with the envs `make_envs(cfg) -> (train_env, test_env)`,
+    without progress output, then tests greedily. Returns the final test result, the wall seconds
+    from construction to the end of the test, and the `test_*` points of the learning curve."""
+    with tempfile.TemporaryDirectory() as workdir:
+        cfg.workdir = workdir
+        started = time.perf_counter()
+        train_env, test_env = make_envs(cfg)
+        trainer = DistributedTrainer(cfg, train_env=train_env, test_env=test_env)
+        with contextlib.redirect_stdout(io.StringIO()):
+            trainer.train()
+        final = trainer.test()
+        seconds = time.perf_counter() - started
+        trainer.close()
+        records = read_metrics(os.path.join(workdir, "metrics.jsonl"))
+    curve = [
+        {"step": r["step"], "time": r["time"], "test_episode_reward": r["test_episode_reward"]}
+        for r in records
+        if "test_episode_reward" in r
+    ]
+    return {"final": final, "seconds": seconds, "curve": curve}

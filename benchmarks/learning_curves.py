@@ -13,36 +13,17 @@ from __future__ import annotations
 
 import argparse
 import ast
-import contextlib
-import io
-import os
-import tempfile
-import time
 
-from common import print_table, write_json
+from common import print_table, train_quietly_and_test, write_json
 
-from hsuanwu_jax import DistributedTrainer, load_config, make_env
-from hsuanwu_jax.metrics import read_metrics
+from hsuanwu_jax import load_config, make_env
 
 
 def run_seed(config_path: str, seed: int, test_every: int, overrides: dict) -> dict:
     cfg = load_config(config_path)
     cfg.update(dict(overrides, seed=seed, test_every=test_every))
-    with tempfile.TemporaryDirectory() as workdir:
-        cfg.workdir = workdir
-        started = time.perf_counter()
-        trainer = DistributedTrainer(cfg, train_env=make_env(cfg), test_env=make_env(cfg, test=True))
-        with contextlib.redirect_stdout(io.StringIO()):
-            trainer.train()
-        final = trainer.test()
-        total_seconds = time.perf_counter() - started
-        trainer.close()
-        records = read_metrics(os.path.join(workdir, "metrics.jsonl"))
-    curve = [
-        {"step": r["step"], "time": r["time"], "test_episode_reward": r["test_episode_reward"]}
-        for r in records
-        if "test_episode_reward" in r
-    ]
+    run = train_quietly_and_test(cfg, lambda cfg: (make_env(cfg), make_env(cfg, test=True)))
+    final, total_seconds, curve = run["final"], run["seconds"], run["curve"]
     return {
         "seed": seed,
         "curve": curve,

@@ -12,18 +12,12 @@ recorded every `--test-every` env steps. Prints a table and writes JSON.
 from __future__ import annotations
 
 import argparse
-import contextlib
-import io
-import os
-import tempfile
-import time
 
 import gymnasium
 import numpy as np
-from common import print_table, write_json
+from common import print_table, train_quietly_and_test, write_json
 
-from hsuanwu_jax import DistributedTrainer, load_config
-from hsuanwu_jax.metrics import read_metrics
+from hsuanwu_jax import load_config
 
 
 class HideVelocities(gymnasium.ObservationWrapper):
@@ -56,24 +50,15 @@ def run(use_lstm: bool, seed: int, steps: int, test_every: int) -> dict:
             log_every=test_every,
         )
     )
-    with tempfile.TemporaryDirectory() as workdir:
-        cfg.workdir = workdir
-        train_envs = [vector_env(cfg.num_envs, seed * 1000 + k) for k in range(cfg.num_actors)]
-        trainer = DistributedTrainer(
-            cfg, train_env=train_envs, test_env=vector_env(cfg.num_test_episodes, seed + 7)
-        )
-        started = time.perf_counter()
-        with contextlib.redirect_stdout(io.StringIO()):
-            trainer.train()
-        final = trainer.test()
-        seconds = time.perf_counter() - started
-        trainer.close()
-        records = read_metrics(os.path.join(workdir, "metrics.jsonl"))
-    curve = [
-        {"step": r["step"], "test_episode_reward": r["test_episode_reward"]}
-        for r in records
-        if "test_episode_reward" in r
-    ]
+    run = train_quietly_and_test(
+        cfg,
+        lambda cfg: (
+            [vector_env(cfg.num_envs, seed * 1000 + k) for k in range(cfg.num_actors)],
+            vector_env(cfg.num_test_episodes, seed + 7),
+        ),
+    )
+    final, seconds = run["final"], run["seconds"]
+    curve = [{"step": p["step"], "test_episode_reward": p["test_episode_reward"]} for p in run["curve"]]
     return {
         "agent": "lstm" if use_lstm else "feed-forward",
         "seed": seed,
