@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
+import importlib.resources
 import importlib.util
 import math
 import pathlib
@@ -19,6 +20,8 @@ import ml_collections
 from ml_collections.config_dict import placeholder  # a None default that the command line can set
 
 from hsuanwu_jax.networks import ENCODERS
+
+PROGRESS_MODES = ("bar", "lines", "none")
 
 
 def default_config() -> ml_collections.ConfigDict:
@@ -55,9 +58,7 @@ def default_config() -> ml_collections.ConfigDict:
     cfg.lstm_size = 256  # LSTM hidden units
     cfg.init_model_path = ""  # a model export (trainer.save()) to start training from ("": fresh params)
     # Devices (ids from jax.local_devices(); None: defaults).
-    cfg.learner_device_ids = placeholder(
-        tuple
-    )  # None: every local device (multi-host: must be None, all devices)
+    cfg.learner_device_ids = placeholder(tuple)  # None: every local device (multi-host: None, all)
     cfg.actor_device_id = placeholder(int)  # None: the first local device
     # Many hosts (jax.distributed). Every process runs the same command with its own process_id.
     cfg.multi_host = False  # join a multi-process run; batch_size is then per process
@@ -69,6 +70,10 @@ def default_config() -> ml_collections.ConfigDict:
     cfg.num_test_episodes = 20  # greedy episodes in test()
     cfg.test_every = 0  # env steps between greedy test() runs logged as test_* fields (0: never)
     cfg.log_every = 20_000  # env steps between metrics.jsonl lines
+    cfg.progress = "bar"  # "bar": a tqdm bar plus a line per log step; "lines": the lines only; "none"
+    cfg.tensorboard = False  # also write TensorBoard event files to <workdir>/tensorboard
+    cfg.wandb_project = ""  # a Weights & Biases project to log to ("": off; needs `pip install wandb`)
+    cfg.wandb_entity = ""  # the W&B team or user ("": your default entity)
     cfg.checkpoint_every = 1_000_000  # env steps between checkpoints (0: only when training stops)
     cfg.checkpoint_keep = 3  # newest checkpoints kept in <workdir>/checkpoints
     cfg.workdir = ""  # where metrics.jsonl and exports go; "" means runs/<env_id>
@@ -93,17 +98,15 @@ class Settings:
             raise AttributeError(name) from None
 
 
-PRESETS_DIR = pathlib.Path(__file__).resolve().parent.parent / "configs"  # the repository's configs/
-
-
 def load_config(path_or_preset: str) -> ml_collections.ConfigDict:
     """The config of a file with `get_config()` (e.g. "configs/impala_atari.py"), or of a preset name
-    (e.g. "impala_atari": that file in the repository's configs/ directory)."""
+    (e.g. "impala_atari": the repository's configs/, installed as the package `hsuanwu_jax.configs`)."""
     path = pathlib.Path(path_or_preset)
+    presets_dir = pathlib.Path(str(importlib.resources.files("hsuanwu_jax.configs")))
     if not path.suffix:
-        path = PRESETS_DIR / f"{path_or_preset}.py"
+        path = presets_dir / f"{path_or_preset}.py"
     if not path.is_file():
-        presets = sorted(p.stem for p in PRESETS_DIR.glob("*.py")) if PRESETS_DIR.is_dir() else []
+        presets = sorted(p.stem for p in presets_dir.glob("*.py") if p.stem != "__init__")
         raise FileNotFoundError(f"no config file {str(path)!r}; presets: {presets}")
     spec = importlib.util.spec_from_file_location(f"hsuanwu_jax_config_{path.stem}", path)
     module = importlib.util.module_from_spec(spec)
@@ -186,6 +189,10 @@ _RULES = {
         "an integer >= 0 (env steps)",
     ),
     "log_every": (_positive_int, "an integer >= 1 (env steps)"),
+    "progress": (lambda v: v in PROGRESS_MODES, f"one of {PROGRESS_MODES}"),
+    "tensorboard": (lambda v: isinstance(v, bool), "True or False"),
+    "wandb_project": (lambda v: isinstance(v, str), 'a W&B project name, or "" for no W&B logging'),
+    "wandb_entity": (lambda v: isinstance(v, str), 'a W&B entity, or "" for the default one'),
     "multi_host": (lambda v: isinstance(v, bool), "True or False"),
     "coordinator_address": (lambda v: isinstance(v, str), 'a "host:port" string, or "" to auto-detect'),
     "num_processes": (lambda v: v is None or _positive_int(v), "None or an integer >= 1"),
@@ -225,6 +232,11 @@ def validate(cfg, num_processes: int = 1) -> Settings:
         raise ValueError(
             f"config field process_id={merged['process_id']} is out of range: "
             f"expected 0 <= process_id < num_processes={merged['num_processes']}"
+        )
+    if merged["wandb_project"] and importlib.util.find_spec("wandb") is None:
+        raise ValueError(
+            f"config field wandb_project={merged['wandb_project']!r} needs the wandb package: "
+            'pip install wandb, or set wandb_project=""'
         )
     if merged["multi_host"] and merged["learner_device_ids"] is not None:
         raise ValueError("config field learner_device_ids must be None with multi_host: every device learns")

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import difflib
 import functools
+import os
 import warnings
 from collections.abc import Mapping
 from typing import Any, NamedTuple
@@ -95,7 +96,14 @@ def num_envs_of(env) -> int:
     return int(env.config["num_envs"])
 
 
-def make_env(cfg: Mapping[str, Any], test: bool = False, process_index: int | None = None):
+def make_env(
+    cfg: Mapping[str, Any],
+    test: bool = False,
+    process_index: int | None = None,
+    *,
+    num_envs: int | None = None,
+    render: bool = False,
+):
     """EnvPool envs for a config.
 
     For training, a list of `num_actors` envs with `num_envs` envs each (one per actor thread),
@@ -103,14 +111,23 @@ def make_env(cfg: Mapping[str, Any], test: bool = False, process_index: int | No
     after those of processes 0..p-1 (`process_index`, default the config's `process_id` or 0; this
     function never starts JAX, so it can run before `jax.distributed` joins). With `test=True`, one env of
     `num_test_episodes` envs that runs one greedy episode each; `env_kwargs` apply to both, and
-    `test_env_kwargs` override them for testing (e.g. no episodic life, unclipped rewards).
+    `test_env_kwargs` override them for testing (e.g. no episodic life, unclipped rewards). A test env
+    can instead have `num_envs` envs, and with `render=True` its `render()` returns RGB frames
+    `[num_envs, H, W, 3]` uint8 (classic control and Atari; MuJoCo needs an OpenGL context, MUJOCO_GL).
     """
     check_env_id(cfg["env_id"])
     kwargs = dict(cfg.get("env_kwargs") or {})
     if test:
         kwargs.update(cfg.get("test_env_kwargs") or {})
-        n = int(cfg["num_test_episodes"])
+        if render:
+            _check_renderable(cfg["env_id"])
+            kwargs["render_mode"] = "rgb_array"
+        n = int(num_envs or cfg["num_test_episodes"])
         return _make(cfg["env_id"], n, cfg["env_threads"], int(cfg["seed"]) + TEST_SEED_OFFSET, kwargs)
+    if render or num_envs is not None:
+        raise ValueError(
+            "num_envs and render apply to test envs (test=True); training envs follow the config"
+        )
     n, actors = int(cfg["num_envs"]), int(cfg["num_actors"])
     if process_index is None:
         process_index = cfg.get("process_id") or 0
@@ -118,11 +135,21 @@ def make_env(cfg: Mapping[str, Any], test: bool = False, process_index: int | No
     return [_make(cfg["env_id"], n, cfg["env_threads"], first + k * n, kwargs) for k in range(actors)]
 
 
+def _check_renderable(env_id: str) -> None:
+    """MuJoCo's renderer aborts the whole process without an OpenGL context: refuse before that."""
+    module = envpool.registration.registry.specs[env_id][0]
+    if module.startswith("envpool.mujoco") and not os.environ.get("MUJOCO_GL"):
+        raise ValueError(
+            f"rendering {env_id} needs an OpenGL context: set MUJOCO_GL=egl (GPU machines) or "
+            "MUJOCO_GL=osmesa (with libosmesa installed) before starting Python"
+        )
+
+
 def _make(env_id: str, num_envs: int, num_threads: int, seed: int, kwargs: dict):
     with warnings.catch_warnings():
-        # EnvPool declares float64 bounds for float32 Boxes; gymnasium warns on every make.
+        # EnvPool declares float64 bounds for float32 Boxes; gymnasium warns when it builds the spaces.
         warnings.filterwarnings("ignore", message=".*precision lowered by casting", category=UserWarning)
-        return envpool.make(
+        env = envpool.make(
             env_id,
             env_type="gymnasium",
             num_envs=num_envs,
@@ -131,6 +158,8 @@ def _make(env_id: str, num_envs: int, num_threads: int, seed: int, kwargs: dict)
             seed=seed,
             **kwargs,
         )
+        _ = env.observation_space, env.action_space  # built (and cached) on first access: warns
+    return env
 
 
 class GymnasiumVectorEnv:

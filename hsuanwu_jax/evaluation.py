@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import math
+from collections.abc import Callable
 
 import jax
 import numpy as np
@@ -20,6 +21,7 @@ def evaluate(
     initial_core_state: CoreState,
     key: jax.Array,
     num_episodes: int,
+    after_step: Callable[[], None] | None = None,
 ) -> dict[str, float]:
     """Plays `num_episodes` episodes greedily on EnvPool `env` (reset first) and returns statistics.
 
@@ -27,7 +29,8 @@ def evaluate(
     `num_episodes` of those count, so short episodes are not favoured.
 
     Returns `episode_reward` (mean, in the game's own units), `episode_reward_std`, `_min`, `_max`,
-    `episode_length` (mean, env steps) and `num_episodes`.
+    `episode_length` (mean, env steps) and `num_episodes`. `after_step()`, if given, is called after
+    the reset and after every step (e.g. to render a frame).
     """
     num_envs = num_envs_of(env)
     per_env = math.ceil(num_episodes / num_envs)
@@ -39,12 +42,16 @@ def evaluate(
     reward = np.zeros(num_envs, np.float32)
     done = np.zeros(num_envs, bool)
     core_state = initial_core_state
+    if after_step is not None:
+        after_step()
     while any(len(r) < per_env for r in results):
         step, key = greedy_policy(params, key, obs, prev_action, reward, first, core_state)
         action = np.asarray(step.action)
         obs, reward, terminated, truncated, info = env.step(spec.env_action(action))
         for index, episode_reward, length in tracker.update(reward, terminated, truncated, info):
             results[index].append((episode_reward, length))
+        if after_step is not None:
+            after_step()
         # EnvPool resets on the step after an episode ends: that step's observation is a first one.
         first, done = done, terminated | truncated
         prev_action, core_state = action, step.core_state

@@ -1,11 +1,15 @@
-"""Training statistics and their sinks: finished episodes from actor threads, metrics.jsonl."""
+"""Training statistics and their sinks: finished episodes from actor threads; metrics.jsonl (always),
+TensorBoard event files and Weights & Biases runs (each switched on by config); CSV export."""
 
 from __future__ import annotations
 
+import csv
 import json
 import math
 import os
 import threading
+import uuid
+from collections.abc import Mapping
 from typing import Any
 
 
@@ -58,21 +62,101 @@ class MetricsWriter:
         self._file.close()
 
 
+class TensorBoardWriter:
+    """Writes every numeric field of a record as a scalar at `step` to TensorBoard event files in `logdir`."""
+
+    def __init__(self, logdir: str):
+        from tensorboardX import SummaryWriter  # imported here: only runs that ask for it pay for it
+
+        self._writer = SummaryWriter(logdir)
+
+    def write(self, record: dict[str, Any]) -> None:
+        for name, value in _scalars(record).items():
+            self._writer.add_scalar(name, value, global_step=record["step"])
+        self._writer.flush()
+
+    def close(self) -> None:
+        self._writer.close()
+
+
+class WandbWriter:
+    """Logs each record to a Weights & Biases run (wandb is optional: only this class imports it).
+
+    The run id is kept in `<workdir>/wandb_run_id`, so a resumed training run continues the same W&B run.
+    """
+
+    def __init__(self, workdir: str, project: str, entity: str, config: Mapping[str, Any]):
+        import wandb
+
+        id_path = os.path.join(workdir, "wandb_run_id")
+        if os.path.exists(id_path):
+            with open(id_path, encoding="utf-8") as f:
+                run_id = f.read().strip()
+        else:
+            run_id = uuid.uuid4().hex[:16]
+            _write_atomically(id_path, run_id)
+        self._run = wandb.init(
+            project=project,
+            entity=entity or None,
+            config=json.loads(json.dumps(dict(config), default=list)),
+            dir=workdir,
+            id=run_id,
+            resume="allow",
+        )
+
+    def write(self, record: dict[str, Any]) -> None:
+        self._run.log(_scalars(record), step=record["step"])
+
+    def close(self) -> None:
+        self._run.finish()
+
+
+class MetricSinks:
+    """Every sink a run's config asks for, written together: metrics.jsonl always, then TensorBoard and W&B."""
+
+    def __init__(
+        self, workdir: str, *, tensorboard: bool, wandb_project: str, wandb_entity: str, config: Mapping
+    ):
+        os.makedirs(workdir, exist_ok=True)
+        _write_atomically(
+            os.path.join(workdir, "config.json"), json.dumps(dict(config), default=list, indent=1)
+        )
+        self._sinks = [MetricsWriter(os.path.join(workdir, "metrics.jsonl"))]
+        if tensorboard:
+            self._sinks.append(TensorBoardWriter(os.path.join(workdir, "tensorboard")))
+        if wandb_project:
+            self._sinks.append(WandbWriter(workdir, wandb_project, wandb_entity, config))
+
+    def write(self, record: dict[str, Any]) -> None:
+        for sink in self._sinks:
+            sink.write(record)
+
+    def close(self) -> None:
+        for sink in self._sinks:
+            sink.close()
+
+
+def _scalars(record: dict[str, Any]) -> dict[str, float]:
+    """The finite numeric fields of a record other than `step`."""
+    return {
+        name: value
+        for name, value in ((k, _jsonable(v)) for k, v in record.items() if k != "step")
+        if isinstance(value, (int, float)) and not isinstance(value, bool)
+    }
+
+
+def _write_atomically(path: str, text: str) -> None:
+    temporary = path + ".tmp"
+    with open(temporary, "w", encoding="utf-8") as f:
+        f.write(text)
+    os.replace(temporary, path)
+
+
 def _jsonable(value):
     if value is None or isinstance(value, (str, bool)):
         return value
     value = float(value) if not isinstance(value, int) else value
     return None if isinstance(value, float) and not math.isfinite(value) else value
-
-
-def format_progress(record: dict[str, Any]) -> str:
-    """A one-line summary of a metrics record for the terminal."""
-    reward = record.get("episode_reward")
-    reward_text = "   n/a" if reward is None else f"{reward:8.2f}"
-    return (
-        f"step {record['step']:>11,} | sps {record['sps']:>9,.0f} | episode_reward {reward_text} | "
-        f"loss {record['loss']:9.3f} | entropy {record['entropy']:.3f} | lag {record['policy_lag_mean']:.2f}"
-    )
 
 
 def read_metrics(path: str) -> list[dict[str, Any]]:
@@ -95,7 +179,14 @@ def truncate_metrics(path: str, last_step: int) -> None:
     """Rewrites `path` (atomically) keeping only complete records with `step <= last_step`: a resumed
     run redoes the steps after its checkpoint and must not log them twice."""
     kept = [r for r in read_metrics(path) if r["step"] <= last_step]
-    temporary = path + ".tmp"
-    with open(temporary, "w", encoding="utf-8") as f:
-        f.writelines(json.dumps(r) + "\n" for r in kept)
-    os.replace(temporary, path)
+    _write_atomically(path, "".join(json.dumps(r) + "\n" for r in kept))
+
+
+def write_csv(records: list[dict[str, Any]], path: str) -> None:
+    """Writes metrics records as CSV: one row per record, one column per field seen in any record
+    (in order of first appearance); a field a record lacks, or a null, is an empty cell."""
+    columns = list(dict.fromkeys(name for record in records for name in record))
+    with open(path, "w", encoding="utf-8", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=columns, restval="")
+        writer.writeheader()
+        writer.writerows({k: "" if v is None else v for k, v in record.items()} for record in records)

@@ -37,11 +37,13 @@ from hsuanwu_jax.export import (
 )
 from hsuanwu_jax.learner import make_learner_step
 from hsuanwu_jax.losses import make_impala_loss
-from hsuanwu_jax.metrics import EpisodeLog, MetricsWriter, format_progress, read_metrics, truncate_metrics
+from hsuanwu_jax.metrics import EpisodeLog, MetricSinks, read_metrics, truncate_metrics
 from hsuanwu_jax.networks import ImpalaNetwork
 from hsuanwu_jax.optim import make_optimizer
 from hsuanwu_jax.pipeline import ParamsSource, RolloutQueue, StopRequests, WorkerGroup
+from hsuanwu_jax.progress import Progress
 from hsuanwu_jax.types import LearnerState, Trajectory
+from hsuanwu_jax.video import check_video_path, write_video
 
 JOIN_TIMEOUT_SECONDS = 10.0
 CHECKPOINT_FORMAT = "hsuanwu_jax.checkpoint/1"
@@ -208,7 +210,16 @@ class DistributedTrainer:
         stop request. Every process runs it in lockstep; only the primary one logs and tests."""
         s = self.settings
         primary = sharding.is_primary()
-        writer = MetricsWriter(self._metrics_path) if primary else None
+        sinks = progress = None
+        if primary:
+            sinks = MetricSinks(
+                self.workdir,
+                tensorboard=s.tensorboard,
+                wandb_project=s.wandb_project,
+                wandb_entity=s.wandb_entity,
+                config=s.config,
+            )
+            progress = Progress(s.progress, total=target, initial=self.env_steps)
         started = last_log_time = time.perf_counter()
         last_log_steps = self.env_steps
         next_test = _next_multiple(self.env_steps, s.test_every)
@@ -229,6 +240,8 @@ class DistributedTrainer:
                 metrics = sharding.fetch(metrics)
                 self._check_finite(metrics)
                 params_source.publish(self._actor_params(), version + 1)
+                if primary:
+                    progress.advance(self.env_steps)
                 test_due = s.test_every > 0 and self.env_steps >= next_test
                 if primary and (finished or test_due or self.env_steps - last_log_steps >= s.log_every):
                     now = time.perf_counter()
@@ -238,8 +251,8 @@ class DistributedTrainer:
                         record.update({f"test_{k}": v for k, v in self.test().items()})
                         next_test = _next_multiple(self.env_steps, s.test_every)
                         now = time.perf_counter()
-                    writer.write(record)
-                    print(format_progress(record), flush=True)
+                    sinks.write(record)
+                    progress.log(record)
                     self._last_record = record
                     last_log_steps, last_log_time, lags = self.env_steps, now, []
                 self.stopped_early = sharding.any_process(stop_requested()) and not finished
@@ -249,8 +262,9 @@ class DistributedTrainer:
                 if finished or self.stopped_early:
                     break
         finally:
-            if writer is not None:
-                writer.close()
+            if primary:
+                progress.close()
+                sinks.close()
         if self.stopped_early:
             print(
                 f"stopped at env step {self.env_steps:,}: checkpoint written; run again to resume", flush=True
@@ -285,6 +299,31 @@ class DistributedTrainer:
             key,
             self.settings.num_test_episodes,
         )
+
+    def record(self, path: str, num_episodes: int = 1, fps: float = 25.0) -> dict[str, Any]:
+        """Plays `num_episodes` greedy episodes on one fresh test env and writes them as a video to
+        `path` (.gif, or .mp4 with imageio-ffmpeg installed), frames from EnvPool's renderer (RGB;
+        for Atari the emulator's screen). Returns `path`, `num_frames` and the test statistics
+        (`episode_reward`, ...). In a notebook: `IPython.display.Image(path)` shows a GIF."""
+        check_video_path(path)
+        env = make_env(self.settings.config, test=True, num_envs=1, render=True)
+        frames: list[np.ndarray] = []
+        try:
+            self._test_key, key = jax.random.split(self._test_key)
+            result = evaluate(
+                env,
+                self.spec,
+                self._greedy_policy,
+                self._actor_params(),
+                self.network.initial_core_state(1),
+                key,
+                num_episodes,
+                after_step=lambda: frames.append(env.render()[0]),
+            )
+        finally:
+            env.close()
+        write_video(path, frames, fps)
+        return {"path": path, "num_frames": len(frames), **result}
 
     def save(self, path: str | None = None) -> str:
         """Writes a model export (params as msgpack; network, specs and config as JSON; no pickle)

@@ -1,0 +1,63 @@
+"""Training progress for people: a tqdm bar (terminal or notebook) and one line per log step."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from tqdm.auto import tqdm
+
+
+def format_progress(record: dict[str, Any]) -> str:
+    """A one-line summary of a metrics record for the terminal."""
+    reward = record.get("episode_reward")
+    reward_text = "   n/a" if reward is None else f"{reward:8.2f}"
+    line = (
+        f"step {record['step']:>11,} | sps {record['sps']:>9,.0f} | episode_reward {reward_text} | "
+        f"loss {record['loss']:9.3f} | entropy {record['entropy']:.3f} | lag {record['policy_lag_mean']:.2f}"
+    )
+    if record.get("test_episode_reward") is not None:
+        line += f" | test {record['test_episode_reward']:.2f}"
+    return line
+
+
+class Progress:
+    """Shows a run's progress in one of the config's `progress` modes.
+
+    "bar": a tqdm bar over env steps (tqdm.auto: a widget in a notebook, text in a terminal) with the
+    rate in env steps/s and the latest episode reward, and each log line printed above it;
+    "lines": only the log lines (batch jobs whose logs should not hold bar redraws); "none": quiet.
+    """
+
+    def __init__(self, mode: str, total: int, initial: int = 0):
+        self._mode = mode
+        self._bar = None
+        if mode == "bar":
+            self._bar = tqdm(
+                total=total,
+                initial=initial,
+                unit="step",
+                unit_scale=True,
+                dynamic_ncols=True,
+                mininterval=0.5,
+            )
+
+    def advance(self, env_steps: int) -> None:
+        """Moves the bar to `env_steps` (the run's total so far)."""
+        if self._bar is not None:
+            self._bar.update(env_steps - self._bar.n)
+
+    def log(self, record: dict[str, Any]) -> None:
+        """Shows one metrics record (a line, and the bar's episode reward)."""
+        if self._mode == "none":
+            return
+        line = format_progress(record)
+        if self._bar is None:
+            print(line, flush=True)
+            return
+        if record.get("episode_reward") is not None:
+            self._bar.set_postfix(episode_reward=f"{record['episode_reward']:.2f}", refresh=False)
+        self._bar.write(line)
+
+    def close(self) -> None:
+        if self._bar is not None:
+            self._bar.close()

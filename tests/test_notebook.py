@@ -1,0 +1,34 @@
+"""The Colab quick start runs end to end, with fewer training steps, as a user would run it."""
+
+import pathlib
+
+import nbformat
+import papermill
+
+NOTEBOOK = pathlib.Path(__file__).resolve().parents[1] / "notebooks" / "quickstart.ipynb"
+
+
+def test_the_quickstart_notebook_runs_end_to_end(tmp_path, monkeypatch):
+    # Importing envpool (as earlier tests in this worker did) sets MPLBACKEND=Agg if it is unset; a kernel
+    # started with it would not draw figures inline, unlike a fresh Jupyter or Colab kernel.
+    monkeypatch.delenv("MPLBACKEND", raising=False)
+    executed = tmp_path / "quickstart.ipynb"
+    workdir = tmp_path / "run"
+    # Raises PapermillExecutionError, naming the cell, if any cell fails.
+    papermill.execute_notebook(
+        str(NOTEBOOK),
+        str(executed),
+        parameters={"num_train_steps": 100_000, "workdir": str(workdir)},
+        cwd=str(tmp_path),
+        kernel_name="python3",
+        progress_bar=False,
+    )
+    outputs = [o for cell in nbformat.read(executed, as_version=4).cells for o in cell.get("outputs", [])]
+    mime_types = [t for o in outputs for t in o.get("data", {})]
+    assert mime_types.count("image/png") == 2  # the two learning-curve figures
+    assert "image/gif" in mime_types  # the video, inline
+    text = "".join(o.get("text", "") for o in outputs)
+    assert "trained 100,480 env steps" in text
+    assert "the reloaded policy from" in text
+    assert (workdir / "cartpole.gif").stat().st_size > 10_000
+    assert (workdir / "export" / "model.json").is_file()
