@@ -21,6 +21,7 @@ import matplotlib
 import matplotlib.pyplot as plt
 import numpy as np
 from matplotlib.figure import Figure
+from matplotlib.ticker import EngFormatter
 
 from hsuanwu_jax.metrics import read_metrics
 
@@ -39,10 +40,10 @@ RUN_SPECIFIC_FIELDS = (
 )
 FIGURE_SIZE_INCHES = (11.0, 4.0)  # the CLI saves at 100 dpi: 1100 x 400 pixels
 _CLI_DPI = 100
-_UNITS = {  # y-axis units of the common metrics; others are labelled with their name alone
-    "episode_reward": "mean return per training episode",
-    "test_episode_reward": "mean return per greedy test episode",
-    "episode_length": "env steps per episode",
+_Y_LABELS = {  # y-axis labels of the common metrics; others are labelled with their name alone
+    "episode_reward": "training episode return",
+    "test_episode_reward": "greedy test return",
+    "episode_length": "episode length (env steps)",
     "sps": "env steps per second",
 }
 
@@ -153,7 +154,9 @@ def group_label(group: Sequence[Run], groups: Sequence[Sequence[Run]]) -> str:
 def plot_runs(
     run_dirs: Sequence[str], metric: str = "episode_reward", labels: Sequence[str] | None = None
 ) -> Figure:
-    """A figure of `metric` against env steps (left) and wall time in minutes (right), one curve per group.
+    """A figure of `metric` against env steps (left) and wall time (right; seconds, minutes or hours by the
+    longest run), one curve per group: a single run as a line, a group as the mean with a ± std band
+    drawn over its runs' own thin lines.
 
     `labels`, if given, names the groups (one per group, in order of each group's first run in
     `run_dirs`); otherwise `group_label` names them. Raises ValueError if a directory has no data (see
@@ -169,27 +172,41 @@ def _figure(runs: Sequence[Run], metric: str, labels: Sequence[str] | None) -> F
         labels = [group_label(g, groups) for g in groups]
     elif len(labels) != len(groups):
         raise ValueError(f"{len(labels)} labels for {len(groups)} groups of runs (one label per group)")
-    fig, (by_steps, by_time) = plt.subplots(1, 2, figsize=FIGURE_SIZE_INCHES, layout="constrained")
+    fig, (by_steps, by_time) = plt.subplots(
+        1, 2, figsize=FIGURE_SIZE_INCHES, layout="constrained", sharey=True
+    )
     plt.close(fig)  # the caller owns the figure; pyplot would show it a second time in a notebook
+    time_unit, seconds_per_unit = _time_unit(max(r.times[-1] for r in runs))
     for index, (group, label) in enumerate(zip(groups, labels, strict=True)):
         color = f"C{index % 10}"
         _draw(by_steps, [r.steps.astype(np.float64) for r in group], [r.values for r in group], color, label)
-        _draw(by_time, [r.times / 60.0 for r in group], [r.values for r in group], color, label)
-    y_label = f"{metric} ({_UNITS[metric]})" if metric in _UNITS else metric
-    for ax, x_label in ((by_steps, "env steps"), (by_time, "wall time (minutes)")):
-        ax.set(xlabel=x_label, ylabel=y_label)
+        _draw(by_time, [r.times / seconds_per_unit for r in group], [r.values for r in group], color, label)
+    by_steps.set(xlabel="env steps", ylabel=_Y_LABELS.get(metric, metric))
+    by_steps.xaxis.set_major_formatter(EngFormatter(sep=""))  # 200k, 1.5M
+    by_time.set(xlabel=f"wall time ({time_unit})")
+    for ax in (by_steps, by_time):
         ax.grid(alpha=0.3)
     by_steps.legend()
     fig.suptitle(f"{metric}: mean ± std over seeds" if any(len(g) > 1 for g in groups) else metric)
     return fig
 
 
+def _time_unit(longest_seconds: float) -> tuple[str, float]:
+    """The unit that keeps wall-time ticks readable: seconds, minutes or hours, and its length in seconds."""
+    if longest_seconds < 180:
+        return "seconds", 1.0
+    return ("minutes", 60.0) if longest_seconds < 3 * 3600 else ("hours", 3600.0)
+
+
 def _draw(ax, xs: list[np.ndarray], ys: list[np.ndarray], color: str, label: str) -> None:
+    """One run as a line; a group as its mean with a mean ± std band, over its runs as thin lines."""
     if len(xs) == 1:
         ax.plot(xs[0], ys[0], color=color, label=label)
         return
+    for x, y in zip(xs, ys, strict=True):
+        ax.plot(x, y, color=color, alpha=0.35, linewidth=0.8)
     grid, mean, std = mean_std(xs, ys)
-    ax.plot(grid, mean, color=color, label=label)
+    ax.plot(grid, mean, color=color, label=label, linewidth=2)
     ax.fill_between(grid, mean - std, mean + std, color=color, alpha=0.2, linewidth=0)
 
 

@@ -47,6 +47,18 @@ def band_limits(collection, grid):
     return np.array([y.min() for y in at]), np.array([y.max() for y in at])
 
 
+def mean_line(ax):
+    """The one labelled line of a group's axes (the mean; each run's thin line has no label)."""
+    (line,) = [line for line in ax.get_lines() if not line.get_label().startswith("_")]
+    return line
+
+
+def seconds_per_unit(ax) -> float:
+    return {"wall time (seconds)": 1.0, "wall time (minutes)": 60.0, "wall time (hours)": 3600.0}[
+        ax.get_xlabel()
+    ]
+
+
 def run_cli(*args):
     return subprocess.run(
         [sys.executable, "-m", "hsuanwu_jax.plot", *args],
@@ -82,7 +94,10 @@ def test_drawn_mean_and_std_equal_numpy(tmp_path):
 
     # Against env steps all seeds log at the same steps: the mean and std are over the raw values.
     values = np.stack([r.values for r in runs])
-    (line,) = by_steps.get_lines()
+    thin = [line for line in by_steps.get_lines() if line.get_label().startswith("_")]
+    for line, run in zip(thin, runs, strict=True):  # each run's own curve under the band
+        np.testing.assert_allclose(line.get_xydata(), np.column_stack([run.steps, run.values]))
+    line = mean_line(by_steps)
     np.testing.assert_allclose(line.get_xydata()[:, 0], runs[0].steps)
     np.testing.assert_allclose(line.get_xydata()[:, 1], values.mean(axis=0))
     low, high = band_limits(by_steps.collections[0], runs[0].steps)
@@ -90,11 +105,11 @@ def test_drawn_mean_and_std_equal_numpy(tmp_path):
     np.testing.assert_allclose(high, values.mean(axis=0) + values.std(axis=0))
 
     # Against wall time the clocks differ: every run's time inside the shared range, interpolated.
-    minutes = [r.times / 60 for r in runs]
-    every = np.unique(np.concatenate(minutes))
-    grid = every[(every >= max(m[0] for m in minutes)) & (every <= min(m[-1] for m in minutes))]
-    on_grid = np.stack([np.interp(grid, m, r.values) for m, r in zip(minutes, runs, strict=True)])
-    (line,) = by_time.get_lines()
+    clocks = [r.times / seconds_per_unit(by_time) for r in runs]
+    every = np.unique(np.concatenate(clocks))
+    grid = every[(every >= max(m[0] for m in clocks)) & (every <= min(m[-1] for m in clocks))]
+    on_grid = np.stack([np.interp(grid, m, r.values) for m, r in zip(clocks, runs, strict=True)])
+    line = mean_line(by_time)
     np.testing.assert_allclose(line.get_xydata()[:, 0], grid)
     np.testing.assert_allclose(line.get_xydata()[:, 1], on_grid.mean(axis=0))
     low, high = band_limits(by_time.collections[0], grid)
@@ -112,7 +127,7 @@ def test_groups_and_legend(tmp_path):
 
     fig = plot_runs([a, b, c, d])
     for ax in fig.axes:
-        assert len(ax.get_lines()) == 3
+        assert len(ax.get_lines()) == 5  # the group's two thin lines and its mean, c, d
         assert len(ax.collections) == 1  # a band for the two-seed group only
     legend = [t.get_text() for t in fig.axes[0].get_legend().get_texts()]
     assert legend == ["CartPole-v1 lr=0.003 (2 seeds)", "c", "d"]
@@ -130,11 +145,12 @@ def test_axis_labels_and_title(tmp_path):
     assert plt.get_fignums() == figures_before  # not left in pyplot: a notebook shows it once
     by_steps, by_time = fig.axes
     assert by_steps.get_xlabel() == "env steps"
-    assert by_time.get_xlabel() == "wall time (minutes)"
-    for ax in fig.axes:
-        assert ax.get_ylabel() == "episode_reward (mean return per training episode)"
+    assert load_run(run).times[-1] < 180 and by_time.get_xlabel() == "wall time (seconds)"
+    assert by_steps.get_ylabel() == "training episode return"  # the axes share it
     assert "episode_reward" in fig.get_suptitle()
-    np.testing.assert_allclose(by_time.get_lines()[0].get_xdata(), load_run(run).times / 60)
+    np.testing.assert_allclose(by_time.get_lines()[0].get_xdata(), load_run(run).times)
+    long_run = write_run(tmp_path / "long", [1, 2], [60.0, 4 * 3600.0], [0.0, 1.0])
+    assert plot_runs([long_run], metric="episode_reward").axes[1].get_xlabel() == "wall time (hours)"
 
 
 def test_null_values_and_half_written_last_line_are_skipped(tmp_path):
