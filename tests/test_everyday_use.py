@@ -20,6 +20,7 @@ from hsuanwu_jax import (
     default_config,
     load_config,
     make_env,
+    record,
     to_csv,
     validate,
 )
@@ -166,6 +167,22 @@ def test_record_writes_a_gif_of_greedy_cartpole_episodes(tmp_path):
     # The reset frame, then one per env step: both episodes and EnvPool's reset step between them.
     assert video["num_frames"] == 2 * video["episode_length"] + 2
     assert video["num_episodes"] == 2
+
+
+def test_the_record_command_plays_a_run_from_its_newest_checkpoint(tmp_path, capsys):
+    cfg = tiny_config(tmp_path, env_id="CartPole-v1", progress="none")
+    trainer = DistributedTrainer(cfg)
+    trainer.train()
+    trainer.close()
+    capsys.readouterr()
+    assert record.main([str(tmp_path), "--out", str(tmp_path / "agent.gif")]) == 0
+    out = capsys.readouterr().out
+    assert f"resuming from the checkpoint at env step {trainer.env_steps:,}" in out
+    frames = int(out.split("agent.gif: ")[1].split(" frames")[0])
+    with Image.open(tmp_path / "agent.gif") as gif:
+        assert gif_duration_ms(gif) == 40 * frames
+    assert record.main([str(tmp_path / "missing"), "--out", str(tmp_path / "x.gif")]) == 2
+    assert "cannot read the run's config" in capsys.readouterr().err
 
 
 def test_record_writes_atari_frames_from_an_untrained_agent(tmp_path):
