@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import ast
 import contextlib
 import io
 import json
@@ -12,6 +13,11 @@ import time
 
 from hsuanwu_jax import DistributedTrainer
 from hsuanwu_jax.metrics import read_metrics
+
+
+def parse_overrides(items: list[str]) -> dict:
+    """Config overrides from `field=python_literal` strings, e.g. ["lr=1e-3", "mlp_hidden_sizes=(32,)"]."""
+    return {k: ast.literal_eval(v) for k, v in (item.split("=", 1) for item in items)}
 
 
 def print_table(rows: list[dict], columns: list[tuple[str, str, str]]) -> None:

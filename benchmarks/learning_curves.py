@@ -12,9 +12,8 @@ at which the test return first reached the threshold, the final test return, and
 from __future__ import annotations
 
 import argparse
-import ast
 
-from common import print_table, train_quietly_and_test, write_json
+from common import parse_overrides, print_table, train_quietly_and_test, write_json
 
 from hsuanwu_jax import load_config, make_env
 
@@ -44,7 +43,7 @@ def main() -> None:
     parser.add_argument("--set", nargs="*", default=[], help="config overrides as field=python_literal")
     parser.add_argument("--out", default="benchmarks/results/learning_curves.json")
     args = parser.parse_args()
-    overrides = {k: ast.literal_eval(v) for k, v in (item.split("=", 1) for item in args.set)}
+    overrides = parse_overrides(args.set)
     rows = []
     for seed in args.seeds:
         result = run_seed(args.config, seed, args.test_every, overrides)

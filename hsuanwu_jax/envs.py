@@ -196,8 +196,11 @@ class GymnasiumVectorEnv:
 
 
 def as_batched_env(env):
-    """EnvPool envs as they are; gymnasium vector envs through `GymnasiumVectorEnv`."""
-    if isinstance(env, gymnasium.vector.VectorEnv):
+    """EnvPool envs as they are; other gymnasium vector envs through `GymnasiumVectorEnv`.
+
+    EnvPool's gymnasium envs are `gymnasium.vector.VectorEnv`s too: they are told apart by their type.
+    """
+    if isinstance(env, gymnasium.vector.VectorEnv) and not isinstance(env, envpool.python.envpool.EnvPoolMixin):
         return GymnasiumVectorEnv(env)
     return env
 

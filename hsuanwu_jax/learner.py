@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Callable
 
 import jax
+import jax.numpy as jnp
 import optax
 
 from hsuanwu_jax.losses import LossFn
@@ -13,21 +14,47 @@ from hsuanwu_jax.types import LearnerState, Trajectory
 LearnerStep = Callable[[LearnerState, Trajectory], tuple[LearnerState, dict[str, jax.Array]]]
 
 
+def split_envs(traj: Trajectory, num_chunks: int) -> list[Trajectory]:
+    """`traj` `[T+1, B, ...]` cut along B into `num_chunks` equal trajectories `[T+1, B / num_chunks, ...]`."""
+    size, remainder = divmod(traj.obs.shape[1], num_chunks)
+    if remainder:
+        raise ValueError(f"a batch of {traj.obs.shape[1]} envs cannot be cut into {num_chunks} equal chunks")
+
+    def piece(index: int) -> Trajectory:
+        envs = slice(index * size, (index + 1) * size)
+        time_major = {f: getattr(traj, f)[:, envs] for f in Trajectory._fields if f != "initial_core_state"}
+        core = jax.tree.map(lambda x: x[envs], traj.initial_core_state)
+        return Trajectory(**time_major, initial_core_state=core)
+
+    return [piece(index) for index in range(num_chunks)]
+
+
 def make_learner_step(
-    *, loss_fn: LossFn, optimizer: optax.GradientTransformation, axis_name: str
+    *, loss_fn: LossFn, optimizer: optax.GradientTransformation, axis_name: str, num_chunks: int = 1
 ) -> LearnerStep:
     """Returns `learner_step(state, trajectory) -> (state, metrics)` for one device's shard.
 
     It must run under a mapping that binds `axis_name` (see `sharding.data_parallel`). The loss is a
     sum over envs, so gradients and metrics are summed over the axis: the update is the same
-    whether the batch sits on one device or is split across many.
+    whether the batch sits on one device or is split across many. For the same reason the shard can
+    be processed in `num_chunks` sequential pieces along B whose gradients are added: the same
+    update, with smaller activations (faster per sample for conv nets on CPUs, less memory).
     """
+
+    def gradients(params, traj: Trajectory):
+        total = None
+        # A Python loop, unrolled by jit: XLA:CPU ran a conv net's backward pass many times slower
+        # inside lax.scan than unrolled.
+        for chunk in split_envs(traj, num_chunks):
+            grads_and_metrics = jax.grad(loss_fn, has_aux=True)(params, chunk)
+            total = grads_and_metrics if total is None else jax.tree.map(jnp.add, total, grads_and_metrics)
+        return total
 
     def learner_step(state: LearnerState, traj: Trajectory):
         # Differentiate this device's copy of the params: gradients of the replicated params
         # themselves would already be summed over the axis by shard_map's transpose rule.
         local_params = jax.lax.pcast(state.params, axis_name, to="varying")
-        grads, metrics = jax.grad(loss_fn, has_aux=True)(local_params, traj)
+        grads, metrics = gradients(local_params, traj)
         grads = jax.lax.psum(grads, axis_name)
         metrics = jax.lax.psum(metrics, axis_name)
         updates, opt_state = optimizer.update(grads, state.opt_state, state.params)

@@ -3,11 +3,13 @@ TensorBoard event files and Weights & Biases runs (each switched on by config); 
 
 from __future__ import annotations
 
+import contextlib
 import csv
 import json
 import math
 import os
 import threading
+import time
 import uuid
 from collections.abc import Mapping
 from typing import Any
@@ -44,6 +46,29 @@ class EpisodeLog:
             "num_episodes": len(episodes),
             "total_episodes": self.total,
         }
+
+
+class StageTimes:
+    """Seconds spent in named stages of a loop since the last drain (one thread's stopwatch)."""
+
+    def __init__(self):
+        self._seconds: dict[str, float] = {}
+
+    @contextlib.contextmanager
+    def time(self, stage: str):
+        started = time.perf_counter()
+        try:
+            yield
+        finally:
+            self.add(stage, time.perf_counter() - started)
+
+    def add(self, stage: str, seconds: float) -> None:
+        self._seconds[stage] = self._seconds.get(stage, 0.0) + seconds
+
+    def drain(self) -> dict[str, float]:
+        """`{"<stage>_seconds": total}` since the last drain, then starts again from zero."""
+        seconds, self._seconds = self._seconds, {}
+        return {f"{stage}_seconds": value for stage, value in seconds.items()}
 
 
 class MetricsWriter:
@@ -155,6 +180,8 @@ def _write_atomically(path: str, text: str) -> None:
 def _jsonable(value):
     if value is None or isinstance(value, (str, bool)):
         return value
+    if isinstance(value, (list, tuple)):
+        return [_jsonable(v) for v in value]
     value = float(value) if not isinstance(value, int) else value
     return None if isinstance(value, float) and not math.isfinite(value) else value
 

@@ -6,11 +6,13 @@ split by env (never by time). Params and optimizer state are replicated over it.
 
 from __future__ import annotations
 
+import functools
 import socket
 import time
 from collections.abc import Callable, Sequence
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 from jax.experimental import multihost_utils
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
@@ -78,6 +80,14 @@ def local_copy(tree, device: jax.Device):
     """A new single-device copy, on `device`, of a tree of replicated global arrays (never an alias:
     the learner donates its state to the next update)."""
     return jax.tree.map(lambda x: jax.device_put(x.addressable_data(0), device, may_alias=False), tree)
+
+
+def make_local_copier(mesh: Mesh, device: jax.Device) -> Callable:
+    """`copy(tree)`: like `local_copy(tree, device)` for trees replicated over `mesh`, as one asynchronous
+    jitted copy when the mesh is that one device (the learner publishes params after every update)."""
+    if tuple(mesh.devices.flat) == (device,):
+        return jax.jit(lambda tree: jax.tree.map(jnp.copy, tree))
+    return functools.partial(local_copy, device=device)
 
 
 def fetch(tree):

@@ -37,13 +37,14 @@ from hsuanwu_jax.export import (
 )
 from hsuanwu_jax.learner import make_learner_step
 from hsuanwu_jax.losses import make_impala_loss
-from hsuanwu_jax.metrics import EpisodeLog, MetricSinks, read_metrics, truncate_metrics
+from hsuanwu_jax.metrics import EpisodeLog, MetricSinks, StageTimes, read_metrics, truncate_metrics
 from hsuanwu_jax.networks import ImpalaNetwork
 from hsuanwu_jax.optim import make_optimizer
 from hsuanwu_jax.pipeline import ParamsSource, RolloutQueue, StopRequests, WorkerGroup
 from hsuanwu_jax.progress import Progress
 from hsuanwu_jax.types import LearnerState, Trajectory
 from hsuanwu_jax.video import check_video_path, write_video
+from hsuanwu_jax.xla_acting import XlaActor
 
 JOIN_TIMEOUT_SECONDS = 10.0
 CHECKPOINT_FORMAT = "hsuanwu_jax.checkpoint/1"
@@ -99,9 +100,21 @@ class DistributedTrainer:
                 f"batch_size={s.batch_size} must split evenly over this process's {local_learners} learner "
                 f"devices and be a multiple of num_envs={s.num_envs}: e.g. {fits}, or set learner_device_ids"
             )
+        if (s.batch_size // local_learners) % s.learner_chunks:
+            raise ValueError(
+                f"learner_chunks={s.learner_chunks} must divide each learner device's batch of "
+                f"{s.batch_size // local_learners} envs (batch_size={s.batch_size} over {local_learners} devices)"
+            )
         actor_ids = None if s.actor_device_id is None else [s.actor_device_id]
         self._actor_device = sharding.select_devices(actor_ids, "actor_device_id")[0]
         self._mesh = sharding.learner_mesh(learner_devices)
+        self._copy_to_actor_device = sharding.make_local_copier(self._mesh, self._actor_device)
+        if s.actor_mode == "xla" and self._actor_device.platform not in ("cpu", "gpu", "cuda", "rocm"):
+            raise ValueError(
+                f"actor_mode='xla' runs EnvPool's XLA custom calls, which exist for CPU and GPU devices only; "
+                f"the actor device is a {self._actor_device.platform} device: use actor_mode='python' or "
+                "set actor_device_id to a CPU or GPU device"
+            )
 
         self._network_args = {
             "action_size": self.spec.action_size,
@@ -131,14 +144,17 @@ class DistributedTrainer:
             clip_pg_rho_threshold=s.clip_pg_rho_threshold,
             lambda_=s.vtrace_lambda,
         )
-        step_fn = make_learner_step(loss_fn=loss_fn, optimizer=optimizer, axis_name=sharding.BATCH_AXIS)
+        step_fn = make_learner_step(
+            loss_fn=loss_fn, optimizer=optimizer, axis_name=sharding.BATCH_AXIS, num_chunks=s.learner_chunks
+        )
         self._learner_step = sharding.data_parallel(step_fn, self._mesh)
         self._greedy_policy = make_policy_fn(self.network, distribution, greedy=True)
         self._episodes = EpisodeLog()
         self._core_template = self.network.initial_core_state(s.batch_size)
         sample_policy = make_policy_fn(self.network, distribution, greedy=False)
-        self._actors = [
-            Actor(
+        actor_class = XlaActor if s.actor_mode == "xla" else Actor
+        self.actors = [
+            actor_class(
                 env,
                 self.spec,
                 sample_policy,
@@ -163,7 +179,7 @@ class DistributedTrainer:
     def act(self, actor_index: int = 0) -> Trajectory:
         """Collects one rollout `[T+1, num_envs, ...]` (host arrays) with actor `actor_index` and the
         current params, without learning; the actor's envs continue from where they were."""
-        return self._actors[actor_index].collect(self._actor_params())
+        return self.actors[actor_index].collect(self.actor_params())
 
     def update(self, batch: Trajectory) -> dict[str, float]:
         """One learner update on this process's host batch `[T+1, batch_size, ...]` (e.g. from `act`),
@@ -191,8 +207,8 @@ class DistributedTrainer:
         stop = threading.Event()
         workers = WorkerGroup(stop)
         rollouts = RolloutQueue(s.queue_size, stop)
-        params_source = ParamsSource(self._actor_params(), self._update_step())
-        for index, actor in enumerate(self._actors):
+        params_source = ParamsSource(self.actor_params(), self._update_step())
+        for index, actor in enumerate(self.actors):
             workers.start(f"actor-{index}", functools.partial(actor.run, params_source, rollouts, stop))
         try:
             with StopRequests() as stop_requested:
@@ -225,21 +241,26 @@ class DistributedTrainer:
         next_test = _next_multiple(self.env_steps, s.test_every)
         next_checkpoint = _next_multiple(self.env_steps, s.checkpoint_every)
         lags: list[int] = []
+        stages = StageTimes()
+        actor_seconds = self._actor_seconds()
         try:
-            batch, versions = self._next_batch(rollouts, workers)
+            batch, versions = self._next_batch(rollouts, workers, stages)
             while True:
                 version = self._update_step()
                 lags.extend(version - v for v in versions)
-                self.state, metrics = self._learner_step(
-                    self.state, sharding.shard_trajectory(batch, self._mesh)
-                )
+                with stages.time("update_dispatch"):
+                    self.state, metrics = self._learner_step(
+                        self.state, sharding.shard_trajectory(batch, self._mesh)
+                    )
                 self.env_steps += s.steps_per_update
                 finished = self.env_steps >= target
                 if not finished:  # assembled on the host while the update runs
-                    batch, versions = self._next_batch(rollouts, workers)
-                metrics = sharding.fetch(metrics)
+                    batch, versions = self._next_batch(rollouts, workers, stages)
+                with stages.time("update_wait"):
+                    metrics = sharding.fetch(metrics)
                 self._check_finite(metrics)
-                params_source.publish(self._actor_params(), version + 1)
+                with stages.time("publish"):
+                    params_source.publish(self.actor_params(), version + 1)
                 if primary:
                     progress.advance(self.env_steps)
                 test_due = s.test_every > 0 and self.env_steps >= next_test
@@ -247,6 +268,9 @@ class DistributedTrainer:
                     now = time.perf_counter()
                     record = self._record(metrics, lags, self.env_steps - last_log_steps, now - last_log_time)
                     record["time"] = now - started
+                    totals = self._actor_seconds()
+                    record.update({k: totals[k] - actor_seconds[k] for k in totals}, **stages.drain())
+                    actor_seconds = totals
                     if test_due:
                         record.update({f"test_{k}": v for k, v in self.test().items()})
                         next_test = _next_multiple(self.env_steps, s.test_every)
@@ -294,7 +318,7 @@ class DistributedTrainer:
             self._test_env,
             self.spec,
             self._greedy_policy,
-            self._actor_params(),
+            self.actor_params(),
             self.network.initial_core_state(num_envs_of(self._test_env)),
             key,
             self.settings.num_test_episodes,
@@ -314,7 +338,7 @@ class DistributedTrainer:
                 env,
                 self.spec,
                 self._greedy_policy,
-                self._actor_params(),
+                self.actor_params(),
                 self.network.initial_core_state(1),
                 key,
                 num_episodes,
@@ -350,7 +374,7 @@ class DistributedTrainer:
     def close(self) -> None:
         """Closes the envs and the checkpoint manager; the trainer cannot act afterwards."""
         self._checkpointer.close()
-        for actor in self._actors:
+        for actor in self.actors:
             actor.env.close()
         if self._test_env is not None:
             self._test_env.close()
@@ -362,7 +386,7 @@ class DistributedTrainer:
             "params": self.state.params,
             "opt_state": self.state.opt_state,
             "update_step": self.state.update_step,
-            "actor_keys": np.stack([np.asarray(actor.key) for actor in self._actors]),
+            "actor_keys": np.stack([np.asarray(actor.key) for actor in self.actors]),
             "test_key": np.asarray(self._test_key),
             "env_steps": np.asarray(self.env_steps, np.int64),
             "total_episodes": np.asarray(self._episodes.total, np.int64),
@@ -389,7 +413,7 @@ class DistributedTrainer:
             return
         step, state, _ = restored
         self.state = LearnerState(state["params"], state["opt_state"], state["update_step"])
-        for actor, key in zip(self._actors, state["actor_keys"], strict=True):
+        for actor, key in zip(self.actors, state["actor_keys"], strict=True):
             if jax.process_index() > 0:  # the checkpoint holds process 0's keys; others derive theirs
                 key = jax.random.fold_in(key, jax.process_index())
             actor.key = jax.device_put(key, self._actor_device)
@@ -434,10 +458,20 @@ class DistributedTrainer:
     def _update_step(self) -> int:
         return int(sharding.fetch(self.state.update_step))
 
-    def _actor_params(self):
-        return sharding.local_copy(self.state.params, self._actor_device)
+    def actor_params(self):
+        """The current params, copied to the actor device (what actors and `test()` act with)."""
+        return self._copy_to_actor_device(self.state.params)
 
-    def _next_batch(self, rollouts: RolloutQueue, workers: WorkerGroup) -> tuple[Trajectory, list[int]]:
+    def _actor_seconds(self) -> dict[str, float]:
+        """Seconds all actor threads together spent so far in each of their stages (`actor_<stage>_seconds`)."""
+        return {
+            f"actor_{name}": sum(actor.timings[name] for actor in self.actors)
+            for name in self.actors[0].timings
+        }
+
+    def _next_batch(
+        self, rollouts: RolloutQueue, workers: WorkerGroup, stages: StageTimes
+    ) -> tuple[Trajectory, list[int]]:
         """Copies `rollouts_per_batch` actor rollouts side by side along B into a new host batch.
 
         Each rollout's buffer goes back to its actor as soon as it is copied, so an actor can
@@ -448,7 +482,9 @@ class DistributedTrainer:
         batch = allocate_trajectory(self.spec, s.num_steps, s.batch_size, self._core_template)
         versions = []
         for index in range(s.rollouts_per_batch):
-            rollout = rollouts.get(check=workers.raise_if_failed)
+            with stages.time("queue_wait"):
+                rollout = rollouts.get(check=workers.raise_if_failed)
+            started = time.perf_counter()
             envs = slice(index * s.num_envs, (index + 1) * s.num_envs)
             for field in _TIME_MAJOR_FIELDS:
                 getattr(batch, field)[:, envs] = getattr(rollout.trajectory, field)
@@ -460,6 +496,7 @@ class DistributedTrainer:
                 dst[envs] = src
             versions.append(rollout.params_version)
             rollout.release()
+            stages.add("batch_copy", time.perf_counter() - started)
         return batch, versions
 
     def _record(self, metrics, lags, steps, seconds) -> dict[str, Any]:
@@ -476,6 +513,7 @@ class DistributedTrainer:
             "grad_norm": metrics["grad_norm"],
             "policy_lag_mean": float(np.mean(lags)) if lags else 0.0,
             "policy_lag_max": max(lags, default=0),
+            "policy_lag_counts": np.bincount(lags).tolist() if lags else [],  # [k]: rollouts k updates old
         }
         return record
 

@@ -4,11 +4,12 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import optax
+import pytest
 from test_losses import random_trajectory
 
 from hsuanwu_jax import sharding
 from hsuanwu_jax.distributions import Categorical
-from hsuanwu_jax.learner import make_learner_step
+from hsuanwu_jax.learner import make_learner_step, split_envs
 from hsuanwu_jax.losses import make_impala_loss
 from hsuanwu_jax.networks import ImpalaNetwork
 from hsuanwu_jax.optim import make_optimizer
@@ -80,3 +81,49 @@ def test_rmsprop_is_pytorch_style():
     assert np.all(np.abs(np.asarray(updates)) > 0.0)  # the 10th update still moves (lr / 10)
     updates, _ = optimizer.update(g, state)
     assert np.all(np.asarray(updates) == 0.0)  # and after num_updates the rate is zero
+
+
+def test_chunked_gradients_give_the_same_update():
+    """learner_chunks splits the batch along B and adds the pieces' gradients: the same update, also for an
+    LSTM whose initial states (random here, so a wrong split would show) are split with the batch."""
+    network = ImpalaNetwork(action_size=4, mlp_hidden_sizes=(16,), use_lstm=True, lstm_size=8)
+    pieces = [random_trajectory(seed) for seed in range(3)]
+    traj = jax.tree.map(lambda *xs: np.concatenate(xs, axis=1), *pieces)  # B = 9 envs
+    rng = np.random.default_rng(7)
+    core = jax.tree.map(
+        lambda x: rng.normal(size=x.shape).astype(np.float32), network.initial_core_state(traj.obs.shape[1])
+    )
+    traj = traj._replace(initial_core_state=core)
+    params = network.init(jax.random.PRNGKey(0), traj.obs, traj.prev_action, traj.reward, traj.first, core)
+    optimizer = make_optimizer(lr=1e-2, eps=0.01, alpha=0.99, max_grad_norm=40.0, num_updates=10)
+    loss_fn = make_impala_loss(
+        apply_fn=network.apply, distribution=Categorical, discount=0.9, baseline_coef=0.5, ent_coef=0.01
+    )
+    mesh = sharding.learner_mesh(jax.devices()[:1])
+    results = {}
+    for num_chunks in (1, 3, 9):
+        step = sharding.data_parallel(
+            make_learner_step(
+                loss_fn=loss_fn, optimizer=optimizer, axis_name=sharding.BATCH_AXIS, num_chunks=num_chunks
+            ),
+            mesh,
+        )
+        state = sharding.replicate(
+            LearnerState(params, optimizer.init(params), jnp.zeros((), jnp.int32)), mesh
+        )
+        for _ in range(3):
+            state, metrics = step(state, sharding.shard_trajectory(traj, mesh))
+        results[num_chunks] = jax.device_get((state.params, metrics))
+    for num_chunks in (3, 9):
+        jax.tree.map(
+            lambda a, b: np.testing.assert_allclose(a, b, rtol=2e-5, atol=1e-6),
+            results[num_chunks],
+            results[1],
+        )
+    with pytest.raises(ValueError, match="cannot be cut into 4 equal chunks"):
+        split_envs(traj, 4)
+    # The split itself is what makes this test able to fail: a shuffled split would change the loss.
+    wrong = jax.tree.map(lambda x: x[::-1], core)
+    assert not np.isclose(
+        float(loss_fn(params, traj._replace(initial_core_state=wrong))[0]), float(loss_fn(params, traj)[0])
+    )

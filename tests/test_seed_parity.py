@@ -11,7 +11,7 @@ import pytest
 from fakes import CountingEnv
 from test_trainer import tiny_config
 
-from hsuanwu_jax import DistributedTrainer, load_policy
+from hsuanwu_jax import DistributedTrainer, default_config, load_policy, make_env
 from hsuanwu_jax.acting import Actor, make_policy_fn
 from hsuanwu_jax.distributions import DiagGaussian
 from hsuanwu_jax.envs import env_spec
@@ -171,3 +171,11 @@ def test_a_gymnasium_env_with_another_reset_mode_is_refused(tmp_path):
         DistributedTrainer(
             tiny_config(tmp_path, num_actors=1), train_env=same_step, test_env=gym_cartpoles(3)
         )
+
+
+def test_envpool_envs_are_used_as_they_are_and_other_vector_envs_through_the_adapter():
+    from hsuanwu_jax.envs import GymnasiumVectorEnv, as_batched_env
+
+    envpool_env = make_env(default_config())[0]  # a gymnasium.vector.VectorEnv subclass itself
+    assert as_batched_env(envpool_env) is envpool_env
+    assert isinstance(as_batched_env(gym_cartpoles(2)), GymnasiumVectorEnv)

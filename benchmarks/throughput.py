@@ -1,0 +1,199 @@
+"""Throughput of each stage of the training pipeline and of the whole, in one process and one run.
+
+    python benchmarks/throughput.py --config configs/impala_cartpole.py [--seconds 10] [--set field=value ...]
+
+Measures, in this order, with the config's envs, network and batch shape:
+  first update  seconds from building the trainer to the end of its first update (compilation included);
+  (a) env       the config's EnvPool envs alone (num_actors envs of num_envs, one thread each), random actions;
+  (b) actors    the actor threads alone (env + policy inference + rollout assembly), rollouts consumed at once;
+  (c) learner   updates alone on a batch of real rollouts of the training shape (T x batch_size env steps);
+  (d) full      training (actors and learner together) after a warm-up.
+Rates are env steps per second. Bounds from (b) and (c): serialized 1 / (1/b + 1/c) (acting and learning
+never overlap) and overlapped min(b, c) (perfect overlap); the table gives (d) as a fraction of each.
+Prints a table and writes JSON, with the policy lag and stage timings of the full run.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import io
+import os
+import sys
+import tempfile
+import threading
+import time
+
+import numpy as np
+from common import parse_overrides, print_table, write_json
+
+from hsuanwu_jax import DistributedTrainer, load_config, make_env
+from hsuanwu_jax.acting import concatenate_envs
+from hsuanwu_jax.envs import env_spec
+from hsuanwu_jax.metrics import read_metrics
+from hsuanwu_jax.pipeline import ParamsSource, RolloutQueue, WorkerGroup
+
+
+def time_env_alone(cfg, seconds: float) -> float:
+    """Env steps/s of the config's training envs stepped with uniform random actions, one thread per env."""
+    envs = make_env(cfg)
+    spec = env_spec(envs[0])
+    counts = [0] * len(envs)
+
+    def step_randomly(index: int, env, until: float) -> None:
+        rng = np.random.default_rng(index)
+        env.reset()
+        while time.perf_counter() < until:
+            if spec.is_discrete:
+                action = rng.integers(0, spec.action_size, env.config["num_envs"]).astype(np.int32)
+            else:
+                action = rng.uniform(
+                    spec.action_low, spec.action_high, (env.config["num_envs"], spec.action_size)
+                )
+            env.step(action.astype(spec.action_dtype))
+            counts[index] += env.config["num_envs"]
+
+    for warm_up in (True, False):
+        until = time.perf_counter() + (1.0 if warm_up else seconds)
+        counts[:] = [0] * len(envs)
+        started = time.perf_counter()
+        threads = [threading.Thread(target=step_randomly, args=(i, e, until)) for i, e in enumerate(envs)]
+        for thread in threads:
+            thread.start()
+        for thread in threads:
+            thread.join()
+    rate = sum(counts) / (time.perf_counter() - started)
+    for env in envs:
+        env.close()
+    return rate
+
+
+def time_actors_alone(trainer: DistributedTrainer, seconds: float) -> float:
+    """Env steps/s of the trainer's actor threads with fixed params, every rollout consumed at once."""
+    s = trainer.settings
+    stop = threading.Event()
+    workers = WorkerGroup(stop)
+    rollouts = RolloutQueue(s.queue_size, stop)
+    source = ParamsSource(trainer.actor_params(), 0)
+    for index, actor in enumerate(trainer.actors):
+        workers.start(f"actor-{index}", lambda actor=actor: actor.run(source, rollouts, stop))
+    steps_per_rollout = s.num_steps * s.num_envs
+    try:
+        for _ in range(2 * len(trainer.actors)):  # warm-up: every actor past its first rollouts
+            rollouts.get(check=workers.raise_if_failed).release()
+        count, started = 0, time.perf_counter()
+        while time.perf_counter() - started < seconds:
+            rollouts.get(check=workers.raise_if_failed).release()
+            count += steps_per_rollout
+        rate = count / (time.perf_counter() - started)
+    finally:
+        stop.set()
+        workers.join(10.0)
+        rollouts.drain()
+    workers.raise_if_failed()
+    return rate
+
+
+def time_learner_alone(trainer: DistributedTrainer, seconds: float) -> float:
+    """Env steps/s of learner updates alone on one batch of real rollouts of the training shape."""
+    s = trainer.settings
+    batch = concatenate_envs([trainer.act(i % s.num_actors) for i in range(s.rollouts_per_batch)])
+    for _ in range(2):
+        trainer.update(batch)
+    updates, started = 0, time.perf_counter()
+    while time.perf_counter() - started < seconds:
+        trainer.update(batch)
+        updates += 1
+    return updates * s.num_steps * s.batch_size / (time.perf_counter() - started)
+
+
+def time_full_training(trainer: DistributedTrainer, seconds: float, expected_rate: float) -> dict:
+    """Env steps/s of train() after a warm-up, with the policy lag and stage timings it logged."""
+    s = trainer.settings
+    quiet = contextlib.redirect_stdout(io.StringIO())
+    with quiet:
+        trainer.train(num_steps=3 * s.steps_per_update)  # warm-up: threads, queues, caches
+    logged_before = len(read_metrics(os.path.join(trainer.workdir, "metrics.jsonl")))
+    steps = max(s.steps_per_update, int(expected_rate * seconds))
+    start_steps, started = trainer.env_steps, time.perf_counter()
+    with quiet:
+        trainer.train(num_steps=steps)
+    elapsed = time.perf_counter() - started
+    records = read_metrics(os.path.join(trainer.workdir, "metrics.jsonl"))[logged_before:]
+    return {
+        "sps": (trainer.env_steps - start_steps) / elapsed,
+        "seconds": elapsed,
+        "policy_lag_mean": float(np.mean([r["policy_lag_mean"] for r in records])),
+        "policy_lag_max": max(r["policy_lag_max"] for r in records),
+        "stage_seconds": {
+            key: sum(r.get(key, 0.0) for r in records) for key in records[-1] if key.endswith("_seconds")
+        },
+    }
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--config", required=True)
+    parser.add_argument("--seconds", type=float, default=10.0, help="timed seconds per stage")
+    parser.add_argument("--set", nargs="*", default=[], help="config overrides as field=python_literal")
+    parser.add_argument("--out", default="benchmarks/results/throughput.json")
+    args = parser.parse_args()
+    overrides = parse_overrides(args.set)
+    cfg = load_config(args.config)
+    cfg.update(dict(progress="none", test_every=0, checkpoint_every=0, num_train_steps=10**12), **overrides)
+    with tempfile.TemporaryDirectory() as workdir:
+        cfg.workdir = workdir
+        started = time.perf_counter()
+        trainer = DistributedTrainer(cfg)
+        with contextlib.redirect_stdout(io.StringIO()):
+            trainer.train(num_steps=trainer.settings.steps_per_update)
+        first_update = time.perf_counter() - started
+        env_rate = time_env_alone(cfg, args.seconds)
+        actor_rate = time_actors_alone(trainer, args.seconds)
+        learner_rate = time_learner_alone(trainer, args.seconds)
+        serialized = 1.0 / (1.0 / actor_rate + 1.0 / learner_rate)
+        overlapped = min(actor_rate, learner_rate)
+        full = time_full_training(trainer, args.seconds, serialized)
+        trainer.close()
+    rows = [
+        {"stage": "(a) env alone", "sps": env_rate},
+        {"stage": "(b) actors alone", "sps": actor_rate},
+        {"stage": "(c) learner alone", "sps": learner_rate},
+        {"stage": "serialized bound", "sps": serialized},
+        {"stage": "overlapped bound", "sps": overlapped},
+        {"stage": "(d) full training", "sps": full["sps"]},
+    ]
+    for row in rows:
+        row["of_serialized"] = row["sps"] / serialized
+        row["of_overlapped"] = row["sps"] / overlapped
+    columns = [("stage", "stage", "s"), ("env steps/s", "sps", ",.0f")]
+    columns += [("/ serialized", "of_serialized", ".2f"), ("/ overlapped", "of_overlapped", ".2f")]
+    print_table(rows, columns)
+    print(
+        f"\nfirst update after {first_update:.1f} s (compilation included); full training: policy lag mean "
+        f"{full['policy_lag_mean']:.2f}, max {full['policy_lag_max']}; stage seconds {full['stage_seconds']}"
+    )
+    write_json(
+        args.out,
+        {
+            "config": args.config,
+            "overrides": overrides,
+            "command": " ".join(sys.argv),
+            "seconds_per_stage": args.seconds,
+            "first_update_seconds": first_update,
+            "env_sps": env_rate,
+            "actor_sps": actor_rate,
+            "learner_sps": learner_rate,
+            "serialized_bound_sps": serialized,
+            "overlapped_bound_sps": overlapped,
+            "full": full,
+            "full_of_serialized": full["sps"] / serialized,
+            "full_of_overlapped": full["sps"] / overlapped,
+        },
+    )
+
+
+if __name__ == "__main__":
+    main()
