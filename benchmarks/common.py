@@ -46,6 +46,7 @@ def train_quietly_and_test(cfg, make_envs) -> dict:
     from construction to the end of the test, and the `test_*` points of the learning curve."""
     with tempfile.TemporaryDirectory() as workdir:
         cfg.workdir = workdir
+        cfg.progress = "none"
         started = time.perf_counter()
         train_env, test_env = make_envs(cfg)
         trainer = DistributedTrainer(cfg, train_env=train_env, test_env=test_env)

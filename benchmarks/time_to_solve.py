@@ -1,0 +1,109 @@
+"""Wall-clock seconds from process start to a greedy test return at or above a threshold.
+
+    python benchmarks/time_to_solve.py --config configs/impala_cartpole.py --seeds 1 2 3 [--threshold 475]
+        [--test-every 100000] [--set field=value ...]
+
+For each seed, starts the command line (`python -m hsuanwu_jax.train`, a fresh process: imports, env
+creation and compilation all count) and watches its metrics.jsonl; the time is taken when the first line
+with `test_episode_reward >= threshold` appears, then the run is stopped (SIGTERM). Prints a table with
+the median over seeds and writes JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+
+from common import print_table, write_json
+
+from hsuanwu_jax.metrics import read_metrics
+
+
+def time_one_seed(
+    config: str, seed: int, threshold: float, test_every: int, overrides: list[str], limit: float
+):
+    with tempfile.TemporaryDirectory() as workdir:
+        command = [sys.executable, "-m", "hsuanwu_jax.train", "--config", config, "--workdir", workdir]
+        command += [f"--config.seed={seed}", f"--config.test_every={test_every}", "--config.progress=none"]
+        command += [f"--config.{item}" for item in overrides]
+        started = time.perf_counter()
+        process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
+        solved = None
+        try:
+            while solved is None and process.poll() is None and time.perf_counter() - started < limit:
+                time.sleep(0.05)
+                tests = [
+                    r
+                    for r in read_metrics(os.path.join(workdir, "metrics.jsonl"))
+                    if "test_episode_reward" in r
+                ]
+                hit = next((r for r in tests if r["test_episode_reward"] >= threshold), None)
+                if hit is not None:
+                    solved = {
+                        "seconds": time.perf_counter() - started,
+                        "step": hit["step"],
+                        "test_episode_reward": hit["test_episode_reward"],
+                    }
+        finally:
+            if process.poll() is None:
+                process.send_signal(signal.SIGTERM)
+                process.wait(timeout=60)
+    return {"seed": seed, **(solved or {"seconds": None, "step": None, "test_episode_reward": None})}
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--config", required=True)
+    parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
+    parser.add_argument("--threshold", type=float, default=475.0)
+    parser.add_argument("--test-every", type=int, default=100_000)
+    parser.add_argument(
+        "--limit", type=float, default=300.0, help="give up on a seed after this many seconds"
+    )
+    parser.add_argument(
+        "--set", nargs="*", default=[], help="config overrides as field=value (command-line syntax)"
+    )
+    parser.add_argument("--out", default="benchmarks/results/time_to_solve.json")
+    args = parser.parse_args()
+    rows = [
+        time_one_seed(args.config, s, args.threshold, args.test_every, args.set, args.limit)
+        for s in args.seeds
+    ]
+    print_table(
+        rows,
+        [
+            ("seed", "seed", "d"),
+            ("seconds from process start", "seconds", ".1f"),
+            ("env step", "step", ","),
+            ("test return", "test_episode_reward", ".1f"),
+        ],
+    )
+    times = [r["seconds"] for r in rows]
+    median = statistics.median(times) if None not in times else None
+    print(
+        f"\nmedian seconds to a greedy test >= {args.threshold:g}: "
+        + ("not reached by every seed" if median is None else f"{median:.1f}")
+    )
+    write_json(
+        args.out,
+        {
+            "config": args.config,
+            "overrides": args.set,
+            "command": " ".join(sys.argv),
+            "threshold": args.threshold,
+            "runs": rows,
+            "median_seconds": median,
+        },
+    )
+
+
+if __name__ == "__main__":
+    main()
