@@ -114,7 +114,7 @@ def time_full_training(trainer: DistributedTrainer, seconds: float, expected_rat
     with quiet:
         trainer.train(num_steps=3 * s.steps_per_update)  # warm-up: threads, queues, caches
     logged_before = len(read_metrics(os.path.join(trainer.workdir, "metrics.jsonl")))
-    steps = max(s.steps_per_update, int(expected_rate * seconds))
+    steps = max(5 * s.steps_per_update, int(expected_rate * seconds))  # at least 5 updates, so they overlap
     start_steps, started = trainer.env_steps, time.perf_counter()
     with quiet:
         trainer.train(num_steps=steps)
@@ -172,7 +172,8 @@ def main() -> None:
     columns += [("/ serialized", "of_serialized", ".2f"), ("/ overlapped", "of_overlapped", ".2f")]
     print_table(rows, columns)
     print(
-        f"\nfirst update after {first_update:.1f} s (compilation included); full training: policy lag mean "
+        f"\nactor_mode {trainer.actor_mode}, learner_chunks {trainer.learner_chunks}; "
+        f"first update after {first_update:.1f} s (compilation included); full training: policy lag mean "
         f"{full['policy_lag_mean']:.2f}, max {full['policy_lag_max']}; stage seconds {full['stage_seconds']}"
     )
     write_json(
@@ -182,6 +183,8 @@ def main() -> None:
             "overrides": overrides,
             "command": " ".join(sys.argv),
             "seconds_per_stage": args.seconds,
+            "actor_mode": trainer.actor_mode,
+            "learner_chunks": trainer.learner_chunks,
             "first_update_seconds": first_update,
             "env_sps": env_rate,
             "actor_sps": actor_rate,

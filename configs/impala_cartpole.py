@@ -10,8 +10,5 @@ def get_config():
     # The seed's 4e-4 is tuned for Atari: on CartPole it ended 1M steps at 474, 263 and 425 (seeds
     # 1-3), while 3e-3 reached 500 on seeds 1-5 (benchmarks/RESULTS.md).
     cfg.lr = 3e-3
-    # Each rollout one jitted scan through EnvPool's XLA interface: the same rollouts as "python"
-    # (tested), about 2.5x the actor throughput on a 2-core CPU (benchmarks/RESULTS.md).
-    cfg.actor_mode = "xla"
     cfg.test_every = 100_000  # a greedy test() every 100k steps, logged as test_episode_reward
     return cfg

@@ -22,7 +22,7 @@ from ml_collections.config_dict import placeholder  # a None default that the co
 from hsuanwu_jax.networks import ENCODERS
 
 PROGRESS_MODES = ("bar", "lines", "none")
-ACTOR_MODES = ("python", "xla")  # xla: EnvPool's XLA interface, EnvPool envs on CPU or GPU devices
+ACTOR_MODES = ("auto", "python", "xla")  # xla: EnvPool's XLA interface, EnvPool envs on CPU or GPU devices
 
 
 def default_config() -> ml_collections.ConfigDict:
@@ -39,11 +39,11 @@ def default_config() -> ml_collections.ConfigDict:
     cfg.env_threads = 1  # EnvPool C++ threads per actor env
     cfg.num_steps = 20  # unroll length T: env steps per rollout
     cfg.queue_size = 1  # finished rollouts waiting for the learner; bounds the policy lag
-    cfg.actor_mode = "python"  # "python": a Python loop over env steps; "xla": each rollout one jitted scan
+    cfg.actor_mode = "auto"  # "xla": each rollout one jitted scan; "python": a loop; "auto": xla where it can
     # Learner.
     cfg.batch_size = 32  # env rollouts per update (a multiple of num_envs); samples = T * batch_size
     cfg.num_train_steps = 1_000_000  # env steps (all actors together) to train for
-    cfg.learner_chunks = 1  # sequential pieces of each device's batch (same update; tune for speed)
+    cfg.learner_chunks = 0  # pieces of each device's batch, gradients added (same update); 0: per backend
     cfg.lr = 4e-4  # RMSProp learning rate, decayed linearly to 0 over num_train_steps
     cfg.alpha = 0.99  # RMSProp smoothing constant
     cfg.eps = 0.01  # RMSProp epsilon, added outside the square root as in PyTorch
@@ -164,7 +164,7 @@ _RULES = {
     "actor_mode": (lambda v: v in ACTOR_MODES, f"one of {ACTOR_MODES}"),
     "batch_size": (_positive_int, "an integer >= 1"),
     "num_train_steps": (_positive_int, "an integer >= 1"),
-    "learner_chunks": (_positive_int, "an integer >= 1 that divides each learner device's batch"),
+    "learner_chunks": (_non_negative_int, "0 (per backend) or an integer dividing each device's batch"),
     "lr": (_number(0.0), "a number >= 0"),
     "alpha": (_number(0.0, 1.0), "a number in [0, 1]"),
     "eps": (_number(0.0), "a number >= 0"),

@@ -200,7 +200,9 @@ def as_batched_env(env):
 
     EnvPool's gymnasium envs are `gymnasium.vector.VectorEnv`s too: they are told apart by their type.
     """
-    if isinstance(env, gymnasium.vector.VectorEnv) and not isinstance(env, envpool.python.envpool.EnvPoolMixin):
+    if isinstance(env, gymnasium.vector.VectorEnv) and not isinstance(
+        env, envpool.python.envpool.EnvPoolMixin
+    ):
         return GymnasiumVectorEnv(env)
     return env
 
