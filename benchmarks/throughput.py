@@ -120,11 +120,15 @@ def time_full_training(trainer: DistributedTrainer, seconds: float, expected_rat
         trainer.train(num_steps=steps)
     elapsed = time.perf_counter() - started
     records = read_metrics(os.path.join(trainer.workdir, "metrics.jsonl"))[logged_before:]
+    lag_counts = np.zeros(1 + max(r["policy_lag_max"] for r in records), np.int64)
+    for record in records:
+        lag_counts[: len(record["policy_lag_counts"])] += record["policy_lag_counts"]
     return {
         "sps": (trainer.env_steps - start_steps) / elapsed,
         "seconds": elapsed,
         "policy_lag_mean": float(np.mean([r["policy_lag_mean"] for r in records])),
         "policy_lag_max": max(r["policy_lag_max"] for r in records),
+        "policy_lag_counts": lag_counts.tolist(),  # [k]: rollouts learned from k updates after they were acted
         "stage_seconds": {
             key: sum(r.get(key, 0.0) for r in records) for key in records[-1] if key.endswith("_seconds")
         },
@@ -174,7 +178,7 @@ def main() -> None:
     print(
         f"\nactor_mode {trainer.actor_mode}, learner_chunks {trainer.learner_chunks}; "
         f"first update after {first_update:.1f} s (compilation included); full training: policy lag mean "
-        f"{full['policy_lag_mean']:.2f}, max {full['policy_lag_max']}; stage seconds {full['stage_seconds']}"
+        f"{full['policy_lag_mean']:.2f}, max {full['policy_lag_max']}, counts {full['policy_lag_counts']}; stage seconds {full['stage_seconds']}"
     )
     write_json(
         args.out,

@@ -45,6 +45,7 @@ def default_config() -> ml_collections.ConfigDict:
     cfg.num_train_steps = 1_000_000  # env steps (all actors together) to train for
     cfg.learner_chunks = 0  # pieces of each device's batch, gradients added (same update); 0: per backend
     cfg.lr = 4e-4  # RMSProp learning rate, decayed linearly to 0 over num_train_steps
+    cfg.lr_warmup_steps = 0  # env steps of a linear rise of the learning rate from 0 (with init_model_path)
     cfg.alpha = 0.99  # RMSProp smoothing constant
     cfg.eps = 0.01  # RMSProp epsilon, added outside the square root as in PyTorch
     cfg.max_grad_norm = 40.0  # global-norm gradient clipping
@@ -166,6 +167,7 @@ _RULES = {
     "num_train_steps": (_positive_int, "an integer >= 1"),
     "learner_chunks": (_non_negative_int, "0 (per backend) or an integer dividing each device's batch"),
     "lr": (_number(0.0), "a number >= 0"),
+    "lr_warmup_steps": (_non_negative_int, "an integer >= 0 (env steps)"),
     "alpha": (_number(0.0, 1.0), "a number in [0, 1]"),
     "eps": (_number(0.0), "a number >= 0"),
     "max_grad_norm": (_number(1e-12), "a number > 0"),

@@ -138,7 +138,12 @@ class DistributedTrainer:
         actors_key = jax.random.fold_in(actors_key, jax.process_index())  # each host its own streams
         params = self._initial_params(init_key)
         optimizer = make_optimizer(
-            lr=s.lr, eps=s.eps, alpha=s.alpha, max_grad_norm=s.max_grad_norm, num_updates=s.num_updates
+            lr=s.lr,
+            eps=s.eps,
+            alpha=s.alpha,
+            max_grad_norm=s.max_grad_norm,
+            num_updates=s.num_updates,
+            warmup_updates=math.ceil(s.lr_warmup_steps / s.steps_per_update),
         )
         state = LearnerState(params, optimizer.init(params), jnp.zeros((), jnp.int32))
         self.state = sharding.replicate(state, self._mesh)
@@ -461,7 +466,15 @@ class DistributedTrainer:
         ]
         if differences:
             raise ValueError(f"init_model_path={path!r} holds a different network: " + "; ".join(differences))
-        print(f"starting from the params in {path}", flush=True)
+        hint = (
+            ""
+            if self.settings.lr_warmup_steps
+            else (
+                "; the optimizer starts empty: RMSProp's first steps are large, set lr_warmup_steps (e.g. 100 "
+                "updates' worth of env steps) to keep the loaded policy's level"
+            )
+        )
+        print(f"starting from the params in {path}{hint}", flush=True)
         return params
 
     def _update_step(self) -> int:

@@ -83,6 +83,22 @@ def test_rmsprop_is_pytorch_style():
     assert np.all(np.asarray(updates) == 0.0)  # and after num_updates the rate is zero
 
 
+def test_learning_rate_warm_up_then_linear_decay():
+    """Against a float64 loop: lr_k = lr * k / W for k < W, then lr * (1 - (k - W) / (N - W)); RMSProp's
+    v_k = alpha v_{k-1} + (1 - alpha) g^2 and update_k = -lr_k g / (sqrt(v_k) + eps)."""
+    lr, eps, alpha, warmup, num_updates = 0.1, 0.01, 0.99, 4, 12
+    optimizer = make_optimizer(
+        lr=lr, eps=eps, alpha=alpha, max_grad_norm=1e9, num_updates=num_updates, warmup_updates=warmup
+    )
+    g = jnp.array([0.5, -2.0])
+    state, v = optimizer.init(g), np.zeros(2)
+    for k in range(num_updates + 1):
+        updates, state = optimizer.update(g, state)
+        rate = lr * k / warmup if k < warmup else lr * max(0.0, 1 - (k - warmup) / (num_updates - warmup))
+        v = alpha * v + (1 - alpha) * np.asarray(g, np.float64) ** 2
+        np.testing.assert_allclose(updates, -rate * np.asarray(g) / (np.sqrt(v) + eps), rtol=1e-5, atol=1e-9)
+
+
 def test_chunked_gradients_give_the_same_update():
     """learner_chunks splits the batch along B and adds the pieces' gradients: the same update, also for an
     LSTM whose initial states (random here, so a wrong split would show) are split with the batch."""
