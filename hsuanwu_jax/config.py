@@ -52,6 +52,7 @@ def default_config() -> ml_collections.ConfigDict:
     cfg.discount = 0.99  # gamma
     cfg.baseline_coef = 0.5  # weight of the baseline loss 0.5 * sum (vs - V)^2
     cfg.ent_coef = 0.01  # weight of the entropy bonus
+    cfg.reward_scale = 1.0  # multiplies rewards in the loss (e.g. 0.1 where returns are in the hundreds)
     cfg.clip_rho_threshold = 1.0  # V-trace rho-bar (None: no clipping)
     cfg.clip_pg_rho_threshold = 1.0  # V-trace rho-bar for the policy gradient (None: no clipping)
     cfg.vtrace_lambda = 1.0  # V-trace lambda
@@ -174,6 +175,7 @@ _RULES = {
     "discount": (_number(0.0, 1.0), "a number in [0, 1]"),
     "baseline_coef": (_number(0.0), "a number >= 0"),
     "ent_coef": (_number(0.0), "a number >= 0"),
+    "reward_scale": (_number(1e-12), "a number > 0"),
     "clip_rho_threshold": (_number(1e-12, optional=True), "a number > 0 or None"),
     "clip_pg_rho_threshold": (_number(1e-12, optional=True), "a number > 0 or None"),
     "vtrace_lambda": (_number(0.0, 1.0), "a number in [0, 1]"),

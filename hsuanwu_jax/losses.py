@@ -25,6 +25,7 @@ def make_impala_loss(
     clip_rho_threshold: float | None = 1.0,
     clip_pg_rho_threshold: float | None = 1.0,
     lambda_: float = 1.0,
+    reward_scale: float = 1.0,
 ) -> LossFn:
     """Returns `loss_fn(params, trajectory) -> (loss, metrics)` for one shard of the batch.
 
@@ -42,6 +43,8 @@ def make_impala_loss(
       discount: gamma, applied where the next observation is not terminal.
       baseline_coef, ent_coef: the loss coefficients.
       clip_rho_threshold, clip_pg_rho_threshold, lambda_: passed to V-trace.
+      reward_scale: multiplies the rewards the targets are built from (the network's reward input
+        stays as the env gave it), e.g. 0.1 where returns are in the hundreds.
     """
 
     def loss_fn(params: Params, traj: Trajectory) -> tuple[jax.Array, dict[str, jax.Array]]:
@@ -58,7 +61,7 @@ def make_impala_loss(
         mask = valid.astype(jnp.float32)
         log_prob = distribution.log_prob(policy, traj.action[:-1])
         log_rhos = jnp.where(valid, log_prob - traj.behaviour_log_prob[:-1], 0.0)
-        rewards = jnp.where(valid, traj.reward[1:], jax.lax.stop_gradient(values[:-1]))
+        rewards = jnp.where(valid, reward_scale * traj.reward[1:], jax.lax.stop_gradient(values[:-1]))
         not_terminal = 1.0 - traj.terminated[1:].astype(jnp.float32)
         discounts = jnp.where(valid, discount * not_terminal, 0.0)
         vs, pg_advantages = vtrace.from_importance_weights(

@@ -156,6 +156,7 @@ class DistributedTrainer:
             clip_rho_threshold=s.clip_rho_threshold,
             clip_pg_rho_threshold=s.clip_pg_rho_threshold,
             lambda_=s.vtrace_lambda,
+            reward_scale=s.reward_scale,
         )
         step_fn = make_learner_step(
             loss_fn=loss_fn, optimizer=optimizer, axis_name=sharding.BATCH_AXIS, num_chunks=learner_chunks

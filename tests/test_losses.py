@@ -154,3 +154,23 @@ def test_network_loss_gradient_matches_finite_differences():
             plus, minus = outputs(flat + h * direction), outputs(flat - h * direction)
             numeric = sum(np.sum(grad_outputs[k] * (plus[k] - minus[k]) / (2 * h)) for k in plus)
             np.testing.assert_allclose(analytic @ direction, numeric, rtol=1e-6)
+
+
+def test_reward_scale_equals_scaled_rewards():
+    """reward_scale c on a trajectory gives the loss and gradient of rewards c * r (the table network
+    ignores its reward input), and differs from c = 1: masked reset steps still target V(x_t)."""
+    params, traj = random_table_params(3), random_trajectory(3)
+    scaled = make_impala_loss(
+        apply_fn=table_apply,
+        distribution=Categorical,
+        discount=DISCOUNT,
+        baseline_coef=BASELINE_COEF,
+        ent_coef=ENT_COEF,
+        reward_scale=0.1,
+    )
+    (loss, _), grads = jax.value_and_grad(scaled, has_aux=True)(params, traj)
+    expected_traj = traj._replace(reward=traj.reward * np.float32(0.1))
+    (expected_loss, _), expected_grads = jax.value_and_grad(make_loss(), has_aux=True)(params, expected_traj)
+    np.testing.assert_allclose(loss, expected_loss, rtol=1e-6)
+    jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-7), grads, expected_grads)
+    assert not np.isclose(float(loss), float(make_loss()(params, traj)[0]))
