@@ -1,0 +1,68 @@
+"""The return of uniformly random actions on a config's test env: the baseline a trained agent must beat.
+
+    python benchmarks/random_policy.py --config configs/impala_mujoco.py [--episodes 10] [--seed 0]
+
+Plays `--episodes` episodes on `make_env(cfg, test=True)` (the test protocol: e.g. unclipped Atari
+scores), actions uniform over the action space (over the bounds for Box actions); prints and writes JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+
+import numpy as np
+from common import write_json
+
+from hsuanwu_jax import load_config, make_env
+from hsuanwu_jax.envs import EpisodeTracker, env_spec
+
+
+def random_returns(cfg, episodes: int, seed: int) -> list[float]:
+    cfg.num_test_episodes = episodes
+    env = make_env(cfg, test=True)  # one env per episode
+    spec = env_spec(env)
+    rng = np.random.default_rng(seed)
+    tracker, returns = EpisodeTracker(episodes), {}
+    env.reset()
+    while len(returns) < episodes:
+        if spec.is_discrete:
+            action = rng.integers(0, spec.action_size, episodes).astype(np.int32)
+        else:
+            action = rng.uniform(spec.action_low, spec.action_high, (episodes, spec.action_size)).astype(
+                np.float32
+            )
+        _, reward, terminated, truncated, info = env.step(action)
+        for index, episode_return, _ in tracker.update(reward, terminated, truncated, info):
+            returns.setdefault(index, episode_return)  # each env's first episode counts
+    env.close()
+    return [returns[i] for i in range(episodes)]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
+    )
+    parser.add_argument("--config", required=True)
+    parser.add_argument("--episodes", type=int, default=10)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--out", default="benchmarks/results/random_policy.json")
+    args = parser.parse_args()
+    returns = random_returns(load_config(args.config), args.episodes, args.seed)
+    print(
+        f"uniform random actions, {args.episodes} episodes: {np.mean(returns):.1f} +- {np.std(returns):.1f}"
+    )
+    write_json(
+        args.out,
+        {
+            "config": args.config,
+            "command": " ".join(sys.argv),
+            "returns": returns,
+            "mean": float(np.mean(returns)),
+            "std": float(np.std(returns)),
+        },
+    )
+
+
+if __name__ == "__main__":
+    main()
