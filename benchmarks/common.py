@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import argparse
 import ast
 import contextlib
 import io
@@ -13,6 +14,15 @@ import time
 
 from hsuanwu_jax import DistributedTrainer
 from hsuanwu_jax.metrics import read_metrics
+
+
+def benchmark_parser(doc: str, default_out: str) -> argparse.ArgumentParser:
+    """An argument parser with the options the training benchmarks share: --config, --set, --out."""
+    parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--config", required=True, help="a config file or preset name")
+    parser.add_argument("--set", nargs="*", default=[], help="config overrides as field=python_literal")
+    parser.add_argument("--out", default=default_out, help="the JSON file to write")
+    return parser
 
 
 def parse_overrides(items: list[str]) -> dict:

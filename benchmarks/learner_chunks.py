@@ -9,28 +9,22 @@ update, and writes JSON: pick the fastest value for this backend and shape.
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import io
 import sys
 import tempfile
 import time
 
-from common import parse_overrides, print_table, write_json
+from common import benchmark_parser, parse_overrides, print_table, write_json
 from throughput import time_learner_alone
 
 from hsuanwu_jax import DistributedTrainer, load_config
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--config", required=True)
+    parser = benchmark_parser(__doc__, "benchmarks/results/learner_chunks.json")
     parser.add_argument("--chunks", type=int, nargs="+", default=[1, 2, 4, 8])
     parser.add_argument("--seconds", type=float, default=10.0)
-    parser.add_argument("--set", nargs="*", default=[], help="config overrides as field=python_literal")
-    parser.add_argument("--out", default="benchmarks/results/learner_chunks.json")
     args = parser.parse_args()
     overrides = parse_overrides(args.set)
     rows = []

@@ -11,9 +11,7 @@ at which the test return first reached the threshold, the final test return, and
 
 from __future__ import annotations
 
-import argparse
-
-from common import parse_overrides, print_table, train_quietly_and_test, write_json
+from common import benchmark_parser, parse_overrides, print_table, train_quietly_and_test, write_json
 
 from hsuanwu_jax import load_config, make_env
 
@@ -33,15 +31,10 @@ def run_seed(config_path: str, seed: int, test_every: int, overrides: dict) -> d
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--config", required=True)
+    parser = benchmark_parser(__doc__, "benchmarks/results/learning_curves.json")
     parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
     parser.add_argument("--threshold", type=float, default=475.0)
     parser.add_argument("--test-every", type=int, default=50_000)
-    parser.add_argument("--set", nargs="*", default=[], help="config overrides as field=python_literal")
-    parser.add_argument("--out", default="benchmarks/results/learning_curves.json")
     args = parser.parse_args()
     overrides = parse_overrides(args.set)
     rows = []

@@ -15,7 +15,6 @@ Prints a table and writes JSON, with the policy lag and stage timings of the ful
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import io
 import os
@@ -25,7 +24,7 @@ import threading
 import time
 
 import numpy as np
-from common import parse_overrides, print_table, write_json
+from common import benchmark_parser, parse_overrides, print_table, write_json
 
 from hsuanwu_jax import DistributedTrainer, load_config, make_env
 from hsuanwu_jax.acting import concatenate_envs
@@ -136,13 +135,8 @@ def time_full_training(trainer: DistributedTrainer, seconds: float, expected_rat
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--config", required=True)
+    parser = benchmark_parser(__doc__, "benchmarks/results/throughput.json")
     parser.add_argument("--seconds", type=float, default=10.0, help="timed seconds per stage")
-    parser.add_argument("--set", nargs="*", default=[], help="config overrides as field=python_literal")
-    parser.add_argument("--out", default="benchmarks/results/throughput.json")
     args = parser.parse_args()
     overrides = parse_overrides(args.set)
     cfg = load_config(args.config)

@@ -127,26 +127,14 @@ class XlaActor(Actor):
     `env_seconds` and `inference_seconds` stay 0.
     """
 
-    def __init__(
-        self,
-        env,
-        spec: EnvSpec,
-        policy_fn: PolicyFn,
-        initial_core_state: CoreState,
-        num_steps: int,
-        key: jax.Array,
-        device: jax.Device,
-        num_buffers: int = 2,
-        on_episodes: Callable[[list[tuple[int, float, int]]], None] = lambda episodes: None,
-    ):
+    def __init__(self, env, *args, **kwargs):
+        """Takes `acting.Actor`'s arguments; `env` must be an EnvPool env."""
         if not hasattr(env, "xla"):
             raise ValueError(
                 f"actor_mode='xla' needs an EnvPool env (it steps through env.xla()); {type(env).__name__} "
                 "has no XLA interface (gymnasium vector envs step in Python): use actor_mode='python'"
             )
-        super().__init__(
-            env, spec, policy_fn, initial_core_state, num_steps, key, device, num_buffers, on_episodes
-        )
+        super().__init__(env, *args, **kwargs)
         self.timings["rollout_seconds"] = 0.0
         # 64-bit types on: env.xla() fixes its custom calls' dtypes now, and device_put would
         # otherwise turn MuJoCo's float64 observations into float32.
@@ -155,12 +143,12 @@ class XlaActor(Actor):
             fields = EnvFields(
                 self._obs, self._first, self._prev_action, self._reward, self._done, self._terminated
             )
-            self._carry = jax.device_put(XlaCarry(handle, fields, self._core_state), device)
+            self._carry = jax.device_put(XlaCarry(handle, fields, self._core_state), self._device)
         self._rollout = make_rollout_fn(
             env_step=env_step,
-            policy_fn=policy_fn,
-            spec=spec,
-            num_steps=num_steps,
+            policy_fn=self._policy_fn,
+            spec=self._spec,
+            num_steps=self.num_steps,
             env_action_dtype=np.dtype(env.spec.action_array_spec["action"].dtype),
         )
 
