@@ -59,7 +59,7 @@ def make_learner_step(
         metrics = jax.lax.psum(metrics, axis_name)
         updates, opt_state = optimizer.update(grads, state.opt_state, state.params)
         params = optax.apply_updates(state.params, updates)
-        metrics["grad_norm"] = optax.global_norm(grads)
+        metrics["grad_norm"] = optax.tree.norm(grads)
         return LearnerState(params, opt_state, state.update_step + 1), metrics
 
     return learner_step
