@@ -12,6 +12,8 @@ import platform
 import tempfile
 import time
 
+import numpy as np
+
 from hsuanwu_jax import DistributedTrainer
 from hsuanwu_jax.metrics import read_metrics
 
@@ -28,6 +30,15 @@ def benchmark_parser(doc: str, default_out: str) -> argparse.ArgumentParser:
 def parse_overrides(items: list[str]) -> dict:
     """Config overrides from `field=python_literal` strings, e.g. ["lr=1e-3", "mlp_hidden_sizes=(32,)"]."""
     return {k: ast.literal_eval(v) for k, v in (item.split("=", 1) for item in items)}
+
+
+def random_actions(spec, rng: np.random.Generator, num_envs: int) -> np.ndarray:
+    """Uniform random actions `[num_envs, ...]` for an `EnvSpec`: over the actions, or over a Box's bounds."""
+    if spec.is_discrete:
+        return rng.integers(0, spec.action_size, num_envs).astype(spec.action_dtype)
+    return rng.uniform(spec.action_low, spec.action_high, (num_envs, spec.action_size)).astype(
+        spec.action_dtype
+    )
 
 
 def print_table(rows: list[dict], columns: list[tuple[str, str, str]]) -> None:

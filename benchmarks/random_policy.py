@@ -12,7 +12,7 @@ import argparse
 import sys
 
 import numpy as np
-from common import write_json
+from common import random_actions, write_json
 
 from hsuanwu_jax import load_config, make_env
 from hsuanwu_jax.envs import EpisodeTracker, env_spec
@@ -26,13 +26,7 @@ def random_returns(cfg, episodes: int, seed: int) -> list[float]:
     tracker, returns = EpisodeTracker(episodes), {}
     env.reset()
     while len(returns) < episodes:
-        if spec.is_discrete:
-            action = rng.integers(0, spec.action_size, episodes).astype(np.int32)
-        else:
-            action = rng.uniform(spec.action_low, spec.action_high, (episodes, spec.action_size)).astype(
-                np.float32
-            )
-        _, reward, terminated, truncated, info = env.step(action)
+        _, reward, terminated, truncated, info = env.step(random_actions(spec, rng, episodes))
         for index, episode_return, _ in tracker.update(reward, terminated, truncated, info):
             returns.setdefault(index, episode_return)  # each env's first episode counts
     env.close()

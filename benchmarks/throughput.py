@@ -24,7 +24,7 @@ import threading
 import time
 
 import numpy as np
-from common import benchmark_parser, parse_overrides, print_table, write_json
+from common import benchmark_parser, parse_overrides, print_table, random_actions, write_json
 
 from hsuanwu_jax import DistributedTrainer, load_config, make_env
 from hsuanwu_jax.acting import concatenate_envs
@@ -43,13 +43,7 @@ def time_env_alone(cfg, seconds: float) -> float:
         rng = np.random.default_rng(index)
         env.reset()
         while time.perf_counter() < until:
-            if spec.is_discrete:
-                action = rng.integers(0, spec.action_size, env.config["num_envs"]).astype(np.int32)
-            else:
-                action = rng.uniform(
-                    spec.action_low, spec.action_high, (env.config["num_envs"], spec.action_size)
-                )
-            env.step(action.astype(spec.action_dtype))
+            env.step(random_actions(spec, rng, env.config["num_envs"]))
             counts[index] += env.config["num_envs"]
 
     for warm_up in (True, False):

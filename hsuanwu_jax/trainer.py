@@ -328,15 +328,21 @@ class DistributedTrainer:
         if self._test_env is None:
             self._test_env = make_env(self.settings.config, test=True)
             _check_same_spec(env_spec(self._test_env), self.spec, "test_env")
+        return self._play_greedily(self._test_env, self.settings.num_test_episodes)
+
+    def _play_greedily(self, env, num_episodes: int, after_step=None) -> dict[str, float]:
+        """`evaluate` with the current params and the next test key (see `evaluation.evaluate`)."""
         self._test_key, key = jax.random.split(self._test_key)
+        core_state = self.network.initial_core_state(num_envs_of(env))
         return evaluate(
-            self._test_env,
+            env,
             self.spec,
             self._greedy_policy,
             self.actor_params(),
-            self.network.initial_core_state(num_envs_of(self._test_env)),
+            core_state,
             key,
-            self.settings.num_test_episodes,
+            num_episodes,
+            after_step,
         )
 
     def record(self, path: str, num_episodes: int = 1, fps: float = 25.0) -> dict[str, Any]:
@@ -348,17 +354,7 @@ class DistributedTrainer:
         env = make_env(self.settings.config, test=True, num_envs=1, render=True)
         frames: list[np.ndarray] = []
         try:
-            self._test_key, key = jax.random.split(self._test_key)
-            result = evaluate(
-                env,
-                self.spec,
-                self._greedy_policy,
-                self.actor_params(),
-                self.network.initial_core_state(1),
-                key,
-                num_episodes,
-                after_step=lambda: frames.append(env.render()[0]),
-            )
+            result = self._play_greedily(env, num_episodes, after_step=lambda: frames.append(env.render()[0]))
         finally:
             env.close()
         write_video(path, frames, fps)
