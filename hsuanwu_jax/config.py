@@ -19,7 +19,7 @@ from typing import Any
 import ml_collections
 from ml_collections.config_dict import placeholder  # a None default that the command line can set
 
-from hsuanwu_jax.networks import ENCODERS
+from hsuanwu_jax.networks import ENCODERS, WEIGHT_INITS
 
 PROGRESS_MODES = ("bar", "lines", "none")
 ACTOR_MODES = ("auto", "python", "xla")  # xla: EnvPool's XLA interface, EnvPool envs on CPU or GPU devices
@@ -61,6 +61,9 @@ def default_config() -> ml_collections.ConfigDict:
     cfg.mlp_hidden_sizes = (64, 64)  # hidden layers of the mlp encoder
     cfg.use_lstm = False  # an LSTM core after the encoder
     cfg.lstm_size = 256  # LSTM hidden units
+    cfg.weight_init = (
+        "lecun"  # "lecun" (Flax's default) or "orthogonal" (gain sqrt 2 hidden, 0.01 policy, 1 value)
+    )
     cfg.init_model_path = ""  # a model export (trainer.save()) to start training from ("": fresh params)
     # Devices (ids from jax.local_devices(); None: defaults).
     cfg.learner_device_ids = placeholder(tuple)  # None: every local device (multi-host: None, all)
@@ -187,6 +190,7 @@ _RULES = {
     "use_lstm": (lambda v: isinstance(v, bool), "True or False"),
     "init_model_path": (lambda v: isinstance(v, str), 'a path to a model export, or ""'),
     "lstm_size": (_positive_int, "an integer >= 1"),
+    "weight_init": (lambda v: v in WEIGHT_INITS, f"one of {WEIGHT_INITS}"),
     "learner_device_ids": (
         lambda v: v is None or (isinstance(v, (tuple, list)) and all(isinstance(x, int) for x in v)),
         "None or a list of device ids",

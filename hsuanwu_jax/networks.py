@@ -15,6 +15,14 @@ import jax.numpy as jnp
 from hsuanwu_jax.types import CoreState
 
 ENCODERS = ("mlp", "nature_cnn", "resnet")
+WEIGHT_INITS = ("lecun", "orthogonal")
+
+
+def kernel_init(weight_init: str, gain: float) -> nn.initializers.Initializer:
+    """Flax's default (LeCun normal, whatever `gain`), or orthogonal scaled by `gain` for "orthogonal"."""
+    if weight_init == "orthogonal":
+        return nn.initializers.orthogonal(gain)
+    return nn.linear.default_kernel_init
 
 
 class NetworkOutput(NamedTuple):
@@ -22,16 +30,21 @@ class NetworkOutput(NamedTuple):
     value: jax.Array  # [T, B] float32
 
 
+_RELU_GAIN = 2**0.5  # keeps the activations' scale through ReLU layers under orthogonal init
+
+
 class MLPEncoder(nn.Module):
     """Fully connected layers for vector observations `[N, D]` (or `[N, ...]`, flattened)."""
 
     hidden_sizes: Sequence[int] = (64, 64)
+    weight_init: str = "lecun"
 
     @nn.compact
     def __call__(self, x: jax.Array) -> jax.Array:
+        init = kernel_init(self.weight_init, _RELU_GAIN)
         x = x.reshape(x.shape[0], -1).astype(jnp.float32)
         for size in self.hidden_sizes:
-            x = nn.relu(nn.Dense(size)(x))
+            x = nn.relu(nn.Dense(size, kernel_init=init)(x))
         return x
 
 
@@ -43,22 +56,27 @@ def _image_to_float(x: jax.Array) -> jax.Array:
 class NatureCNN(nn.Module):
     """The Mnih et al. (2015) DQN torso: three convolutions and a 512-unit layer."""
 
+    weight_init: str = "lecun"
+
     @nn.compact
     def __call__(self, x: jax.Array) -> jax.Array:
+        init = kernel_init(self.weight_init, _RELU_GAIN)
         x = _image_to_float(x)
-        x = nn.relu(nn.Conv(32, (8, 8), strides=(4, 4), padding="VALID")(x))
-        x = nn.relu(nn.Conv(64, (4, 4), strides=(2, 2), padding="VALID")(x))
-        x = nn.relu(nn.Conv(64, (3, 3), strides=(1, 1), padding="VALID")(x))
-        return nn.relu(nn.Dense(512)(x.reshape(x.shape[0], -1)))
+        x = nn.relu(nn.Conv(32, (8, 8), strides=(4, 4), padding="VALID", kernel_init=init)(x))
+        x = nn.relu(nn.Conv(64, (4, 4), strides=(2, 2), padding="VALID", kernel_init=init)(x))
+        x = nn.relu(nn.Conv(64, (3, 3), strides=(1, 1), padding="VALID", kernel_init=init)(x))
+        return nn.relu(nn.Dense(512, kernel_init=init)(x.reshape(x.shape[0], -1)))
 
 
 class _ResidualBlock(nn.Module):
     channels: int
+    weight_init: str = "lecun"
 
     @nn.compact
     def __call__(self, x: jax.Array) -> jax.Array:
-        y = nn.Conv(self.channels, (3, 3))(nn.relu(x))
-        y = nn.Conv(self.channels, (3, 3))(nn.relu(y))
+        init = kernel_init(self.weight_init, _RELU_GAIN)
+        y = nn.Conv(self.channels, (3, 3), kernel_init=init)(nn.relu(x))
+        y = nn.Conv(self.channels, (3, 3), kernel_init=init)(nn.relu(y))
         return x + y
 
 
@@ -66,17 +84,19 @@ class ResNetEncoder(nn.Module):
     """The Espeholt et al. (2018) IMPALA "deep" torso: 3 sections of conv, max-pool, 2 residual blocks."""
 
     channels: Sequence[int] = (16, 32, 32)
+    weight_init: str = "lecun"
 
     @nn.compact
     def __call__(self, x: jax.Array) -> jax.Array:
+        init = kernel_init(self.weight_init, _RELU_GAIN)
         x = _image_to_float(x)
         for channels in self.channels:
-            x = nn.Conv(channels, (3, 3))(x)
+            x = nn.Conv(channels, (3, 3), kernel_init=init)(x)
             x = nn.max_pool(x, (3, 3), strides=(2, 2), padding="SAME")
-            x = _ResidualBlock(channels)(x)
-            x = _ResidualBlock(channels)(x)
+            x = _ResidualBlock(channels, self.weight_init)(x)
+            x = _ResidualBlock(channels, self.weight_init)(x)
         x = nn.relu(x).reshape(x.shape[0], -1)
-        return nn.relu(nn.Dense(256)(x))
+        return nn.relu(nn.Dense(256, kernel_init=init)(x))
 
 
 class ResettingLSTM(nn.Module):
@@ -103,6 +123,8 @@ class ImpalaNetwork(nn.Module):
     `distribution` "categorical": `action_size` discrete actions, the last one fed one-hot, the
     policy head gives logits. "diag_gaussian": actions are vectors of `action_size`, fed as they
     are, the head gives a mean and a state-independent log standard deviation (initially 0).
+    `weight_init` "lecun" is Flax's default; "orthogonal" is orthogonal with gain sqrt(2) for the
+    hidden layers, 0.01 for the policy head and 1 for the value head (the LSTM keeps its own).
     """
 
     action_size: int
@@ -111,6 +133,7 @@ class ImpalaNetwork(nn.Module):
     mlp_hidden_sizes: Sequence[int] = (64, 64)
     use_lstm: bool = False
     lstm_size: int = 256
+    weight_init: str = "lecun"
 
     def initial_core_state(self, batch_size: int) -> CoreState:
         """The core's state before any observation: `(c, h)` zeros `[B, lstm_size]`, or `()`."""
@@ -145,22 +168,22 @@ class ImpalaNetwork(nn.Module):
         x = jnp.concatenate([features, last_action, last_reward], axis=-1)
         if self.use_lstm:
             core_state, x = ResettingLSTM(self.lstm_size, name="core")(core_state, x, first)
-        if self.distribution == "categorical":
-            policy = nn.Dense(self.action_size, name="policy")(x)
-        else:
+        policy_init = kernel_init(self.weight_init, 0.01)
+        if self.distribution != "categorical" and self.weight_init == "lecun":
             # Means start near 0 so that the first samples are not pushed against the action bounds.
-            small = nn.initializers.variance_scaling(0.01, "fan_in", "truncated_normal")
-            policy = nn.Dense(self.action_size, kernel_init=small, name="policy")(x)
+            policy_init = nn.initializers.variance_scaling(0.01, "fan_in", "truncated_normal")
+        policy = nn.Dense(self.action_size, kernel_init=policy_init, name="policy")(x)
+        if self.distribution != "categorical":
             log_std = self.param("log_std", nn.initializers.zeros, (self.action_size,))
             policy = (policy, jnp.broadcast_to(log_std, policy.shape))
-        value = nn.Dense(1, name="baseline")(x)[..., 0]
+        value = nn.Dense(1, kernel_init=kernel_init(self.weight_init, 1.0), name="baseline")(x)[..., 0]
         return NetworkOutput(policy, value), core_state
 
     def _encoder(self) -> nn.Module:
         if self.encoder == "mlp":
-            return MLPEncoder(self.mlp_hidden_sizes, name="encoder")
+            return MLPEncoder(self.mlp_hidden_sizes, self.weight_init, name="encoder")
         if self.encoder == "nature_cnn":
-            return NatureCNN(name="encoder")
+            return NatureCNN(self.weight_init, name="encoder")
         if self.encoder == "resnet":
-            return ResNetEncoder(name="encoder")
+            return ResNetEncoder(weight_init=self.weight_init, name="encoder")
         raise ValueError(f"encoder={self.encoder!r} is not one of {ENCODERS}")

@@ -131,6 +131,7 @@ class DistributedTrainer:
             "mlp_hidden_sizes": tuple(s.mlp_hidden_sizes),
             "use_lstm": s.use_lstm,
             "lstm_size": s.lstm_size,
+            "weight_init": s.weight_init,
         }
         self.network = ImpalaNetwork(**self._network_args)
         distribution = get_distribution(self.spec.distribution)

@@ -74,3 +74,33 @@ def test_last_action_and_reward_are_inputs_but_zeroed_at_episode_starts():
     c, _ = network.apply(params, obs, prev_action, reward, first, ())
     d, _ = network.apply(params, obs, (prev_action + 1) % 3, reward + 1.0, first, ())
     np.testing.assert_allclose(c.value, d.value)
+
+
+@pytest.mark.parametrize(
+    "encoder, obs_shape, dtype", [("mlp", (5,), np.float32), ("nature_cnn", (4, 84, 84), np.uint8)]
+)
+def test_orthogonal_init_gives_orthogonal_kernels_with_the_layer_gains(encoder, obs_shape, dtype):
+    network = ImpalaNetwork(
+        action_size=6, encoder=encoder, mlp_hidden_sizes=(32, 16), weight_init="orthogonal"
+    )
+    params = network.init(jax.random.PRNGKey(3), *inputs(1, 2, obs_shape, dtype), ())["params"]
+    kernels = {
+        "/".join(k.key for k in path): leaf for path, leaf in jax.tree_util.tree_leaves_with_path(params)
+    }
+    kernels = {name: leaf for name, leaf in kernels.items() if name.endswith("kernel")}
+    assert len(kernels) == (4 if encoder == "mlp" else 6)  # every hidden layer and both heads
+    for name, kernel in kernels.items():
+        gain = {"policy/kernel": 0.01, "baseline/kernel": 1.0}.get(name, np.sqrt(2.0))
+        matrix = np.asarray(kernel, np.float64).reshape(-1, kernel.shape[-1])  # [fan_in, fan_out]
+        small = min(matrix.shape)
+        gram = matrix.T @ matrix if matrix.shape[0] >= matrix.shape[1] else matrix @ matrix.T
+        np.testing.assert_allclose(gram, gain**2 * np.eye(small), atol=1e-5 * max(1.0, gain**2), err_msg=name)
+
+
+def test_lecun_init_stays_flax_default_so_older_exports_rebuild_the_same_network():
+    obs = inputs(1, 2, (5,), np.float32)
+    default = ImpalaNetwork(action_size=3).init(jax.random.PRNGKey(0), *obs, ())
+    lecun = ImpalaNetwork(action_size=3, weight_init="lecun").init(jax.random.PRNGKey(0), *obs, ())
+    orthogonal = ImpalaNetwork(action_size=3, weight_init="orthogonal").init(jax.random.PRNGKey(0), *obs, ())
+    assert all(jax.tree.leaves(jax.tree.map(np.array_equal, default, lecun)))
+    assert not np.array_equal(default["params"]["policy"]["kernel"], orthogonal["params"]["policy"]["kernel"])
