@@ -61,9 +61,7 @@ def default_config() -> ml_collections.ConfigDict:
     cfg.mlp_hidden_sizes = (64, 64)  # hidden layers of the mlp encoder
     cfg.use_lstm = False  # an LSTM core after the encoder
     cfg.lstm_size = 256  # LSTM hidden units
-    cfg.weight_init = (
-        "lecun"  # "lecun" (Flax's default) or "orthogonal" (gain sqrt 2 hidden, 0.01 policy, 1 value)
-    )
+    cfg.weight_init = "lecun"  # Flax's default, or "orthogonal" (gains: sqrt 2 hidden, 0.01 policy, 1 value)
     cfg.init_model_path = ""  # a model export (trainer.save()) to start training from ("": fresh params)
     # Devices (ids from jax.local_devices(); None: defaults).
     cfg.learner_device_ids = placeholder(tuple)  # None: every local device (multi-host: None, all)
