@@ -21,7 +21,7 @@ import numpy as np
 from hsuanwu_jax.acting import make_policy_fn
 from hsuanwu_jax.distributions import DISTRIBUTIONS, get_distribution
 from hsuanwu_jax.envs import EnvSpec, as_batched_env, env_spec
-from hsuanwu_jax.networks import ENCODERS, ImpalaNetwork
+from hsuanwu_jax.networks import ENCODERS, WEIGHT_INITS, ImpalaNetwork
 from hsuanwu_jax.types import Params
 
 EXPORT_FORMAT = "hsuanwu_jax.export/1"
@@ -107,6 +107,8 @@ def read_export(path: str) -> tuple[ImpalaNetwork, EnvSpec, Params, dict[str, An
         raise ValueError(
             f"export distribution={network_args.get('distribution')!r} is not one of {DISTRIBUTIONS}"
         )
+    if network_args.get("weight_init", "lecun") not in WEIGHT_INITS:
+        raise ValueError(f"export weight_init={network_args['weight_init']!r} is not one of {WEIGHT_INITS}")
     network_args["mlp_hidden_sizes"] = tuple(network_args["mlp_hidden_sizes"])
     network = ImpalaNetwork(**network_args)
     spec = spec_from_json(metadata["spec"])

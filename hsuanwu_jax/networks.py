@@ -25,12 +25,12 @@ def kernel_init(weight_init: str, gain: float) -> nn.initializers.Initializer:
     return nn.linear.default_kernel_init
 
 
+_RELU_GAIN = 2**0.5  # keeps the activations' scale through ReLU layers under orthogonal init
+
+
 class NetworkOutput(NamedTuple):
     policy: Any  # the distribution's parameters: logits [T, B, A], or (mean, log_std) each [T, B, A]
     value: jax.Array  # [T, B] float32
-
-
-_RELU_GAIN = 2**0.5  # keeps the activations' scale through ReLU layers under orthogonal init
 
 
 class MLPEncoder(nn.Module):

@@ -460,7 +460,7 @@ class DistributedTrainer:
         differences = [
             f"{field}: export {getattr(network, field)!r}, config {value!r}"
             for field, value in self._network_args.items()
-            if getattr(network, field) != value
+            if field != "weight_init" and getattr(network, field) != value  # init: fresh params only
         ]
         if differences:
             raise ValueError(f"init_model_path={path!r} holds a different network: " + "; ".join(differences))

@@ -97,7 +97,7 @@ def test_save_load_gives_the_same_actions(tmp_path, use_lstm):
 
 def test_init_model_path_starts_from_the_export(tmp_path):
     path = trained(tmp_path / "a").save()
-    cfg = tiny_config(tmp_path / "b", init_model_path=path)
+    cfg = tiny_config(tmp_path / "b", init_model_path=path, weight_init="orthogonal")  # init: unused here
     restarted = DistributedTrainer(cfg, train_env=[CountingEnv([5, 7, 9, 11])] * 2, test_env=CountingEnv([3]))
     saved = load_policy(path).params
     jax.tree.map(np.testing.assert_array_equal, jax.tree.map(np.asarray, restarted.state.params), saved)
@@ -118,8 +118,12 @@ def test_exports_that_do_not_fit_are_refused_with_the_reason(tmp_path):
     (path / "model.json").write_text(json.dumps(meta))
     with pytest.raises(ValueError, match="export encoder='transformer' is not one of"):
         load_policy(str(path))
+    meta["network"].update(encoder="mlp", weight_init="glorot")  # encoder back to the real one
+    (path / "model.json").write_text(json.dumps(meta))
+    with pytest.raises(ValueError, match="export weight_init='glorot' is not one of"):
+        load_policy(str(path))
     params = (path / "params.msgpack").read_bytes()
-    meta["network"]["encoder"] = "mlp"
+    meta["network"]["weight_init"] = "lecun"
     (path / "model.json").write_text(json.dumps(meta))
     (path / "params.msgpack").write_bytes(params[: len(params) // 2])
     with pytest.raises(ValueError, match=r"params\.msgpack is truncated or corrupted"):
