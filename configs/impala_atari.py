@@ -5,6 +5,10 @@ frame skip 4, up to 30 no-op starts, no sticky actions, the minimal action set, 
 108,000 frames; for learning, a life loss ends an episode (episodic_life) and rewards are clipped
 to [-1, 1]; test() plays whole games with unclipped rewards, so reported returns are game scores
 under this protocol. configs/atari_machado.py is the Machado et al. (2018) protocol instead.
+
+The learning settings are the seed's (unroll 80, batch 32, lr 4e-4). On a 2-core CPU, where env steps are
+scarce, Pong-v5 learned with more, smaller updates: `--config.num_steps=10 --config.num_envs=8
+--config.batch_size=8 --config.lr=0.0006 --config.weight_init=orthogonal` (benchmarks/RESULTS.md, "Pong-v5").
 """
 
 from hsuanwu_jax.config import default_config
