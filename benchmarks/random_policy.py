@@ -1,6 +1,6 @@
 """The return of uniformly random actions on a config's test env: the baseline a trained agent must beat.
 
-    python benchmarks/random_policy.py --config configs/impala_mujoco.py [--episodes 10] [--seed 0]
+    python benchmarks/random_policy.py --config configs/impala_mujoco.py [--episodes 10] [--seed 0] [--set field=value]
 
 Plays `--episodes` episodes on `make_env(cfg, test=True)` (the test protocol: e.g. unclipped Atari
 scores), actions uniform over the action space (over the bounds for Box actions); prints and writes JSON.
@@ -8,11 +8,10 @@ scores), actions uniform over the action space (over the bounds for Box actions)
 
 from __future__ import annotations
 
-import argparse
 import sys
 
 import numpy as np
-from common import random_actions, write_json
+from common import benchmark_parser, parse_overrides, random_actions, write_json
 
 from hsuanwu_jax import load_config, make_env
 from hsuanwu_jax.envs import EpisodeTracker, env_spec
@@ -34,15 +33,13 @@ def random_returns(cfg, episodes: int, seed: int) -> list[float]:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
-    parser.add_argument("--config", required=True)
+    parser = benchmark_parser(__doc__, "benchmarks/results/random_policy.json")
     parser.add_argument("--episodes", type=int, default=10)
     parser.add_argument("--seed", type=int, default=0)
-    parser.add_argument("--out", default="benchmarks/results/random_policy.json")
     args = parser.parse_args()
-    returns = random_returns(load_config(args.config), args.episodes, args.seed)
+    cfg = load_config(args.config)
+    cfg.update(parse_overrides(args.set))
+    returns = random_returns(cfg, args.episodes, args.seed)
     print(
         f"uniform random actions, {args.episodes} episodes: {np.mean(returns):.1f} +- {np.std(returns):.1f}"
     )
