@@ -34,7 +34,6 @@ def summarize(run_dir: str, last: int) -> dict:
         "hours": float(speed.times[-1]) / 3600.0,
         "median_sps": float(np.median(speed.values)),
         "tests": test_points,
-        "tests_text": ", ".join(f"{v:.1f}" for _, v in test_points) or "-",
         "last_training_return": float(np.mean(training.values[-last:])),
         "entropy": float(entropy.values[-1]),
     }
@@ -55,7 +54,7 @@ def main() -> None:
     except ValueError as error:
         sys.exit(f"run_summary: {error}")
     print_table(
-        rows,
+        [{**row, "tests_text": ", ".join(f"{v:.1f}" for _, v in row["tests"]) or "-"} for row in rows],
         [
             ("run", "run", "s"),
             ("env steps", "env_steps", ",d"),
@@ -70,7 +69,7 @@ def main() -> None:
         args.out,
         {
             "command": " ".join(sys.argv),
-            "runs": [{k: v for k, v in r.items() if k != "tests_text"} for r in rows],
+            "runs": rows,
         },
     )
 

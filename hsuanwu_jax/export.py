@@ -100,15 +100,12 @@ def read_export(path: str) -> tuple[ImpalaNetwork, EnvSpec, Params, dict[str, An
         raise ValueError(f"{os.path.join(path, META_FILE)} is truncated or corrupted: {error}") from None
     if metadata.get("format") != EXPORT_FORMAT:
         raise ValueError(f"{path!r} has format {metadata.get('format')!r}, expected {EXPORT_FORMAT!r}")
-    network_args = dict(metadata["network"])
-    if network_args.get("encoder") not in ENCODERS:
-        raise ValueError(f"export encoder={network_args.get('encoder')!r} is not one of {ENCODERS}")
-    if network_args.get("distribution") not in DISTRIBUTIONS:
-        raise ValueError(
-            f"export distribution={network_args.get('distribution')!r} is not one of {DISTRIBUTIONS}"
-        )
-    if network_args.get("weight_init", "lecun") not in WEIGHT_INITS:
-        raise ValueError(f"export weight_init={network_args['weight_init']!r} is not one of {WEIGHT_INITS}")
+    # Exports written before weight_init existed used Flax's default.
+    network_args = {"weight_init": "lecun", **metadata["network"]}
+    choices = {"encoder": ENCODERS, "distribution": DISTRIBUTIONS, "weight_init": WEIGHT_INITS}
+    for field, accepted in choices.items():
+        if network_args.get(field) not in accepted:
+            raise ValueError(f"export {field}={network_args.get(field)!r} is not one of {accepted}")
     network_args["mlp_hidden_sizes"] = tuple(network_args["mlp_hidden_sizes"])
     network = ImpalaNetwork(**network_args)
     spec = spec_from_json(metadata["spec"])

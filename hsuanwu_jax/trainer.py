@@ -464,14 +464,12 @@ class DistributedTrainer:
         ]
         if differences:
             raise ValueError(f"init_model_path={path!r} holds a different network: " + "; ".join(differences))
-        hint = (
-            ""
-            if self.settings.lr_warmup_steps
-            else (
+        hint = ""
+        if not self.settings.lr_warmup_steps:
+            hint = (
                 "; the optimizer starts empty: RMSProp's first steps are large, set lr_warmup_steps (e.g. 100 "
                 "updates' worth of env steps) to keep the loaded policy's level"
             )
-        )
         print(f"starting from the params in {path}{hint}", flush=True)
         return params
 
