@@ -16,6 +16,7 @@ import numpy as np
 
 from hsuanwu_jax import DistributedTrainer
 from hsuanwu_jax.metrics import read_metrics
+from hsuanwu_jax.types import Trajectory, map_envs
 
 
 def benchmark_parser(doc: str, default_out: str) -> argparse.ArgumentParser:
@@ -39,6 +40,11 @@ def random_actions(spec, rng: np.random.Generator, num_envs: int) -> np.ndarray:
     return rng.uniform(spec.action_low, spec.action_high, (num_envs, spec.action_size)).astype(
         spec.action_dtype
     )
+
+
+def concatenate_envs(trajectories: list[Trajectory]) -> Trajectory:
+    """Rollouts side by side along their env axis: `[T+1, B_1 + B_2 + ..., ...]` (a learner batch)."""
+    return map_envs(lambda axis, *arrays: np.concatenate(arrays, axis), *trajectories)
 
 
 def print_table(rows: list[dict], columns: list[tuple[str, str, str]]) -> None:

@@ -20,7 +20,7 @@ import subprocess
 import sys
 import time
 
-from common import print_table, write_json
+from common import concatenate_envs, print_table, write_json
 
 
 def measure(config_path: str, updates: int, port: int | None, process_id: int | None) -> dict:
@@ -30,7 +30,6 @@ def measure(config_path: str, updates: int, port: int | None, process_id: int | 
     import jax
 
     from hsuanwu_jax import DistributedTrainer, load_config, make_env
-    from hsuanwu_jax.acting import concatenate_envs
 
     cfg = load_config(config_path)
     if port is not None:

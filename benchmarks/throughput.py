@@ -24,10 +24,16 @@ import threading
 import time
 
 import numpy as np
-from common import benchmark_parser, parse_overrides, print_table, random_actions, write_json
+from common import (
+    benchmark_parser,
+    concatenate_envs,
+    parse_overrides,
+    print_table,
+    random_actions,
+    write_json,
+)
 
 from hsuanwu_jax import DistributedTrainer, load_config, make_env
-from hsuanwu_jax.acting import concatenate_envs
 from hsuanwu_jax.envs import env_spec
 from hsuanwu_jax.metrics import read_metrics
 from hsuanwu_jax.pipeline import ParamsSource, RolloutQueue, WorkerGroup

@@ -1,4 +1,4 @@
-"""Actors: a jitted policy step and the loop that steps one EnvPool env and assembles rollouts."""
+"""Actors: the loop that steps one EnvPool env with the policy and assembles rollouts."""
 
 from __future__ import annotations
 
@@ -10,30 +10,9 @@ import jax
 import numpy as np
 
 from hsuanwu_jax.envs import EnvSpec, EpisodeTracker, num_envs_of
-from hsuanwu_jax.networks import ImpalaNetwork
 from hsuanwu_jax.pipeline import BufferPool, ParamsSource, Rollout, RolloutQueue
-from hsuanwu_jax.types import CoreState, Params, PolicyStep, Trajectory
-
-PolicyFn = Callable[..., tuple[PolicyStep, jax.Array]]
-
-
-def make_policy_fn(network: ImpalaNetwork, distribution, *, greedy: bool) -> PolicyFn:
-    """Jitted `policy(params, key, obs, prev_action, reward, first, core_state) -> (PolicyStep, key)`.
-
-    Inputs are one step for B envs (`obs [B, ...]`, the rest `[B]`); the action is sampled, or
-    the distribution's mode when `greedy`.
-    """
-
-    def policy(params, key, obs, prev_action, reward, first, core_state):
-        outputs, core_state = network.apply(
-            params, obs[None], prev_action[None], reward[None], first[None], core_state
-        )
-        policy = jax.tree.map(lambda x: x[0], outputs.policy)
-        key, sample_key = jax.random.split(key)
-        action = distribution.mode(policy) if greedy else distribution.sample(sample_key, policy)
-        return PolicyStep(action, distribution.log_prob(policy, action), core_state), key
-
-    return jax.jit(policy)
+from hsuanwu_jax.policy import PolicyFn
+from hsuanwu_jax.types import CoreState, Params, Trajectory
 
 
 def allocate_trajectory(spec: EnvSpec, num_steps: int, num_envs: int, core_state: CoreState) -> Trajectory:
@@ -50,17 +29,6 @@ def allocate_trajectory(spec: EnvSpec, num_steps: int, num_envs: int, core_state
         behaviour_log_prob=np.empty(shape, np.float32),
         initial_core_state=jax.tree.map(lambda x: np.empty(x.shape, x.dtype), core_state),
     )
-
-
-def concatenate_envs(trajectories: list[Trajectory]) -> Trajectory:
-    """Rollouts side by side: `[T+1, B_1 + B_2 + ..., ...]` (core states along their leading B axis)."""
-    time_major = {
-        field: np.concatenate([getattr(t, field) for t in trajectories], axis=1)
-        for field in Trajectory._fields
-        if field != "initial_core_state"
-    }
-    core = jax.tree.map(lambda *xs: np.concatenate(xs, axis=0), *[t.initial_core_state for t in trajectories])
-    return Trajectory(**time_major, initial_core_state=core)
 
 
 class Actor:

@@ -1,4 +1,5 @@
-"""Checkpoints of the full training state with Orbax: atomic, newest K kept, safe to load.
+"""Checkpoints of the run state with Orbax: atomic, newest K kept, safe to load, refused when they
+cannot fit the run.
 
 Orbax writes each checkpoint into a temporary directory and renames it into place when complete,
 so a crash mid-write leaves the previous checkpoints as they were. Arrays are stored as
@@ -7,13 +8,20 @@ tensorstore data and metadata as JSON: loading never executes code from the file
 
 from __future__ import annotations
 
+import json
 import logging
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from typing import Any
 
 import jax
+import numpy as np
 import orbax.checkpoint as ocp
+
+from hsuanwu_jax.config import STATE_SHAPE_FIELDS
+from hsuanwu_jax.types import LearnerState, RunState
+
+CHECKPOINT_FORMAT = "hsuanwu_jax.checkpoint/1"
 
 log = logging.getLogger(__name__)
 
@@ -98,3 +106,68 @@ class Checkpointer:
 
     def close(self) -> None:
         self._manager.close()
+
+
+class RunCheckpoints:
+    """A run's `RunState` checkpoints in `directory`, with the run's config stored beside each."""
+
+    def __init__(self, directory: str, keep: int, config: Mapping[str, Any]):
+        self._checkpointer = Checkpointer(directory, keep)
+        self.directory = self._checkpointer.directory
+        self._config, self._config_json = config, _as_json(config)
+
+    def steps(self) -> list[int]:
+        """The env steps of the complete checkpoints on disk, oldest first."""
+        return self._checkpointer.steps()
+
+    def save(self, run: RunState) -> None:
+        """Writes `run` at its env step (every process of a multi-host run must call this)."""
+        metadata = {"format": CHECKPOINT_FORMAT, "config": self._config_json, "env_steps": run.env_steps}
+        self._checkpointer.save(run.env_steps, _to_tree(run), metadata)
+
+    def restore_newest(self, template: RunState) -> RunState | None:
+        """The newest readable checkpoint, restored into `template`'s structure, shapes and shardings;
+        None when there is none. A checkpoint whose config differs in a `STATE_SHAPE_FIELDS` field is
+        refused with a ValueError naming the field."""
+        restored = self._checkpointer.restore_newest(_to_tree(template), self._check_resumable)
+        if restored is None:
+            return None
+        _, tree, _ = restored
+        return RunState(
+            learner=LearnerState(tree["params"], tree["opt_state"], tree["update_step"]),
+            actor_keys=tree["actor_keys"],
+            test_key=tree["test_key"],
+            env_steps=int(tree["env_steps"]),
+            total_episodes=int(tree["total_episodes"]),
+        )
+
+    def _check_resumable(self, metadata: dict[str, Any]) -> None:
+        saved = metadata.get("config", {})
+        for field in STATE_SHAPE_FIELDS:
+            if field in saved and saved[field] != self._config_json[field]:
+                raise ValueError(
+                    f"config field {field}={self._config[field]!r} differs from {saved[field]!r} in the "
+                    f"checkpoint in {self.directory}: its state cannot be resumed with this "
+                    f"config; set {field} back or choose another workdir"
+                )
+
+    def close(self) -> None:
+        self._checkpointer.close()
+
+
+def _to_tree(run: RunState) -> dict[str, Any]:
+    """The checkpoint's layout of a RunState (flat names, as checkpoints have always been written)."""
+    return {
+        "params": run.learner.params,
+        "opt_state": run.learner.opt_state,
+        "update_step": run.learner.update_step,
+        "actor_keys": np.asarray(run.actor_keys),
+        "test_key": np.asarray(run.test_key),
+        "env_steps": np.asarray(run.env_steps, np.int64),
+        "total_episodes": np.asarray(run.total_episodes, np.int64),
+    }
+
+
+def _as_json(value):
+    """`value` as JSON reads it back (tuples become lists), so saved and current configs compare equal."""
+    return json.loads(json.dumps(value, default=list))

@@ -1,28 +1,19 @@
-"""Configuration: the default config with every field explained, and the one validating function.
+"""Configuration: the default config with every field explained, the fields' categories, and loading.
 
 Configs are `ml_collections.ConfigDict`s (a plain dict or an omegaconf config is converted). They
-are read-only once loaded: `validate` checks every field and returns a frozen `Settings` with
-the derived sizes; nothing is written back into the config.
+are read-only once loaded: `settings.validate` checks every field and returns frozen, typed
+`Settings` with the derived sizes; nothing is written back into the config.
 """
 
 from __future__ import annotations
 
-import dataclasses
-import difflib
 import importlib.resources
 import importlib.util
-import math
 import pathlib
 from collections.abc import Mapping
-from typing import Any
 
 import ml_collections
 from ml_collections.config_dict import placeholder  # a None default that the command line can set
-
-from hsuanwu_jax.networks import ENCODERS, WEIGHT_INITS
-
-PROGRESS_MODES = ("bar", "lines", "none")
-ACTOR_MODES = ("auto", "python", "xla")  # xla: EnvPool's XLA interface, EnvPool envs on CPU or GPU devices
 
 
 def default_config() -> ml_collections.ConfigDict:
@@ -86,22 +77,32 @@ def default_config() -> ml_collections.ConfigDict:
     return cfg
 
 
-@dataclasses.dataclass(frozen=True)
-class Settings:
-    """A validated config plus the sizes derived from it."""
-
-    config: Mapping[str, Any]
-    rollouts_per_batch: int  # actor rollouts concatenated into one learner batch
-    steps_per_update: int  # env steps consumed by one update: num_steps * batch_size * processes
-    num_updates: int  # updates needed to reach num_train_steps
-
-    def __getattr__(self, name: str) -> Any:
-        if name == "config":  # not yet set (copying, unpickling): no recursion
-            raise AttributeError(name)
-        try:
-            return self.config[name]
-        except KeyError:
-            raise AttributeError(name) from None
+# The categories of fields that other modules act on, declared once.
+# Fields that fix the shapes of the checkpointed state: a checkpoint cannot be resumed with other values.
+STATE_SHAPE_FIELDS = ("env_id", "encoder", "mlp_hidden_sizes", "use_lstm", "lstm_size", "num_actors")
+# Fields that, with the env's spaces, define the network: stored in model exports.
+NETWORK_FIELDS = ("encoder", "mlp_hidden_sizes", "use_lstm", "lstm_size", "weight_init")
+# Fields that change what a run writes or shows, never what it learns.
+OUTPUT_FIELDS = (
+    "workdir",
+    "progress",
+    "tensorboard",
+    "wandb_project",
+    "wandb_entity",
+    "log_every",
+    "checkpoint_every",
+    "checkpoint_keep",
+)
+# Fields that place a run on hosts and devices.
+PLACEMENT_FIELDS = (
+    "learner_device_ids",
+    "actor_device_id",
+    "multi_host",
+    "coordinator_address",
+    "num_processes",
+    "process_id",
+    "distributed_timeout_seconds",
+)
 
 
 def load_config(path_or_preset: str) -> ml_collections.ConfigDict:
@@ -134,127 +135,4 @@ def to_config_dict(cfg) -> ml_collections.ConfigDict:
         return ml_collections.ConfigDict(dict(cfg))
     raise TypeError(
         f"config must be a ConfigDict, a dict, an omegaconf DictConfig or a preset name, not {type(cfg).__name__}"
-    )
-
-
-def _non_negative_int(value) -> bool:
-    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
-
-
-def _positive_int(value) -> bool:
-    return _non_negative_int(value) and value > 0
-
-
-def _number(low: float, high: float = math.inf, optional: bool = False):
-    def check(value) -> bool:
-        if value is None:
-            return optional
-        return isinstance(value, (int, float)) and not isinstance(value, bool) and low <= value <= high
-
-    return check
-
-
-_RULES = {
-    "env_id": (lambda v: isinstance(v, str) and v != "", "a non-empty EnvPool task id"),
-    "env_kwargs": (lambda v: isinstance(v, Mapping), "a mapping of envpool.make arguments"),
-    "test_env_kwargs": (lambda v: isinstance(v, Mapping), "a mapping of envpool.make arguments"),
-    "seed": (_non_negative_int, "an integer >= 0"),
-    "num_actors": (_positive_int, "an integer >= 1"),
-    "num_envs": (_positive_int, "an integer >= 1"),
-    "env_threads": (_positive_int, "an integer >= 1"),
-    "num_steps": (_positive_int, "an integer >= 1"),
-    "queue_size": (_positive_int, "an integer >= 1"),
-    "actor_mode": (lambda v: v in ACTOR_MODES, f"one of {ACTOR_MODES}"),
-    "batch_size": (_positive_int, "an integer >= 1"),
-    "num_train_steps": (_positive_int, "an integer >= 1"),
-    "learner_chunks": (_non_negative_int, "0 (per backend) or an integer dividing each device's batch"),
-    "lr": (_number(0.0), "a number >= 0"),
-    "lr_warmup_steps": (_non_negative_int, "an integer >= 0 (env steps)"),
-    "alpha": (_number(0.0, 1.0), "a number in [0, 1]"),
-    "eps": (_number(0.0), "a number >= 0"),
-    "max_grad_norm": (_number(1e-12), "a number > 0"),
-    "discount": (_number(0.0, 1.0), "a number in [0, 1]"),
-    "baseline_coef": (_number(0.0), "a number >= 0"),
-    "ent_coef": (_number(0.0), "a number >= 0"),
-    "reward_scale": (_number(1e-12), "a number > 0"),
-    "clip_rho_threshold": (_number(1e-12, optional=True), "a number > 0 or None"),
-    "clip_pg_rho_threshold": (_number(1e-12, optional=True), "a number > 0 or None"),
-    "vtrace_lambda": (_number(0.0, 1.0), "a number in [0, 1]"),
-    "encoder": (lambda v: v in ENCODERS, f"one of {ENCODERS}"),
-    "mlp_hidden_sizes": (
-        lambda v: isinstance(v, (tuple, list)) and all(_positive_int(x) for x in v),
-        "a sequence of positive integers",
-    ),
-    "use_lstm": (lambda v: isinstance(v, bool), "True or False"),
-    "init_model_path": (lambda v: isinstance(v, str), 'a path to a model export, or ""'),
-    "lstm_size": (_positive_int, "an integer >= 1"),
-    "weight_init": (lambda v: v in WEIGHT_INITS, f"one of {WEIGHT_INITS}"),
-    "learner_device_ids": (
-        lambda v: v is None or (isinstance(v, (tuple, list)) and all(isinstance(x, int) for x in v)),
-        "None or a list of device ids",
-    ),
-    "actor_device_id": (lambda v: v is None or isinstance(v, int), "None or a device id"),
-    "num_test_episodes": (_positive_int, "an integer >= 1"),
-    "test_every": (
-        lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0,
-        "an integer >= 0 (env steps)",
-    ),
-    "log_every": (_positive_int, "an integer >= 1 (env steps)"),
-    "progress": (lambda v: v in PROGRESS_MODES, f"one of {PROGRESS_MODES}"),
-    "tensorboard": (lambda v: isinstance(v, bool), "True or False"),
-    "wandb_project": (lambda v: isinstance(v, str), 'a W&B project name, or "" for no W&B logging'),
-    "wandb_entity": (lambda v: isinstance(v, str), 'a W&B entity, or "" for the default one'),
-    "multi_host": (lambda v: isinstance(v, bool), "True or False"),
-    "coordinator_address": (lambda v: isinstance(v, str), 'a "host:port" string, or "" to auto-detect'),
-    "num_processes": (lambda v: v is None or _positive_int(v), "None or an integer >= 1"),
-    "process_id": (lambda v: v is None or _non_negative_int(v), "None or an integer >= 0"),
-    "distributed_timeout_seconds": (_positive_int, "an integer >= 1 (seconds)"),
-    "checkpoint_every": (_non_negative_int, "an integer >= 0 (env steps)"),
-    "checkpoint_keep": (_positive_int, "an integer >= 1"),
-    "workdir": (lambda v: isinstance(v, str), "a path"),
-}
-
-
-def validate(cfg, num_processes: int = 1) -> Settings:
-    """Checks every field of `cfg` (unknown names, types, ranges, divisibility) and derives sizes.
-
-    Missing fields take their defaults. `num_processes` is the number of processes that train
-    together (each contributes `batch_size` envs to every update). Raises ValueError naming the
-    field and what it accepts.
-    """
-    given = to_config_dict(cfg).to_dict()
-    defaults = default_config().to_dict()
-    for name in given:
-        if name not in defaults:
-            close = difflib.get_close_matches(name, defaults, n=1)
-            hint = f"; did you mean {close[0]!r}?" if close else ""
-            raise ValueError(f"unknown config field {name!r}{hint}")
-    merged = {**defaults, **given}
-    for name, (check, accepted) in _RULES.items():
-        if not check(merged[name]):
-            raise ValueError(f"config field {name}={merged[name]!r} is invalid: expected {accepted}")
-    if merged["batch_size"] % merged["num_envs"]:
-        raise ValueError(
-            f"batch_size={merged['batch_size']} must be a multiple of num_envs={merged['num_envs']} "
-            f"(a batch is made of whole actor rollouts), e.g. {merged['num_envs'] * max(1, merged['batch_size'] // merged['num_envs'])}"
-        )
-    process_id, num_processes_field = merged["process_id"], merged["num_processes"]
-    if process_id is not None and num_processes_field is not None and process_id >= num_processes_field:
-        raise ValueError(
-            f"config field process_id={merged['process_id']} is out of range: "
-            f"expected 0 <= process_id < num_processes={merged['num_processes']}"
-        )
-    if merged["wandb_project"] and importlib.util.find_spec("wandb") is None:
-        raise ValueError(
-            f"config field wandb_project={merged['wandb_project']!r} needs the wandb package: "
-            'pip install wandb, or set wandb_project=""'
-        )
-    if merged["multi_host"] and merged["learner_device_ids"] is not None:
-        raise ValueError("config field learner_device_ids must be None with multi_host: every device learns")
-    steps_per_update = merged["num_steps"] * merged["batch_size"] * num_processes
-    return Settings(
-        config=merged,
-        rollouts_per_batch=merged["batch_size"] // merged["num_envs"],
-        steps_per_update=steps_per_update,
-        num_updates=math.ceil(merged["num_train_steps"] / steps_per_update),
     )

@@ -96,6 +96,29 @@ def num_envs_of(env) -> int:
     return int(env.config["num_envs"])
 
 
+def check_actor_envs(envs: list, num_actors: int, num_envs: int) -> EnvSpec:
+    """Checks that there is one env per actor, each of `num_envs` envs, all with the same spaces;
+    returns their common spec."""
+    if len(envs) != num_actors:
+        raise ValueError(
+            f"train_env has {len(envs)} envs but num_actors={num_actors}: give one env per actor"
+        )
+    for index, env in enumerate(envs):
+        if num_envs_of(env) != num_envs:
+            raise ValueError(
+                f"train_env[{index}] has num_envs={num_envs_of(env)} but the config says num_envs={num_envs}"
+            )
+    spec = env_spec(envs[0])
+    for index, env in enumerate(envs[1:], start=1):
+        check_same_spec(env_spec(env), spec, f"train_env[{index}]")
+    return spec
+
+
+def check_same_spec(spec: EnvSpec, expected: EnvSpec, name: str) -> None:
+    if spec != expected:
+        raise ValueError(f"{name} has spec {spec}, which differs from the training envs' {expected}")
+
+
 def make_env(
     cfg: Mapping[str, Any],
     test: bool = False,

@@ -8,8 +8,8 @@ from collections.abc import Callable
 import jax
 import numpy as np
 
-from hsuanwu_jax.acting import PolicyFn
 from hsuanwu_jax.envs import EnvSpec, EpisodeTracker, num_envs_of
+from hsuanwu_jax.policy import PolicyFn
 from hsuanwu_jax.types import CoreState, Params
 
 

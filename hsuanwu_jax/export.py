@@ -18,10 +18,10 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from hsuanwu_jax.acting import make_policy_fn
 from hsuanwu_jax.distributions import DISTRIBUTIONS, get_distribution
 from hsuanwu_jax.envs import EnvSpec, as_batched_env, env_spec
 from hsuanwu_jax.networks import ENCODERS, WEIGHT_INITS, ImpalaNetwork
+from hsuanwu_jax.policy import make_policy_fn
 from hsuanwu_jax.types import Params
 
 EXPORT_FORMAT = "hsuanwu_jax.export/1"

@@ -9,7 +9,7 @@ import jax.numpy as jnp
 import optax
 
 from hsuanwu_jax.losses import LossFn
-from hsuanwu_jax.types import LearnerState, Trajectory
+from hsuanwu_jax.types import LearnerState, Trajectory, env_slice, map_envs
 
 LearnerStep = Callable[[LearnerState, Trajectory], tuple[LearnerState, dict[str, jax.Array]]]
 
@@ -19,14 +19,8 @@ def split_envs(traj: Trajectory, num_chunks: int) -> list[Trajectory]:
     size, remainder = divmod(traj.obs.shape[1], num_chunks)
     if remainder:
         raise ValueError(f"a batch of {traj.obs.shape[1]} envs cannot be cut into {num_chunks} equal chunks")
-
-    def piece(index: int) -> Trajectory:
-        envs = slice(index * size, (index + 1) * size)
-        time_major = {f: getattr(traj, f)[:, envs] for f in Trajectory._fields if f != "initial_core_state"}
-        core = jax.tree.map(lambda x: x[envs], traj.initial_core_state)
-        return Trajectory(**time_major, initial_core_state=core)
-
-    return [piece(index) for index in range(num_chunks)]
+    chunks = [slice(index * size, (index + 1) * size) for index in range(num_chunks)]
+    return [map_envs(lambda axis, x, envs=envs: x[env_slice(axis, envs)], traj) for envs in chunks]
 
 
 def make_learner_step(

@@ -23,21 +23,11 @@ import numpy as np
 from matplotlib.figure import Figure
 from matplotlib.ticker import EngFormatter
 
+from hsuanwu_jax.config import OUTPUT_FIELDS
 from hsuanwu_jax.metrics import read_metrics
 
 # Config fields that do not split groups: what differs between seeds, and outputs that do not change learning.
-RUN_SPECIFIC_FIELDS = (
-    "seed",
-    "workdir",
-    "init_model_path",
-    "progress",
-    "tensorboard",
-    "wandb_project",
-    "wandb_entity",
-    "log_every",
-    "checkpoint_every",
-    "checkpoint_keep",
-)
+RUN_SPECIFIC_FIELDS = ("seed", "init_model_path", *OUTPUT_FIELDS)
 FIGURE_SIZE_INCHES = (11.0, 4.0)  # the CLI saves at 100 dpi: 1100 x 400 pixels
 _CLI_DPI = 100
 _Y_LABELS = {  # y-axis labels of the common metrics; others are labelled with their name alone

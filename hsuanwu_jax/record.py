@@ -14,6 +14,7 @@ import json
 import os
 import sys
 
+from hsuanwu_jax.config import PLACEMENT_FIELDS, default_config
 from hsuanwu_jax.trainer import DistributedTrainer
 
 
@@ -33,9 +34,9 @@ def main(argv: list[str] | None = None) -> int:
     except (OSError, json.JSONDecodeError) as e:
         print(f"error: cannot read the run's config {config_path}: {e}", file=sys.stderr)
         return 2
-    config.update(
-        workdir=args.run_dir, progress="none", multi_host=False, num_processes=None, process_id=None
-    )
+    # One process on this machine's devices, quiet, in the run's directory (whose checkpoint it resumes).
+    placement = {field: default_config()[field] for field in PLACEMENT_FIELDS}
+    config.update(placement, workdir=args.run_dir, progress="none")
     trainer = DistributedTrainer(config)
     try:
         video = trainer.record(args.out, num_episodes=args.episodes, fps=args.fps)

@@ -17,14 +17,15 @@ import numpy as np
 from jax.experimental import multihost_utils
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
-from hsuanwu_jax.types import Trajectory
+from hsuanwu_jax.types import ENV_AXES, Trajectory
 
 BATCH_AXIS = "batch"
 
 
-def select_devices(device_ids: Sequence[int] | None, field: str) -> list[jax.Device]:
-    """The local devices with these ids (all local devices for `None`); errors name `field`."""
-    local = jax.local_devices()
+def select_devices(
+    device_ids: Sequence[int] | None, field: str, local: Sequence[jax.Device]
+) -> list[jax.Device]:
+    """The devices of `local` (this process's) with these ids, all of them for `None`; errors name `field`."""
     if device_ids is None:
         return list(local)
     by_id = {d.id: d for d in local}
@@ -41,19 +42,8 @@ def learner_mesh(devices: Sequence[jax.Device]) -> Mesh:
 
 
 def trajectory_spec() -> Trajectory:
-    """Partition specs for a `Trajectory`: `[T+1, B, ...]` fields and the `[B, ...]` core state split on B."""
-    time_major = PartitionSpec(None, BATCH_AXIS)
-    return Trajectory(
-        obs=time_major,
-        first=time_major,
-        prev_action=time_major,
-        reward=time_major,
-        done=time_major,
-        terminated=time_major,
-        action=time_major,
-        behaviour_log_prob=time_major,
-        initial_core_state=PartitionSpec(BATCH_AXIS),
-    )
+    """Partition specs for a `Trajectory`: every field split along its env axis B over `BATCH_AXIS`."""
+    return jax.tree.map(lambda axis: PartitionSpec(*[None] * axis, BATCH_AXIS), ENV_AXES)
 
 
 def shard_trajectory(traj: Trajectory, mesh: Mesh) -> Trajectory:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import jax
@@ -34,6 +35,26 @@ class Trajectory(NamedTuple):
     initial_core_state: CoreState  # pytree of [B, ...]: the core's state before obs_0
 
 
+TIME_MAJOR_FIELDS = tuple(f for f in Trajectory._fields if f != "initial_core_state")
+# The env axis B of each field: 1 in the time-major `[T+1, B, ...]` fields, 0 in the core state's `[B, ...]`.
+ENV_AXES = Trajectory(**dict.fromkeys(TIME_MAJOR_FIELDS, 1), initial_core_state=0)
+
+
+def map_envs(fn: Callable[..., Any], *trajectories: Trajectory) -> Trajectory:
+    """`fn(env_axis, *arrays)` applied to every array of the trajectories (same structure), where
+    `env_axis` is that array's B axis (`ENV_AXES`): the one place that knows the Trajectory's layout."""
+
+    def field(axis: int, *subtrees):
+        return jax.tree.map(lambda *arrays: fn(axis, *arrays), *subtrees)
+
+    return jax.tree.map(field, ENV_AXES, *trajectories)
+
+
+def env_slice(axis: int, envs: slice) -> tuple[slice, ...]:
+    """The index that selects `envs` along `axis` (e.g. `x[env_slice(1, envs)]` is `x[:, envs]`)."""
+    return (slice(None),) * axis + (envs,)
+
+
 class PolicyStep(NamedTuple):
     """What an actor's policy returns for one batched step of B envs."""
 
@@ -48,3 +69,13 @@ class LearnerState(NamedTuple):
     params: Params
     opt_state: optax.OptState
     update_step: jax.Array  # int32 scalar: number of updates applied so far
+
+
+class RunState(NamedTuple):
+    """Everything a checkpoint holds: the learner's state and the run's counters and random streams."""
+
+    learner: LearnerState  # replicated over the learner mesh
+    actor_keys: jax.Array  # [num_actors, 2] uint32: each actor thread's PRNG key (process 0's in multi-host)
+    test_key: jax.Array  # [2] uint32: the key of the next test()
+    env_steps: int  # env steps trained on, all processes together
+    total_episodes: int  # training episodes finished, all actors of this process

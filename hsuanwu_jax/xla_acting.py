@@ -16,8 +16,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from hsuanwu_jax.acting import Actor, PolicyFn
+from hsuanwu_jax.acting import Actor
 from hsuanwu_jax.envs import EnvSpec
+from hsuanwu_jax.policy import PolicyFn
 from hsuanwu_jax.types import CoreState, Params, Trajectory
 
 TRACKED_INFO = ("reward", "terminated")  # the info entries EpisodeTracker.update reads, where present

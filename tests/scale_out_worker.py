@@ -21,27 +21,36 @@ from hsuanwu_jax import sharding
 
 
 def same_update() -> None:
-    """Three updates on the same fixed batch, on a 1-device mesh and on a mesh of every device."""
-    from test_learner import setup
+    """Three updates on the same fixed batch, on a 1-device mesh and on a mesh of every device, in float64
+    and in float32. Reports, per precision, max |params_all - params_one| / max |params_one - params_0|:
+    the devices' disagreement relative to how far the updates moved the params."""
+    from helpers import learner_setup
 
-    params = {}
-    for name, devices in (("one", jax.devices()[:1]), ("all", jax.devices())):
-        step, state, traj, mesh, _, _ = setup(devices=devices, envs_per_copy=jax.device_count())
-        for _ in range(3):
-            state, _ = step(state, sharding.shard_trajectory(traj, mesh))
-        params[name] = sharding.fetch(state.params)
-    errors = jax.tree.map(
-        lambda a, b: float(np.max(np.abs(a - b) / np.maximum(np.abs(b), 1e-3))), params["all"], params["one"]
-    )
-    print(
-        json.dumps({"devices": jax.device_count(), "max_relative_difference": max(jax.tree.leaves(errors))})
-    )
+    jax.config.update("jax_enable_x64", True)  # float64 where asked; float32 runs with x64 disabled
+    result = {"devices": jax.device_count()}
+    for dtype in (np.float64, np.float32):
+        with jax.enable_x64(dtype == np.float64):
+            params = {}
+            for name, devices in (("one", jax.devices()[:1]), ("all", jax.devices())):
+                step, state, traj, mesh, _, _ = learner_setup(
+                    devices=devices, envs_per_copy=jax.device_count(), dtype=dtype
+                )
+                params["initial"] = sharding.fetch(state.params)
+                for _ in range(3):
+                    state, _ = step(state, sharding.shard_trajectory(traj, mesh))
+                params[name] = sharding.fetch(state.params)
+        assert all(x.dtype == dtype for x in jax.tree.leaves(params["all"]))
+        largest = lambda tree: max(float(np.max(np.abs(x))) for x in jax.tree.leaves(tree))  # noqa: E731
+        moved = largest(jax.tree.map(np.subtract, params["one"], params["initial"]))
+        disagreement = largest(jax.tree.map(np.subtract, params["all"], params["one"]))
+        result[np.dtype(dtype).name] = {"max_update": moved, "relative_difference": disagreement / moved}
+    print(json.dumps(result))
 
 
 def indivisible(workdir: str) -> None:
     """A batch that cannot be split over the devices: the error message, as JSON."""
     from fakes import CountingEnv
-    from test_trainer import tiny_config
+    from helpers import tiny_config
 
     from hsuanwu_jax import DistributedTrainer
 
@@ -54,23 +63,23 @@ def indivisible(workdir: str) -> None:
 
 def cartpole(workdir: str) -> None:
     """The CI learning test's run, with the learner on every device."""
-    from test_trainer import load_config
-
-    from hsuanwu_jax import DistributedTrainer, make_env
+    from hsuanwu_jax import DistributedTrainer, load_config, make_env
 
     cfg = load_config("impala_cartpole")
     cfg.update(dict(num_train_steps=200_000, log_every=50_000, test_every=0, workdir=workdir))
     trainer = DistributedTrainer(cfg, train_env=make_env(cfg), test_env=make_env(cfg, test=True))
     trainer.train()
     print(
-        json.dumps({"learner_devices": trainer._mesh.size, "test_return": trainer.test()["episode_reward"]})
+        json.dumps(
+            {"learner_devices": trainer.plan.mesh.size, "test_return": trainer.test()["episode_reward"]}
+        )
     )
 
 
 def multihost(port: str, process_id: str, workdir: str, updates: str) -> None:
     """One of two processes training together on fake envs, one update per train() call."""
     from fakes import CountingEnv
-    from test_trainer import tiny_config
+    from helpers import tiny_config
 
     from hsuanwu_jax import DistributedTrainer
 
@@ -95,7 +104,7 @@ def multihost(port: str, process_id: str, workdir: str, updates: str) -> None:
                     "event": event,
                     "process": jax.process_index(),
                     "env_steps": trainer.env_steps,
-                    "update": trainer._update_step(),
+                    "update": trainer.learner.update_step(),
                     "params_sha1": hashlib.sha1(flat.tobytes()).hexdigest(),
                 }
             ),

@@ -4,10 +4,11 @@ import jax
 import numpy as np
 from fakes import CountingEnv
 
-from hsuanwu_jax.acting import Actor, make_policy_fn
+from hsuanwu_jax.acting import Actor
 from hsuanwu_jax.distributions import Categorical
 from hsuanwu_jax.envs import env_spec
 from hsuanwu_jax.networks import ImpalaNetwork
+from hsuanwu_jax.policy import make_policy_fn
 
 T = 5
 
@@ -69,6 +70,9 @@ def test_behaviour_log_probs_are_the_policy_log_probs_of_the_actions():
         params, traj.obs, traj.prev_action, traj.reward, traj.first, traj.initial_core_state
     )
     expected = Categorical.log_prob(out.policy, traj.action)
+    # Both float32, one step at a time vs the whole trace at once: the same math in another order, so
+    # rounding only: each log-prob is a log-sum-exp over A logits of O(1) from layers summing a few dozen
+    # products, a few dozen float32 epsilons (1.2e-7) at most: rtol 1e-5, with atol 1e-6 for values near 0.
     np.testing.assert_allclose(traj.behaviour_log_prob[:T], expected[:T], rtol=1e-5, atol=1e-6)
 
 

@@ -5,7 +5,7 @@ import jax.numpy as jnp
 import numpy as np
 import optax
 import pytest
-from test_losses import random_trajectory
+from helpers import learner_setup, random_trajectory
 
 from hsuanwu_jax import sharding
 from hsuanwu_jax.distributions import Categorical
@@ -16,33 +16,8 @@ from hsuanwu_jax.optim import make_optimizer
 from hsuanwu_jax.types import LearnerState
 
 
-def setup(num_updates=100, devices=None, envs_per_copy=1):
-    """A learner step on a mesh of `devices` (default: the first device) and a fixed batch: the
-    random test trajectory repeated `envs_per_copy` times along B."""
-    network = ImpalaNetwork(action_size=4, mlp_hidden_sizes=(16,))
-    traj = random_trajectory(0)
-    traj = jax.tree.map(lambda x: np.concatenate([x] * envs_per_copy, axis=1), traj)
-    params = network.init(jax.random.PRNGKey(0), traj.obs, traj.prev_action, traj.reward, traj.first, ())
-    optimizer = make_optimizer(lr=1e-2, eps=0.01, alpha=0.99, max_grad_norm=40.0, num_updates=num_updates)
-    loss_fn = make_impala_loss(
-        apply_fn=network.apply, distribution=Categorical, discount=0.9, baseline_coef=0.5, ent_coef=0.01
-    )
-    traces = []
-
-    def counted(state, batch):
-        traces.append(1)
-        return make_learner_step(loss_fn=loss_fn, optimizer=optimizer, axis_name=sharding.BATCH_AXIS)(
-            state, batch
-        )
-
-    mesh = sharding.learner_mesh(devices or jax.devices()[:1])
-    step = sharding.data_parallel(counted, mesh)
-    state = sharding.replicate(LearnerState(params, optimizer.init(params), jnp.zeros((), jnp.int32)), mesh)
-    return step, state, traj, mesh, loss_fn, traces
-
-
 def test_updates_fit_the_values_and_compile_once():
-    step, state, traj, mesh, loss_fn, traces = setup()
+    step, state, traj, mesh, loss_fn, traces = learner_setup()
     # The IMPALA loss has moving targets, so its value need not fall; the value fit on a fixed batch must.
     before = float(loss_fn(state.params, traj)[1]["baseline_loss"])
     for _ in range(20):
@@ -55,13 +30,16 @@ def test_updates_fit_the_values_and_compile_once():
 
 
 def test_matches_an_unjitted_optax_update():
-    step, state, traj, mesh, loss_fn, _ = setup()
+    step, state, traj, mesh, loss_fn, _ = learner_setup()
     params = jax.tree.map(np.array, state.params)
     optimizer = make_optimizer(lr=1e-2, eps=0.01, alpha=0.99, max_grad_norm=40.0, num_updates=100)
     grads = jax.grad(lambda p: loss_fn(p, traj)[0])(params)
     updates, _ = optimizer.update(grads, optimizer.init(params), params)
     expected = optax.apply_updates(params, updates)
     new_state, _ = step(state, sharding.shard_trajectory(traj, mesh))
+    # Both float32, jitted and sharded vs eager: reordered sums only. RMSProp's step changes by at most
+    # lr / eps (= 1 here) per unit change of a gradient, so the params differ by a few dozen float32
+    # epsilons (1.2e-7) of the gradients' size: rtol 1e-5, and atol 1e-6 for params near zero.
     jax.tree.map(
         lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6), new_state.params, expected
     )
@@ -73,7 +51,7 @@ def test_rmsprop_is_pytorch_style():
     g = jnp.array([0.5, -2.0])
     updates, _ = optimizer.update(g, optimizer.init(g))
     expected = -0.1 * g / (np.sqrt(0.01 * g**2) + 0.01)
-    np.testing.assert_allclose(updates, expected, rtol=1e-6)
+    np.testing.assert_allclose(updates, expected, rtol=1e-6)  # 4 float32 operations: a few epsilons (1.2e-7)
     # The learning rate falls linearly: update k of num_updates = 10 uses lr * (1 - k / 10).
     state = optimizer.init(g)
     for _ in range(10):
@@ -96,6 +74,9 @@ def test_learning_rate_warm_up_then_linear_decay():
         updates, state = optimizer.update(g, state)
         rate = lr * k / warmup if k < warmup else lr * max(0.0, 1 - (k - warmup) / (num_updates - warmup))
         v = alpha * v + (1 - alpha) * np.asarray(g, np.float64) ** 2
+        # float32 against this float64 loop over 13 steps: v's running average and the schedule each add
+        # a float32 epsilon (1.2e-7) per step at most, 13 steps of a few ops: rtol 1e-5. The updates past
+        # num_updates are exactly 0 in both (rate 0): atol 1e-9 only absorbs the float32 cast of 0.0 * g.
         np.testing.assert_allclose(updates, -rate * np.asarray(g) / (np.sqrt(v) + eps), rtol=1e-5, atol=1e-9)
 
 
@@ -132,6 +113,9 @@ def test_chunked_gradients_give_the_same_update():
         results[num_chunks] = jax.device_get((state.params, metrics))
     for num_chunks in (3, 9):
         jax.tree.map(
+            # float32 sums of the same per-env gradients grouped into chunks: reordering only, carried
+            # through 3 RMSProp updates (each at most lr / eps = 1 per unit of gradient error): twice the
+            # single-update bound of test_matches_an_unjitted_optax_update.
             lambda a, b: np.testing.assert_allclose(a, b, rtol=2e-5, atol=1e-6),
             results[num_chunks],
             results[1],

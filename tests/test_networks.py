@@ -55,6 +55,8 @@ def test_lstm_unroll_over_episode_starts_equals_separate_unrolls():
             first[begin:end],
             network.initial_core_state(2),
         )
+        # float32, the same episode run inside a longer sequence or alone: only the order of operations in
+        # batched matmuls and the LSTM differs, a few dozen epsilons (1.2e-7) of O(1) outputs.
         np.testing.assert_allclose(whole.policy[begin:end], part.policy, rtol=1e-5, atol=1e-6)
         np.testing.assert_allclose(whole.value[begin:end], part.value, rtol=1e-5, atol=1e-6)
     # Without the resets the later episodes do see the earlier ones.
@@ -94,6 +96,9 @@ def test_orthogonal_init_gives_orthogonal_kernels_with_the_layer_gains(encoder, 
         matrix = np.asarray(kernel, np.float64).reshape(-1, kernel.shape[-1])  # [fan_in, fan_out]
         small = min(matrix.shape)
         gram = matrix.T @ matrix if matrix.shape[0] >= matrix.shape[1] else matrix @ matrix.T
+        # The kernel is orthogonal in float32: each entry is rounded by up to 6e-8 relative, so each Gram
+        # entry (a dot product of unit-norm rows, times gain^2) is off by ~1e-7 * gain^2; initialisers
+        # orthogonalise in float32 too (QR), a few more epsilons: 1e-5 * gain^2 is 100x that.
         np.testing.assert_allclose(gram, gain**2 * np.eye(small), atol=1e-5 * max(1.0, gain**2), err_msg=name)
 
 

@@ -113,6 +113,8 @@ def test_drawn_mean_and_std_equal_numpy(tmp_path):
     np.testing.assert_allclose(line.get_xydata()[:, 0], grid)
     np.testing.assert_allclose(line.get_xydata()[:, 1], on_grid.mean(axis=0))
     low, high = band_limits(by_time.collections[0], grid)
+    # float64 both ways (the band is mean +- std, read back from matplotlib's path): values O(10), eps64
+    # 2.2e-16: 1e-9 is far above rounding and far below any wrong band.
     np.testing.assert_allclose(high - low, 2 * on_grid.std(axis=0), atol=1e-9)
 
 

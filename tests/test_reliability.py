@@ -11,7 +11,7 @@ import jax
 import numpy as np
 import pytest
 from fakes import CountingEnv
-from test_trainer import actor_threads, cli, fake_envs, tiny_config
+from helpers import actor_threads, cli, fake_envs, tiny_config
 
 from hsuanwu_jax import DistributedTrainer
 from hsuanwu_jax.metrics import read_metrics

@@ -9,14 +9,15 @@ import jax
 import numpy as np
 import pytest
 from fakes import CountingEnv
-from test_trainer import tiny_config
+from helpers import gym_cartpoles, tiny_config
 
 from hsuanwu_jax import DistributedTrainer, default_config, load_policy, make_env
-from hsuanwu_jax.acting import Actor, make_policy_fn
+from hsuanwu_jax.acting import Actor
 from hsuanwu_jax.distributions import DiagGaussian
 from hsuanwu_jax.envs import env_spec
 from hsuanwu_jax.export import init_params
 from hsuanwu_jax.networks import ImpalaNetwork
+from hsuanwu_jax.policy import make_policy_fn
 
 
 def test_diag_gaussian_matches_the_closed_forms():
@@ -25,12 +26,19 @@ def test_diag_gaussian_matches_the_closed_forms():
     action = rng.normal(size=(5, 3))
     std = np.exp(log_std)
     expected = np.sum(-((action - mean) ** 2) / (2 * std**2) - np.log(std) - 0.5 * np.log(2 * np.pi), -1)
-    np.testing.assert_allclose(DiagGaussian.log_prob((mean, log_std), action), expected, rtol=1e-5)
     entropy = np.sum(0.5 * np.log(2 * np.pi * math.e * std**2), -1)
-    np.testing.assert_allclose(DiagGaussian.entropy((mean, log_std)), entropy, rtol=1e-5)
-    samples = DiagGaussian.sample(
-        jax.random.PRNGKey(0), (np.broadcast_to(mean[0], (20000, 3)), np.broadcast_to(log_std[0], (20000, 3)))
-    )
+    with jax.enable_x64(True):  # the closed forms are float64: compare in float64
+        log_prob = DiagGaussian.log_prob((mean, log_std), action)
+        assert log_prob.dtype == np.float64
+        # A sum of 3 terms of a few float64 operations each, O(1) to O(10): a few epsilons (2.2e-16).
+        np.testing.assert_allclose(log_prob, expected, rtol=1e-12)
+        np.testing.assert_allclose(DiagGaussian.entropy((mean, log_std)), entropy, rtol=1e-12)
+    policy32 = tuple(np.broadcast_to(x[0], (20000, 3)).astype(np.float32) for x in (mean, log_std))
+    samples = DiagGaussian.sample(jax.random.PRNGKey(0), policy32)  # float32, as the actors sample
+    # Sampling error, not rounding: with n = 20,000 the standard error of the mean is std / sqrt(n) and that
+    # of the standard deviation std / sqrt(2n). std[0] is at most 1.5 here, so atol 0.05 is >= 4.7 standard
+    # errors of the mean and rtol 0.05 is 10 of the std's (a fixed key: the draw is the same every run).
+    assert std[0].max() <= 1.5
     np.testing.assert_allclose(samples.mean(0), mean[0], atol=0.05)
     np.testing.assert_allclose(samples.std(0), std[0], rtol=0.05)
 
@@ -60,6 +68,8 @@ def test_continuous_actor_clips_what_it_sends_and_keeps_the_sample():
     assert np.abs(traj.action[:6]).max() > 1.0  # unclipped samples are kept...
     np.testing.assert_array_equal(sent, np.clip(traj.action[:6], -1.0, 1.0))  # ...and clipped when sent
     out, _ = network.apply(params, traj.obs, traj.prev_action, traj.reward, traj.first, ())
+    # Both float32, step by step vs the whole trace: reordered operations only. A Gaussian log-prob sums
+    # squared deviations that reach O(10) for these wide samples: atol 1e-5 is ~100 epsilons (1.2e-7) of it.
     np.testing.assert_allclose(
         traj.behaviour_log_prob[:6], DiagGaussian.log_prob(out.policy, traj.action)[:6], rtol=1e-5, atol=1e-5
     )
@@ -151,10 +161,6 @@ def test_continuous_control_trains_on_envpool(tmp_path):
     policy = load_policy(trainer.save(), trainer._test_env)
     action, _ = policy(np.zeros(3, np.float32))
     assert action.shape == (1,) and -2.0 <= float(action[0]) <= 2.0
-
-
-def gym_cartpoles(num_envs, **kwargs):
-    return gymnasium.vector.SyncVectorEnv([lambda: gymnasium.make("CartPole-v1")] * num_envs, **kwargs)
 
 
 def test_gymnasium_vector_envs_train_through_the_adapter(tmp_path):

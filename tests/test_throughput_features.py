@@ -1,8 +1,7 @@
 """What the fast paths add to the trainer: the XLA actor mode, learner chunks, stage timings, lag counts."""
 
 import pytest
-from test_seed_parity import gym_cartpoles
-from test_trainer import fake_envs, tiny_config
+from helpers import fake_envs, gym_cartpoles, tiny_config
 
 from hsuanwu_jax import DistributedTrainer, default_config, validate
 from hsuanwu_jax.metrics import read_metrics
@@ -25,6 +24,7 @@ def test_xla_actors_train_and_every_record_carries_stage_times_and_lag_counts(tm
         counts = record["policy_lag_counts"]
         assert sum(counts) * rollout_steps == record["step"] - previous  # every rollout learned from, once
         assert len(counts) - 1 == record["policy_lag_max"]
+        # the mean of the same integers, computed two ways in float64: equal up to rounding (1e-6 default)
         assert record["policy_lag_mean"] == pytest.approx(
             sum(lag * n for lag, n in enumerate(counts)) / sum(counts)
         )

@@ -4,7 +4,6 @@ import json
 import os
 import pathlib
 import subprocess
-import sys
 import threading
 import time
 import traceback
@@ -14,37 +13,9 @@ import gymnasium
 import numpy as np
 import pytest
 from fakes import CountingEnv
+from helpers import ROOT, actor_threads, cli, fake_envs, tiny_config
 
-from hsuanwu_jax import DistributedTrainer, default_config, load_config, make_env, validate
-
-ROOT = pathlib.Path(__file__).resolve().parents[1]
-
-
-def tiny_config(tmp_path, **overrides):
-    cfg = default_config()
-    cfg.update(
-        dict(
-            num_actors=2,
-            num_envs=4,
-            batch_size=8,
-            num_steps=5,
-            num_train_steps=2_000,
-            log_every=400,
-            mlp_hidden_sizes=(16,),
-            num_test_episodes=3,
-            workdir=str(tmp_path),
-        )
-    )
-    cfg.update(overrides)
-    return cfg
-
-
-def fake_envs(cfg, **kwargs):
-    return [CountingEnv([5 + k, 7, 9, 11], **kwargs) for k in range(cfg.num_actors)]
-
-
-def actor_threads():
-    return [t for t in threading.enumerate() if t.name.startswith("actor-")]
+from hsuanwu_jax import DistributedTrainer, load_config, make_env, validate
 
 
 def test_train_test_save_close_with_fake_envs(tmp_path):
@@ -170,23 +141,6 @@ def test_cartpole_learns_clearly_beyond_a_random_policy(tmp_path):
     print(f"random policy {random_return:.1f}, trained greedy policy {trained:.1f}")
     assert random_return < 40
     assert trained >= max(100.0, 4 * random_return)
-
-
-def cli(workdir, *overrides):
-    """The command line on the CartPole config with a short test and log interval, plus `overrides`."""
-    return [
-        sys.executable,
-        "-m",
-        "hsuanwu_jax.train",
-        "--config",
-        str(ROOT / "configs/impala_cartpole.py"),
-        "--workdir",
-        str(workdir),
-        "--config.num_test_episodes=4",
-        "--config.test_every=0",
-        "--config.log_every=10000",
-        *overrides,
-    ]
 
 
 def test_command_line_trains_and_writes_metrics_and_export(tmp_path):

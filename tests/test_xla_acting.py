@@ -11,12 +11,13 @@ import numpy as np
 import pytest
 
 from hsuanwu_jax import default_config, load_config, make_env
-from hsuanwu_jax.acting import Actor, make_policy_fn
+from hsuanwu_jax.acting import Actor
 from hsuanwu_jax.distributions import get_distribution
 from hsuanwu_jax.envs import as_batched_env, env_spec
 from hsuanwu_jax.export import init_params
 from hsuanwu_jax.networks import ImpalaNetwork
 from hsuanwu_jax.pipeline import ParamsSource, RolloutQueue, WorkerGroup
+from hsuanwu_jax.policy import make_policy_fn
 from hsuanwu_jax.xla_acting import XlaActor
 
 OBS_FIELDS = ("obs", "first", "prev_action", "reward", "done", "terminated")

@@ -1,0 +1,107 @@
+"""The agent: network, distribution, loss, optimizer, the data-parallel learner step and the policies,
+built from the settings, the envs' spec and the run plan; and the params it starts from."""
+
+from __future__ import annotations
+
+import math
+from typing import Any, NamedTuple
+
+import jax
+import jax.numpy as jnp
+
+from hsuanwu_jax import sharding
+from hsuanwu_jax.config import NETWORK_FIELDS
+from hsuanwu_jax.distributions import get_distribution
+from hsuanwu_jax.envs import EnvSpec
+from hsuanwu_jax.export import check_spec, init_params, read_export
+from hsuanwu_jax.learner import LearnerStep, make_learner_step
+from hsuanwu_jax.losses import make_impala_loss
+from hsuanwu_jax.networks import ImpalaNetwork
+from hsuanwu_jax.optim import make_optimizer
+from hsuanwu_jax.plan import RunPlan
+from hsuanwu_jax.policy import PolicyFn, make_policy_fn
+from hsuanwu_jax.settings import Settings
+from hsuanwu_jax.types import LearnerState, Params
+
+
+class Agent(NamedTuple):
+    """What learns and acts; everything in it is a pure function or an immutable description."""
+
+    network: ImpalaNetwork
+    network_args: dict[str, Any]  # ImpalaNetwork's arguments, as stored in model exports
+    learner_step: (
+        LearnerStep  # jitted over the plan's mesh: (LearnerState, sharded batch) -> (state, metrics)
+    )
+    initial_state: (
+        LearnerState  # fresh (or init_model_path's) params, an empty optimizer, update 0; host values
+    )
+    sample_policy: PolicyFn  # what actors act with
+    greedy_policy: PolicyFn  # what test() and exports act with
+
+
+def build_agent(s: Settings, spec: EnvSpec, plan: RunPlan, init_key: jax.Array) -> Agent:
+    """The agent for settings `s` on envs of `spec`, its learner step over `plan.mesh`."""
+    network_args = {
+        "action_size": spec.action_size,
+        "distribution": spec.distribution,
+        **{field: getattr(s, field) for field in NETWORK_FIELDS},
+    }
+    network = ImpalaNetwork(**network_args)
+    distribution = get_distribution(spec.distribution)
+    optimizer = make_optimizer(
+        lr=s.lr,
+        eps=s.eps,
+        alpha=s.alpha,
+        max_grad_norm=s.max_grad_norm,
+        num_updates=s.num_updates,
+        warmup_updates=math.ceil(s.lr_warmup_steps / s.steps_per_update),
+    )
+    loss_fn = make_impala_loss(
+        apply_fn=network.apply,
+        distribution=distribution,
+        discount=s.discount,
+        baseline_coef=s.baseline_coef,
+        ent_coef=s.ent_coef,
+        clip_rho_threshold=s.clip_rho_threshold,
+        clip_pg_rho_threshold=s.clip_pg_rho_threshold,
+        lambda_=s.vtrace_lambda,
+        reward_scale=s.reward_scale,
+    )
+    step_fn = make_learner_step(
+        loss_fn=loss_fn, optimizer=optimizer, axis_name=sharding.BATCH_AXIS, num_chunks=plan.learner_chunks
+    )
+    params = initial_params(s, network, network_args, spec, init_key)
+    return Agent(
+        network=network,
+        network_args=network_args,
+        learner_step=sharding.data_parallel(step_fn, plan.mesh),
+        initial_state=LearnerState(params, optimizer.init(params), jnp.zeros((), jnp.int32)),
+        sample_policy=make_policy_fn(network, distribution, greedy=False),
+        greedy_policy=make_policy_fn(network, distribution, greedy=True),
+    )
+
+
+def initial_params(
+    s: Settings, network: ImpalaNetwork, network_args: dict[str, Any], spec: EnvSpec, key: jax.Array
+) -> Params:
+    """Fresh params, or those of the export at `init_model_path` (checked against the envs and network)."""
+    path = s.init_model_path
+    if not path:
+        return init_params(network, spec, key)
+    exported, exported_spec, params, _ = read_export(path)
+    check_spec(exported_spec, spec, f"init_model_path={path!r}")
+    differences = [
+        f"{field}: export {getattr(exported, field)!r}, config {value!r}"
+        for field, value in network_args.items()
+        if field != "weight_init" and getattr(exported, field) != value  # init: fresh params only
+    ]
+    if differences:
+        raise ValueError(f"init_model_path={path!r} holds a different network: " + "; ".join(differences))
+    hint = ""
+    if not s.lr_warmup_steps:
+        hint = (
+            "; the optimizer starts empty: RMSProp's first steps are large, set lr_warmup_steps (e.g. 100 "
+            "updates' worth of env steps) to keep the loaded policy's level"
+        )
+    print(f"starting from the params in {path}{hint}", flush=True)
+    return params

@@ -1,0 +1,148 @@
+"""What several test modules share: small configs, fake and gymnasium envs, the command line, random
+trajectories, a float64 V-trace reference and a learner set-up. Test modules import from here, never
+from each other."""
+
+import pathlib
+import sys
+import threading
+
+import gymnasium
+import jax
+import jax.numpy as jnp
+import numpy as np
+from fakes import CountingEnv
+
+from hsuanwu_jax import default_config, sharding
+from hsuanwu_jax.distributions import Categorical
+from hsuanwu_jax.learner import make_learner_step
+from hsuanwu_jax.losses import make_impala_loss
+from hsuanwu_jax.networks import ImpalaNetwork
+from hsuanwu_jax.optim import make_optimizer
+from hsuanwu_jax.types import LearnerState, Trajectory
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+
+
+def tiny_config(tmp_path, **overrides):
+    cfg = default_config()
+    cfg.update(
+        dict(
+            num_actors=2,
+            num_envs=4,
+            batch_size=8,
+            num_steps=5,
+            num_train_steps=2_000,
+            log_every=400,
+            mlp_hidden_sizes=(16,),
+            num_test_episodes=3,
+            workdir=str(tmp_path),
+        )
+    )
+    cfg.update(overrides)
+    return cfg
+
+
+def fake_envs(cfg, **kwargs):
+    return [CountingEnv([5 + k, 7, 9, 11], **kwargs) for k in range(cfg.num_actors)]
+
+
+def actor_threads():
+    return [t for t in threading.enumerate() if t.name.startswith("actor-")]
+
+
+def cli(workdir, *overrides):
+    """The command line on the CartPole config with a short test and log interval, plus `overrides`."""
+    return [
+        sys.executable,
+        "-m",
+        "hsuanwu_jax.train",
+        "--config",
+        str(ROOT / "configs/impala_cartpole.py"),
+        "--workdir",
+        str(workdir),
+        "--config.num_test_episodes=4",
+        "--config.test_every=0",
+        "--config.log_every=10000",
+        *overrides,
+    ]
+
+
+def gym_cartpoles(num_envs, **kwargs):
+    return gymnasium.vector.SyncVectorEnv([lambda: gymnasium.make("CartPole-v1")] * num_envs, **kwargs)
+
+
+def reference_vtrace(log_rhos, discounts, rewards, values, bootstrap, rho_bar, pg_rho_bar, lambda_):
+    """The IMPALA paper's definition, step by step in float64, one env and one time step at a time."""
+    log_rhos, discounts, rewards, values, bootstrap = (
+        np.asarray(x, np.float64) for x in (log_rhos, discounts, rewards, values, bootstrap)
+    )
+    num_steps, batch = rewards.shape
+    vs = np.zeros((num_steps, batch))
+    pg = np.zeros((num_steps, batch))
+    for b in range(batch):
+        next_vs, next_value = bootstrap[b], bootstrap[b]
+        for t in reversed(range(num_steps)):
+            rho = np.exp(log_rhos[t, b])
+            clipped_rho = rho if rho_bar is None else min(rho_bar, rho)
+            c = lambda_ * min(1.0, rho)
+            delta = clipped_rho * (rewards[t, b] + discounts[t, b] * next_value - values[t, b])
+            vs[t, b] = values[t, b] + delta + discounts[t, b] * c * (next_vs - next_value)
+            pg_rho = rho if pg_rho_bar is None else min(pg_rho_bar, rho)
+            pg[t, b] = pg_rho * (rewards[t, b] + discounts[t, b] * next_vs - values[t, b])
+            next_vs, next_value = vs[t, b], values[t, b]
+    return vs, pg
+
+
+T, B, A = 6, 3, 4  # random_trajectory's shape: T steps (T+1 entries), B envs, A actions
+
+
+def random_trajectory(seed, obs=None) -> Trajectory:
+    """A trajectory with an episode that terminates (entry 2) and one that is truncated (entry 4)."""
+    rng = np.random.default_rng(seed)
+    done = np.zeros((T + 1, B), bool)
+    terminated = np.zeros((T + 1, B), bool)
+    done[2, 0] = terminated[2, 0] = True  # env 0: terminal observation at entry 2
+    done[4, 1] = True  # env 1: truncated at entry 4 (bootstrap from its value)
+    first = np.zeros((T + 1, B), bool)
+    first[1:] = done[:-1]
+    reward = rng.normal(size=(T + 1, B)).astype(np.float32)
+    reward[first] = 0.0
+    return Trajectory(
+        obs=obs if obs is not None else rng.normal(size=(T + 1, B, 2)).astype(np.float32),
+        first=first,
+        prev_action=rng.integers(0, A, (T + 1, B)).astype(np.int32),
+        reward=reward,
+        done=done,
+        terminated=terminated,
+        action=rng.integers(0, A, (T + 1, B)).astype(np.int32),
+        behaviour_log_prob=np.log(rng.uniform(0.05, 0.9, (T + 1, B))).astype(np.float32),
+        initial_core_state=(),
+    )
+
+
+def learner_setup(num_updates=100, devices=None, envs_per_copy=1, dtype=np.float32):
+    """A learner step on a mesh of `devices` (default: the first device) and a fixed batch: the
+    random test trajectory repeated `envs_per_copy` times along B. With `dtype=np.float64` (x64
+    enabled by the caller) the params and the batch's float fields are float64, so the update is too."""
+    network = ImpalaNetwork(action_size=4, mlp_hidden_sizes=(16,))
+    traj = random_trajectory(0)
+    traj = jax.tree.map(lambda x: np.concatenate([x] * envs_per_copy, axis=1), traj)
+    traj = jax.tree.map(lambda x: x.astype(dtype) if x.dtype == np.float32 else x, traj)
+    params = network.init(jax.random.PRNGKey(0), traj.obs, traj.prev_action, traj.reward, traj.first, ())
+    params = jax.tree.map(lambda x: x.astype(dtype), params)
+    optimizer = make_optimizer(lr=1e-2, eps=0.01, alpha=0.99, max_grad_norm=40.0, num_updates=num_updates)
+    loss_fn = make_impala_loss(
+        apply_fn=network.apply, distribution=Categorical, discount=0.9, baseline_coef=0.5, ent_coef=0.01
+    )
+    traces = []
+
+    def counted(state, batch):
+        traces.append(1)
+        return make_learner_step(loss_fn=loss_fn, optimizer=optimizer, axis_name=sharding.BATCH_AXIS)(
+            state, batch
+        )
+
+    mesh = sharding.learner_mesh(devices or jax.devices()[:1])
+    step = sharding.data_parallel(counted, mesh)
+    state = sharding.replicate(LearnerState(params, optimizer.init(params), jnp.zeros((), jnp.int32)), mesh)
+    return step, state, traj, mesh, loss_fn, traces
