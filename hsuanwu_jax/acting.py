@@ -10,25 +10,9 @@ import jax
 import numpy as np
 
 from hsuanwu_jax.envs import EnvSpec, EpisodeTracker, num_envs_of
-from hsuanwu_jax.pipeline import BufferPool, ParamsSource, Rollout, RolloutQueue
+from hsuanwu_jax.pipeline import BufferPool, ParamsSource, Rollout, RolloutQueue, allocate_trajectory
 from hsuanwu_jax.policy import PolicyFn
 from hsuanwu_jax.types import CoreState, Params, Trajectory
-
-
-def allocate_trajectory(spec: EnvSpec, num_steps: int, num_envs: int, core_state: CoreState) -> Trajectory:
-    """An uninitialised host buffer for one rollout, `[num_steps + 1, num_envs, ...]`."""
-    shape = (num_steps + 1, num_envs)
-    return Trajectory(
-        obs=np.empty(shape + spec.obs_shape, spec.obs_dtype),
-        first=np.empty(shape, bool),
-        prev_action=np.empty(shape + spec.action_shape, spec.action_dtype),
-        reward=np.empty(shape, np.float32),
-        done=np.empty(shape, bool),
-        terminated=np.empty(shape, bool),
-        action=np.empty(shape + spec.action_shape, spec.action_dtype),
-        behaviour_log_prob=np.empty(shape, np.float32),
-        initial_core_state=jax.tree.map(lambda x: np.empty(x.shape, x.dtype), core_state),
-    )
 
 
 class Actor:
@@ -55,7 +39,7 @@ class Actor:
         self.num_envs = num_envs_of(env)
         self.num_steps = num_steps
         self._policy_fn = policy_fn
-        self._device = device
+        self.device = device
         self.key = jax.device_put(key, device)
         self._on_episodes = on_episodes
         self._tracker = EpisodeTracker(self.num_envs)

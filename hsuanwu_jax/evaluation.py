@@ -1,16 +1,79 @@
-"""Greedy evaluation: full episodes with the policy's mode on a test env."""
+"""Greedy evaluation: full episodes with the policy's mode on a test env; statistics and videos."""
 
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
+from typing import Any
 
 import jax
 import numpy as np
 
-from hsuanwu_jax.envs import EnvSpec, EpisodeTracker, num_envs_of
+from hsuanwu_jax.envs import (
+    EnvSpec,
+    EpisodeTracker,
+    as_batched_env,
+    check_same_spec,
+    env_spec,
+    make_env,
+    num_envs_of,
+)
+from hsuanwu_jax.networks import ImpalaNetwork
 from hsuanwu_jax.policy import PolicyFn
 from hsuanwu_jax.types import CoreState, Params
+from hsuanwu_jax.video import check_video_path, write_video
+
+
+class Evaluator:
+    """Greedy play of given params on the run's test env: `test()` statistics and `record()` videos.
+
+    Owns the test env (built from `config` on first use unless one is given) and the PRNG key of the
+    next evaluation (`key`, part of the checkpointed run state).
+    """
+
+    def __init__(
+        self,
+        config: Mapping[str, Any],
+        spec: EnvSpec,
+        network: ImpalaNetwork,
+        greedy_policy: PolicyFn,
+        key: jax.Array,
+        env=None,
+    ):
+        self._config, self._spec, self._network, self._policy = config, spec, network, greedy_policy
+        self.key = key
+        self.env = None if env is None else as_batched_env(env)
+        if self.env is not None:
+            check_same_spec(env_spec(self.env), spec, "test_env")
+
+    def test(self, params: Params) -> dict[str, float]:
+        """`num_test_episodes` greedy episodes on the test env (see `evaluate` for the statistics)."""
+        if self.env is None:
+            self.env = make_env(self._config, test=True)
+            check_same_spec(env_spec(self.env), self._spec, "test_env")
+        return self._play(params, self.env, self._config["num_test_episodes"])
+
+    def record(self, params: Params, path: str, num_episodes: int, fps: float) -> dict[str, Any]:
+        """Plays `num_episodes` greedy episodes on a fresh one-env test env with EnvPool's renderer and
+        writes them as a video to `path`; returns `path`, `num_frames` and the test statistics."""
+        check_video_path(path)
+        env = make_env(self._config, test=True, num_envs=1, render=True)
+        frames: list[np.ndarray] = []
+        try:
+            result = self._play(params, env, num_episodes, after_step=lambda: frames.append(env.render()[0]))
+        finally:
+            env.close()
+        write_video(path, frames, fps)
+        return {"path": path, "num_frames": len(frames), **result}
+
+    def close(self) -> None:
+        if self.env is not None:
+            self.env.close()
+
+    def _play(self, params: Params, env, num_episodes: int, after_step=None) -> dict[str, float]:
+        self.key, key = jax.random.split(self.key)
+        core_state = self._network.initial_core_state(num_envs_of(env))
+        return evaluate(env, self._spec, self._policy, params, core_state, key, num_episodes, after_step)
 
 
 def evaluate(

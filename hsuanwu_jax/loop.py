@@ -10,24 +10,24 @@ from __future__ import annotations
 
 import functools
 import math
+import os
 import threading
 import time
-from collections.abc import Callable
 from typing import Any, NamedTuple
 
 import jax
+import jax.numpy as jnp
 import numpy as np
 
 from hsuanwu_jax import sharding
-from hsuanwu_jax.acting import allocate_trajectory
 from hsuanwu_jax.checkpoint import RunCheckpoints
-from hsuanwu_jax.envs import EnvSpec
+from hsuanwu_jax.evaluation import Evaluator
 from hsuanwu_jax.learner import LearnerStep
-from hsuanwu_jax.metrics import EpisodeLog, MetricSinks, StageTimes
-from hsuanwu_jax.pipeline import ParamsSource, RolloutQueue, StopRequests, WorkerGroup
+from hsuanwu_jax.metrics import EpisodeLog, MetricSinks, StageTimes, read_metrics, truncate_metrics
+from hsuanwu_jax.pipeline import BatchAssembler, ParamsSource, RolloutQueue, StopRequests, WorkerGroup
 from hsuanwu_jax.progress import Progress
 from hsuanwu_jax.settings import Settings
-from hsuanwu_jax.types import CoreState, LearnerState, RunState, Trajectory, env_slice, map_envs
+from hsuanwu_jax.types import LearnerState, RunState, Trajectory
 
 JOIN_TIMEOUT_SECONDS = 10.0
 
@@ -94,37 +94,6 @@ def _next_multiple(steps: int, every: int) -> float:
     return (steps // every + 1) * every if every > 0 else math.inf
 
 
-class BatchAssembler:
-    """Copies `rollouts_per_batch` actor rollouts side by side along B into a new host batch.
-
-    Each rollout's buffer goes back to its actor as soon as it is copied, so an actor can refill it
-    while the batch is still being assembled. Every batch is freshly allocated: the device may alias
-    it, so it is never reused.
-    """
-
-    def __init__(self, spec: EnvSpec, s: Settings, core_template: CoreState):
-        self._allocate = lambda: allocate_trajectory(spec, s.num_steps, s.batch_size, core_template)
-        self._rollouts_per_batch, self._num_envs = s.rollouts_per_batch, s.num_envs
-
-    def next(self, rollouts: RolloutQueue, workers: WorkerGroup, stages: StageTimes):
-        """`(batch, versions)`: the batch and the params version each of its rollouts acted with."""
-        batch, versions = self._allocate(), []
-        for index in range(self._rollouts_per_batch):
-            with stages.time("queue_wait"):
-                rollout = rollouts.get(check=workers.raise_if_failed)
-            started = time.perf_counter()
-            envs = slice(index * self._num_envs, (index + 1) * self._num_envs)
-            map_envs(
-                lambda axis, dst, src, envs=envs: np.copyto(dst[env_slice(axis, envs)], src),
-                batch,
-                rollout.trajectory,
-            )
-            versions.append(rollout.params_version)
-            rollout.release()
-            stages.add("batch_copy", time.perf_counter() - started)
-        return batch, versions
-
-
 class TrainingLoop:
     """Runs actor threads and the learner together until a target number of env steps.
 
@@ -143,12 +112,48 @@ class TrainingLoop:
         batches: BatchAssembler,
         episodes: EpisodeLog,
         checkpoints: RunCheckpoints,
-        run_state: Callable[[], RunState],
-        test: Callable[[], dict[str, float]],
+        evaluator: Evaluator,
     ):
         self._s, self._workdir, self._learner, self._actors = s, workdir, learner, actors
         self._batches, self._episodes, self._checkpoints = batches, episodes, checkpoints
-        self._run_state, self._test = run_state, test
+        self._evaluator = evaluator
+        self._metrics_path = os.path.join(workdir, "metrics.jsonl")
+
+    def run_state(self) -> RunState:
+        """The state a checkpoint holds, as it is now."""
+        return RunState(
+            learner=self._learner.state,
+            actor_keys=np.stack([np.asarray(actor.key) for actor in self._actors]),
+            test_key=np.asarray(self._evaluator.key),
+            env_steps=self._learner.env_steps,
+            total_episodes=self._episodes.total,
+        )
+
+    def resume(self) -> None:
+        """Continues from the newest readable checkpoint in the workdir, if there is one (metrics logged
+        after it are dropped, to be logged again); a workdir that has metrics but no checkpoint is
+        refused rather than silently overwritten."""
+        restored = self._checkpoints.restore_newest(self.run_state())
+        if restored is None:
+            if sharding.any_process(sharding.is_primary() and bool(read_metrics(self._metrics_path))):
+                raise ValueError(
+                    f"workdir {self._workdir!r} holds a metrics.jsonl but no checkpoint to resume from: "
+                    "choose another workdir or remove that one"
+                )
+            return
+        self._learner.state, self._learner.env_steps = restored.learner, restored.env_steps
+        for actor, key in zip(self._actors, restored.actor_keys, strict=True):
+            if jax.process_index() > 0:  # the checkpoint holds process 0's keys; others derive theirs
+                key = jax.random.fold_in(key, jax.process_index())
+            actor.key = jax.device_put(key, actor.device)
+        self._evaluator.key = jnp.asarray(restored.test_key)
+        self._episodes.total = restored.total_episodes
+        if sharding.is_primary():
+            truncate_metrics(self._metrics_path, restored.env_steps)
+        print(
+            f"resuming from the checkpoint at env step {restored.env_steps:,} in {self._checkpoints.directory}",
+            flush=True,
+        )
 
     def run(self, target: int) -> tuple[dict[str, Any], bool]:
         """Trains to `target` env steps or an agreed stop request; returns `(last record, stopped early)`."""
@@ -220,7 +225,9 @@ class TrainingLoop:
                     record.update({k: totals[k] - actor_totals[k] for k in totals}, **stages.drain())
                     actor_totals = totals
                     if due.test:
-                        record.update({f"test_{k}": v for k, v in self._test().items()})
+                        record.update(
+                            {f"test_{k}": v for k, v in self._evaluator.test(learner.actor_params()).items()}
+                        )
                         now = time.perf_counter()
                     sinks.write(record)
                     progress.log(record)
@@ -228,7 +235,7 @@ class TrainingLoop:
                     schedule.logged(learner.env_steps, due.test)
                 stopped_early = sharding.any_process(stop_requested()) and not finished
                 if due.checkpoint or stopped_early:
-                    self._checkpoints.save(self._run_state())
+                    self._checkpoints.save(self.run_state())
                     schedule.checkpointed(learner.env_steps)
                 if finished or stopped_early:
                     return last_record, stopped_early

@@ -1,4 +1,5 @@
-"""Actor <-> learner plumbing: a bounded rollout queue, the newest-params slot and worker threads.
+"""Actor <-> learner plumbing: rollout buffers, a bounded rollout queue, batches assembled from it, the
+newest-params slot and worker threads.
 
 Every blocking call here waits in short slices and gives up when the shared stop event is set,
 so no thread can hang once the trainer decides to stop.
@@ -9,14 +10,38 @@ from __future__ import annotations
 import queue
 import signal
 import threading
+import time
 from collections.abc import Callable
 from typing import Any, NamedTuple
+
+import jax
+import numpy as np
+
+from hsuanwu_jax.envs import EnvSpec
+from hsuanwu_jax.metrics import StageTimes
+from hsuanwu_jax.types import CoreState, Trajectory, env_slice, map_envs
 
 POLL_SECONDS = 0.1
 
 
 class Stopped(Exception):
     """Raised inside a worker when the stop event ends a wait."""
+
+
+def allocate_trajectory(spec: EnvSpec, num_steps: int, num_envs: int, core_state: CoreState) -> Trajectory:
+    """An uninitialised host buffer for one rollout, `[num_steps + 1, num_envs, ...]`."""
+    shape = (num_steps + 1, num_envs)
+    return Trajectory(
+        obs=np.empty(shape + spec.obs_shape, spec.obs_dtype),
+        first=np.empty(shape, bool),
+        prev_action=np.empty(shape + spec.action_shape, spec.action_dtype),
+        reward=np.empty(shape, np.float32),
+        done=np.empty(shape, bool),
+        terminated=np.empty(shape, bool),
+        action=np.empty(shape + spec.action_shape, spec.action_dtype),
+        behaviour_log_prob=np.empty(shape, np.float32),
+        initial_core_state=jax.tree.map(lambda x: np.empty(x.shape, x.dtype), core_state),
+    )
 
 
 class Rollout(NamedTuple):
@@ -60,6 +85,42 @@ class RolloutQueue:
                 self._queue.get_nowait().release()
             except queue.Empty:
                 return
+
+
+class BatchAssembler:
+    """Copies `rollouts_per_batch` actor rollouts side by side along B into a new host batch.
+
+    Each rollout's buffer goes back to its actor as soon as it is copied, so an actor can refill it
+    while the batch is still being assembled. Every batch is freshly allocated: the device may alias
+    it, so it is never reused.
+    """
+
+    def __init__(
+        self, spec: EnvSpec, num_steps: int, num_envs: int, rollouts_per_batch: int, core_template: CoreState
+    ):
+        """Batches of `rollouts_per_batch` rollouts of `num_envs` envs each; `core_template` is the core
+        state of a whole batch (its shapes and dtypes)."""
+        batch_size = num_envs * rollouts_per_batch
+        self._allocate = lambda: allocate_trajectory(spec, num_steps, batch_size, core_template)
+        self._rollouts_per_batch, self._num_envs = rollouts_per_batch, num_envs
+
+    def next(self, rollouts: RolloutQueue, workers: WorkerGroup, stages: StageTimes):
+        """`(batch, versions)`: the batch and the params version each of its rollouts acted with."""
+        batch, versions = self._allocate(), []
+        for index in range(self._rollouts_per_batch):
+            with stages.time("queue_wait"):
+                rollout = rollouts.get(check=workers.raise_if_failed)
+            started = time.perf_counter()
+            envs = slice(index * self._num_envs, (index + 1) * self._num_envs)
+            map_envs(
+                lambda axis, dst, src, envs=envs: np.copyto(dst[env_slice(axis, envs)], src),
+                batch,
+                rollout.trajectory,
+            )
+            versions.append(rollout.params_version)
+            rollout.release()
+            stages.add("batch_copy", time.perf_counter() - started)
+        return batch, versions
 
 
 class ParamsSource:

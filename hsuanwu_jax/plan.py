@@ -14,7 +14,7 @@ from jax.sharding import Mesh
 
 from hsuanwu_jax import sharding
 from hsuanwu_jax.envs import EnvSpec
-from hsuanwu_jax.settings import Settings
+from hsuanwu_jax.settings import Settings, validate
 
 XLA_ACTOR_PLATFORMS = ("cpu", "gpu", "cuda", "rocm")  # where EnvPool's XLA custom calls exist
 CONV_ENCODERS = ("nature_cnn", "resnet")
@@ -94,3 +94,17 @@ def default_learner_chunks(encoder: str, device_batch: int, platform: str) -> in
     2.4x faster on 81-frame pieces than on the whole 2,592-frame batch (benchmarks/learner_chunks.py);
     otherwise the whole batch at once (the MLP, and accelerators, which want large batches)."""
     return device_batch if platform == "cpu" and encoder in CONV_ENCODERS else 1
+
+
+def validate_and_join(cfgs) -> Settings:
+    """The validated settings; for a multi-host run, first joins it (batch sizes count every process)."""
+    s = validate(cfgs)
+    if s.multi_host:
+        sharding.initialize_distributed(
+            coordinator_address=s.coordinator_address,
+            num_processes=s.num_processes,
+            process_id=s.process_id,
+            timeout_seconds=s.distributed_timeout_seconds,
+        )
+        s = validate(cfgs, num_processes=jax.process_count())
+    return s

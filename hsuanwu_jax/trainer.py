@@ -10,30 +10,19 @@ import os
 from typing import Any
 
 import jax
-import jax.numpy as jnp
-import numpy as np
 
 from hsuanwu_jax import sharding
-from hsuanwu_jax.acting import Actor
 from hsuanwu_jax.agent import build_agent
 from hsuanwu_jax.checkpoint import RunCheckpoints
-from hsuanwu_jax.envs import (
-    as_batched_env,
-    check_actor_envs,
-    check_same_spec,
-    env_spec,
-    make_env,
-    num_envs_of,
-)
-from hsuanwu_jax.evaluation import evaluate
+from hsuanwu_jax.envs import as_batched_env, check_actor_envs, make_env
+from hsuanwu_jax.evaluation import Evaluator
 from hsuanwu_jax.export import Policy, load_policy, spec_to_json, write_export
-from hsuanwu_jax.loop import BatchAssembler, Learner, TrainingLoop
-from hsuanwu_jax.metrics import EpisodeLog, read_metrics, truncate_metrics
-from hsuanwu_jax.plan import plan_run
-from hsuanwu_jax.settings import validate
-from hsuanwu_jax.types import RunState, Trajectory
-from hsuanwu_jax.video import check_video_path, write_video
-from hsuanwu_jax.xla_acting import XlaActor
+from hsuanwu_jax.loop import Learner, TrainingLoop
+from hsuanwu_jax.metrics import EpisodeLog
+from hsuanwu_jax.pipeline import BatchAssembler
+from hsuanwu_jax.plan import plan_run, validate_and_join
+from hsuanwu_jax.types import Trajectory
+from hsuanwu_jax.xla_acting import make_actors
 
 
 class DistributedTrainer:
@@ -50,62 +39,55 @@ class DistributedTrainer:
     """
 
     def __init__(self, cfgs, train_env=None, test_env=None):
-        self.settings = s = _validate_and_join(cfgs)
-        train_envs = make_env(s.config, process_index=jax.process_index()) if train_env is None else train_env
-        train_envs = [
-            as_batched_env(env)
-            for env in (train_envs if isinstance(train_envs, (list, tuple)) else [train_envs])
-        ]
-        self.spec = check_actor_envs(train_envs, s.num_actors, s.num_envs)
-        self._test_env = None if test_env is None else as_batched_env(test_env)
-        if self._test_env is not None:
-            check_same_spec(env_spec(self._test_env), self.spec, "test_env")
+        self.settings = s = validate_and_join(cfgs)
+        envs = make_env(s.config, process_index=jax.process_index()) if train_env is None else train_env
+        envs = [as_batched_env(env) for env in (envs if isinstance(envs, (list, tuple)) else [envs])]
+        self.spec = check_actor_envs(envs, s.num_actors, s.num_envs)
         self.plan = plan_run(
             s,
             self.spec,
-            envs_have_xla=all(hasattr(env, "xla") for env in train_envs),
+            envs_have_xla=all(hasattr(env, "xla") for env in envs),
             local_devices=jax.local_devices(),
             global_devices=jax.devices(),
         )
-        init_key, actors_key, self._test_key = jax.random.split(jax.random.PRNGKey(s.seed), 3)
+        init_key, actors_key, test_key = jax.random.split(jax.random.PRNGKey(s.seed), 3)
         actors_key = jax.random.fold_in(actors_key, jax.process_index())  # each host its own streams
-        self.agent = build_agent(s, self.spec, self.plan, init_key)
-        self.learner = Learner(
-            self.agent.learner_step, self.plan.mesh, self.agent.initial_state, self.plan.actor_device
-        )
+        self.agent = a = build_agent(s, self.spec, self.plan, init_key)
+        self._evaluator = Evaluator(s.config, self.spec, a.network, a.greedy_policy, test_key, test_env)
+        self.learner = Learner(a.learner_step, self.plan.mesh, a.initial_state, self.plan.actor_device)
         self._episodes = EpisodeLog()
-        actor_class = XlaActor if self.plan.actor_mode == "xla" else Actor
-        self.actors = [
-            actor_class(
-                env,
-                self.spec,
-                self.agent.sample_policy,
-                self.network.initial_core_state(s.num_envs),
-                s.num_steps,
-                key,
-                self.plan.actor_device,
-                on_episodes=self._episodes.add,
-            )
-            for env, key in zip(train_envs, jax.random.split(actors_key, len(train_envs)), strict=True)
-        ]
+        core_state = a.network.initial_core_state
+        self.actors = make_actors(
+            self.plan.actor_mode,
+            envs,
+            self.spec,
+            a.sample_policy,
+            core_state(s.num_envs),
+            s.num_steps,
+            actors_key,
+            self.plan.actor_device,
+            on_episodes=self._episodes.add,
+        )
         self.stopped_early = False  # set when train() ended on SIGTERM or Ctrl-C
         self._last_record: dict[str, Any] = {}
         self.workdir = s.workdir or os.path.join("runs", s.env_id)
         self._checkpoints = RunCheckpoints(
             os.path.join(self.workdir, "checkpoints"), s.checkpoint_keep, s.config
         )
+        batches = BatchAssembler(
+            self.spec, s.num_steps, s.num_envs, s.rollouts_per_batch, core_state(s.batch_size)
+        )
         self._loop = TrainingLoop(
             s=s,
             workdir=self.workdir,
             learner=self.learner,
             actors=self.actors,
-            batches=BatchAssembler(self.spec, s, self.network.initial_core_state(s.batch_size)),
+            batches=batches,
             episodes=self._episodes,
             checkpoints=self._checkpoints,
-            run_state=self._run_state,
-            test=self.test,
+            evaluator=self._evaluator,
         )
-        self._resume()
+        self._loop.resume()
 
     state = property(lambda self: self.learner.state, doc="The learner's state (replicated over the mesh).")
     env_steps = property(
@@ -155,25 +137,14 @@ class DistributedTrainer:
         Returns `episode_reward` (mean), `episode_reward_std`, `episode_reward_min`,
         `episode_reward_max`, `episode_length` (mean) and `num_episodes`.
         """
-        if self._test_env is None:
-            self._test_env = make_env(self.settings.config, test=True)
-            check_same_spec(env_spec(self._test_env), self.spec, "test_env")
-        return self._play_greedily(self._test_env, self.settings.num_test_episodes)
+        return self._evaluator.test(self.actor_params())
 
     def record(self, path: str, num_episodes: int = 1, fps: float = 25.0) -> dict[str, Any]:
         """Plays `num_episodes` greedy episodes on one fresh test env and writes them as a video to
         `path` (.gif, or .mp4 with imageio-ffmpeg installed), frames from EnvPool's renderer (RGB;
         for Atari the emulator's screen). Returns `path`, `num_frames` and the test statistics
         (`episode_reward`, ...). In a notebook: `IPython.display.Image(path)` shows a GIF."""
-        check_video_path(path)
-        env = make_env(self.settings.config, test=True, num_envs=1, render=True)
-        frames: list[np.ndarray] = []
-        try:
-            result = self._play_greedily(env, num_episodes, after_step=lambda: frames.append(env.render()[0]))
-        finally:
-            env.close()
-        write_video(path, frames, fps)
-        return {"path": path, "num_frames": len(frames), **result}
+        return self._evaluator.record(self.actor_params(), path, num_episodes, fps)
 
     def save(self, path: str | None = None) -> str:
         """Writes a model export (params as msgpack; network, specs and config as JSON; no pickle)
@@ -202,73 +173,8 @@ class DistributedTrainer:
         self._checkpoints.close()
         for actor in self.actors:
             actor.env.close()
-        if self._test_env is not None:
-            self._test_env.close()
+        self._evaluator.close()
 
     def actor_params(self):
         """The current params, copied to the actor device (what actors and `test()` act with)."""
         return self.learner.actor_params()
-
-    def _play_greedily(self, env, num_episodes: int, after_step=None) -> dict[str, float]:
-        """`evaluate` with the current params and the next test key (see `evaluation.evaluate`)."""
-        self._test_key, key = jax.random.split(self._test_key)
-        core_state = self.network.initial_core_state(num_envs_of(env))
-        return evaluate(
-            env,
-            self.spec,
-            self.agent.greedy_policy,
-            self.actor_params(),
-            core_state,
-            key,
-            num_episodes,
-            after_step,
-        )
-
-    def _run_state(self) -> RunState:
-        return RunState(
-            learner=self.state,
-            actor_keys=np.stack([np.asarray(actor.key) for actor in self.actors]),
-            test_key=np.asarray(self._test_key),
-            env_steps=self.env_steps,
-            total_episodes=self._episodes.total,
-        )
-
-    def _resume(self) -> None:
-        """Continues from the newest readable checkpoint in the workdir, if there is one; a workdir that
-        has metrics but no checkpoint is refused rather than silently overwritten."""
-        metrics_path = os.path.join(self.workdir, "metrics.jsonl")
-        restored = self._checkpoints.restore_newest(self._run_state())
-        if restored is None:
-            if sharding.any_process(sharding.is_primary() and bool(read_metrics(metrics_path))):
-                raise ValueError(
-                    f"workdir {self.workdir!r} holds a metrics.jsonl but no checkpoint to resume from: "
-                    "choose another workdir or remove that one"
-                )
-            return
-        self.learner.state, self.learner.env_steps = restored.learner, restored.env_steps
-        for actor, key in zip(self.actors, restored.actor_keys, strict=True):
-            if jax.process_index() > 0:  # the checkpoint holds process 0's keys; others derive theirs
-                key = jax.random.fold_in(key, jax.process_index())
-            actor.key = jax.device_put(key, self.plan.actor_device)
-        self._test_key = jnp.asarray(restored.test_key)
-        self._episodes.total = restored.total_episodes
-        if sharding.is_primary():
-            truncate_metrics(metrics_path, restored.env_steps)
-        print(
-            f"resuming from the checkpoint at env step {self.env_steps:,} in {self._checkpoints.directory}",
-            flush=True,
-        )
-
-
-def _validate_and_join(cfgs):
-    """The validated settings; for a multi-host run, first joins it (batch sizes count every process)."""
-    s = validate(cfgs)
-    if s.multi_host:
-        sharding.initialize_distributed(
-            coordinator_address=s.coordinator_address,
-            num_processes=s.num_processes,
-            process_id=s.process_id,
-            timeout_seconds=s.distributed_timeout_seconds,
-        )
-        s = validate(cfgs, num_processes=jax.process_count())
-    return s

@@ -144,7 +144,7 @@ class XlaActor(Actor):
             fields = EnvFields(
                 self._obs, self._first, self._prev_action, self._reward, self._done, self._terminated
             )
-            self._carry = jax.device_put(XlaCarry(handle, fields, self._core_state), self._device)
+            self._carry = jax.device_put(XlaCarry(handle, fields, self._core_state), self.device)
         self._rollout = make_rollout_fn(
             env_step=env_step,
             policy_fn=self._policy_fn,
@@ -177,3 +177,23 @@ class XlaActor(Actor):
             if finished:
                 self._on_episodes(finished)
         return traj
+
+
+def make_actors(
+    actor_mode: str,
+    envs: list,
+    spec: EnvSpec,
+    policy_fn: PolicyFn,
+    initial_core_state: CoreState,
+    num_steps: int,
+    key: jax.Array,
+    device: jax.Device,
+    on_episodes: Callable[[list[tuple[int, float, int]]], None],
+) -> list[Actor]:
+    """One actor per env: `XlaActor`s for `actor_mode="xla"`, else `Actor`s, each with its own key split
+    from `key` (see `acting.Actor` for the other arguments)."""
+    actor_class = XlaActor if actor_mode == "xla" else Actor
+    return [
+        actor_class(env, spec, policy_fn, initial_core_state, num_steps, k, device, on_episodes=on_episodes)
+        for env, k in zip(envs, jax.random.split(key, len(envs)), strict=True)
+    ]

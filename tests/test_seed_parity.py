@@ -158,7 +158,7 @@ def test_continuous_control_trains_on_envpool(tmp_path):
     trainer.train()
     result = trainer.test()
     assert result["num_episodes"] == 3 and result["episode_length"] == 200
-    policy = load_policy(trainer.save(), trainer._test_env)
+    policy = load_policy(trainer.save(), make_env(cfg, test=True))
     action, _ = policy(np.zeros(3, np.float32))
     assert action.shape == (1,) and -2.0 <= float(action[0]) <= 2.0
 
