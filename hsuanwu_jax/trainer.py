@@ -60,12 +60,12 @@ class DistributedTrainer:
         self.actors = make_actors(
             self.plan.actor_mode,
             envs,
-            self.spec,
-            a.sample_policy,
-            core_state(s.num_envs),
-            s.num_steps,
             actors_key,
-            self.plan.actor_device,
+            spec=self.spec,
+            policy_fn=a.sample_policy,
+            initial_core_state=core_state(s.num_envs),
+            num_steps=s.num_steps,
+            device=self.plan.actor_device,
             on_episodes=self._episodes.add,
         )
         self.stopped_early = False  # set when train() ended on SIGTERM or Ctrl-C

@@ -179,21 +179,11 @@ class XlaActor(Actor):
         return traj
 
 
-def make_actors(
-    actor_mode: str,
-    envs: list,
-    spec: EnvSpec,
-    policy_fn: PolicyFn,
-    initial_core_state: CoreState,
-    num_steps: int,
-    key: jax.Array,
-    device: jax.Device,
-    on_episodes: Callable[[list[tuple[int, float, int]]], None],
-) -> list[Actor]:
+def make_actors(actor_mode: str, envs: list, key: jax.Array, **actor_args) -> list[Actor]:
     """One actor per env: `XlaActor`s for `actor_mode="xla"`, else `Actor`s, each with its own key split
-    from `key` (see `acting.Actor` for the other arguments)."""
+    from `key`; `actor_args` are the other arguments of `acting.Actor`, by name."""
     actor_class = XlaActor if actor_mode == "xla" else Actor
     return [
-        actor_class(env, spec, policy_fn, initial_core_state, num_steps, k, device, on_episodes=on_episodes)
+        actor_class(env, key=k, **actor_args)
         for env, k in zip(envs, jax.random.split(key, len(envs)), strict=True)
     ]
