@@ -1,7 +1,8 @@
 """Atari with the Machado et al. (2018) evaluation protocol ("Revisiting the Arcade Learning Environment").
 
 Sticky actions with probability 0.25, the full 18-action set, no loss-of-life signal, no no-op
-starts, episodes capped at 108,000 frames (27,000 agent steps at frame skip 4); rewards are clipped
+starts (in EnvPool that is noop_max=1; noop_max=0 crashes EnvPool 1.2.5), episodes capped at
+108,000 frames (27,000 agent steps at frame skip 4); rewards are clipped
 for learning only. Scores from this protocol are not comparable with the IMPALA paper's protocol
 (configs/impala_atari.py): report them with the protocol's name. Network and learner settings are
 those of configs/impala_atari.py.
@@ -21,7 +22,7 @@ def get_config():
         repeat_action_probability=0.25,
         full_action_space=True,
         episodic_life=False,
-        noop_max=0,
+        noop_max=1,  # no no-op starts
         max_episode_steps=27_000,
     )
     cfg.env_kwargs = dict(protocol, reward_clip=True)

@@ -9,7 +9,7 @@ from collections.abc import Callable
 import jax
 import numpy as np
 
-from hsuanwu_jax.envs import EnvSpec, EpisodeTracker, num_envs_of
+from hsuanwu_jax.envs import EnvSpec, EpisodeTracker, num_envs_of, step_env
 from hsuanwu_jax.pipeline import BufferPool, ParamsSource, Rollout, RolloutQueue, allocate_trajectory
 from hsuanwu_jax.policy import PolicyFn
 from hsuanwu_jax.types import CoreState, Params, Trajectory
@@ -47,6 +47,8 @@ class Actor:
         self._buffers = [self._allocate() for _ in range(num_buffers)]
         self.timings = {"env_seconds": 0.0, "inference_seconds": 0.0}
         obs, _ = env.reset()
+        self._obs_shape = (self.num_envs, *spec.obs_shape)
+        _check_obs(obs, self._obs_shape, "reset()")
         zeros = np.zeros(self.num_envs)
         self._obs = obs
         self._first = np.ones(self.num_envs, bool)
@@ -55,6 +57,11 @@ class Actor:
         self._done = zeros.astype(bool)
         self._terminated = zeros.astype(bool)
         self._core_state = jax.device_put(initial_core_state, device)
+        # What the actor is doing, for the learner's progress watchdog: `busy_since` is the monotonic
+        # time its current rollout started (None while it waits on the learner) and `activity` the call
+        # it is in. Single attribute writes: safe to read from another thread.
+        self.busy_since: float | None = None
+        self.activity = "starting"
 
     def collect(self, params: Params, buffer: Trajectory | None = None) -> Trajectory:
         """Runs `num_steps` env steps with `params` and returns the rollout `[T+1, B, ...]`.
@@ -77,6 +84,7 @@ class Actor:
             if t == self.num_steps:
                 break
             started = time.perf_counter()
+            self.activity = "the policy step"
             step, self.key = self._policy_fn(
                 params, self.key, self._obs, self._prev_action, self._reward, self._first, self._core_state
             )
@@ -85,7 +93,9 @@ class Actor:
             traj.action[t] = action
             traj.behaviour_log_prob[t] = log_prob
             started = time.perf_counter()
-            obs, reward, terminated, truncated, info = self.env.step(self._spec.env_action(action))
+            self.activity = "env.step()"
+            obs, reward, terminated, truncated, info = step_env(self.env, self._spec.env_action(action))
+            _check_obs(obs, self._obs_shape, "step()")
             self.timings["env_seconds"] += time.perf_counter() - started
             finished = self._tracker.update(reward, terminated, truncated, info)
             if finished:
@@ -103,5 +113,15 @@ class Actor:
         while not stop.is_set():
             index = pool.acquire()
             params, version = params_source.latest()
+            self.busy_since = time.monotonic()
             traj = self.collect(params, pool.buffers[index])
+            self.busy_since = None
             rollouts.put(Rollout(traj, version, lambda index=index: pool.release(index)))
+
+
+def _check_obs(obs, expected: tuple[int, ...], call: str) -> None:
+    if np.shape(obs) != expected:
+        raise ValueError(
+            f"the env's {call} returned observations of shape {np.shape(obs)}, but its observation space "
+            f"declares {expected[1:]} for each of its {expected[0]} envs ({expected} in all)"
+        )

@@ -9,7 +9,6 @@ tensorstore data and metadata as JSON: loading never executes code from the file
 from __future__ import annotations
 
 import json
-import logging
 import os
 from collections.abc import Callable, Mapping
 from typing import Any
@@ -18,17 +17,22 @@ import jax
 import numpy as np
 import orbax.checkpoint as ocp
 
+from hsuanwu_jax import sharding
 from hsuanwu_jax.config import STATE_SHAPE_FIELDS
 from hsuanwu_jax.types import LearnerState, RunState
 
 CHECKPOINT_FORMAT = "hsuanwu_jax.checkpoint/1"
 
-log = logging.getLogger(__name__)
-
 
 def _warn(message: str) -> None:
-    log.warning(message)
     print(f"WARNING: {message}", flush=True)
+
+
+def _first_line(error: Exception, limit: int = 300) -> str:
+    """`Type: message` cut to its first line and `limit` characters (Orbax errors carry pages of spec)."""
+    text = str(error).strip().splitlines()[0] if str(error).strip() else ""
+    text = text if len(text) <= limit else text[: limit - 3] + "..."
+    return f"{type(error).__name__}: {text}"
 
 
 class CheckpointError(RuntimeError):
@@ -40,6 +44,11 @@ class Checkpointer:
 
     def __init__(self, directory: str, keep: int):
         self.directory = os.path.abspath(directory)
+        if os.path.exists(self.directory) and not os.path.isdir(self.directory):
+            raise ValueError(
+                f"{self.directory} is a file, not a checkpoint directory: move it or choose another workdir"
+            )
+        self._unreadable: set[int] = set()  # steps found unreadable: a save at that step replaces them
         self._manager = ocp.CheckpointManager(
             self.directory,
             options=ocp.CheckpointManagerOptions(
@@ -55,7 +64,10 @@ class Checkpointer:
     def save(self, step: int, state: Any, metadata: dict[str, Any]) -> None:
         """Writes the checkpoint for env step `step` (every process of a multi-host run must call this)."""
         if step in self.steps():
-            return  # already written at this step (e.g. a final save right after a periodic one)
+            if step not in self._unreadable:
+                return  # already written at this step (e.g. a final save right after a periodic one)
+            self._manager.delete(step)  # a corrupted checkpoint must not stand for this step
+            self._unreadable.discard(step)
         self._manager.save(
             step,
             args=ocp.args.Composite(state=ocp.args.StandardSave(state), meta=ocp.args.JsonSave(metadata)),
@@ -80,7 +92,7 @@ class Checkpointer:
                     "meta"
                 ]
             except Exception as error:
-                failures.append(self._unreadable(step, error))
+                failures.append(self._unreadable_step(step, error))
                 continue
             check_metadata(metadata)
             try:
@@ -88,7 +100,7 @@ class Checkpointer:
                     step, args=ocp.args.Composite(state=ocp.args.StandardRestore(abstract))
                 )
             except Exception as error:
-                failures.append(self._unreadable(step, error))
+                failures.append(self._unreadable_step(step, error))
                 continue
             if failures:
                 _warn(f"resuming from the older checkpoint at step {step}")
@@ -97,10 +109,9 @@ class Checkpointer:
             raise CheckpointError("no checkpoint could be read:\n" + "\n".join(failures))
         return None
 
-    def _unreadable(self, step: int, error: Exception) -> str:
-        message = (
-            f"checkpoint at step {step} in {self.directory} is unreadable ({type(error).__name__}: {error})"
-        )
+    def _unreadable_step(self, step: int, error: Exception) -> str:
+        self._unreadable.add(step)
+        message = f"checkpoint at step {step} in {self.directory} is unreadable ({_first_line(error)})"
         _warn(message + "; trying an older one")
         return message
 
@@ -121,7 +132,19 @@ class RunCheckpoints:
         return self._checkpointer.steps()
 
     def save(self, run: RunState) -> None:
-        """Writes `run` at its env step (every process of a multi-host run must call this)."""
+        """Writes `run` at its env step (every process of a multi-host run must call this). Params that
+        are not all finite are refused with a FloatingPointError: a checkpoint must be one to resume from."""
+        if not all(np.isfinite(x).all() for x in jax.tree.leaves(sharding.fetch(run.learner.params))):
+            steps = self.steps()
+            kept = (
+                f"the newest checkpoint is at env step {steps[-1]:,}"
+                if steps
+                else "no checkpoint was written"
+            )
+            raise FloatingPointError(
+                f"the params at env step {run.env_steps:,} are not finite (is lr={self._config['lr']} too "
+                f"large?): not saved; training stopped and {kept}"
+            )
         metadata = {"format": CHECKPOINT_FORMAT, "config": self._config_json, "env_steps": run.env_steps}
         self._checkpointer.save(run.env_steps, _to_tree(run), metadata)
 

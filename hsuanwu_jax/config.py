@@ -30,6 +30,7 @@ def default_config() -> ml_collections.ConfigDict:
     cfg.env_threads = 1  # EnvPool C++ threads per actor env
     cfg.num_steps = 20  # unroll length T: env steps per rollout
     cfg.queue_size = 1  # finished rollouts waiting for the learner; bounds the policy lag
+    cfg.actor_timeout_seconds = 600  # seconds one rollout may take before train() fails (0: no limit)
     cfg.actor_mode = "auto"  # "xla": each rollout one jitted scan; "python": a loop; "auto": xla where it can
     # Learner.
     cfg.batch_size = 32  # env rollouts per update (a multiple of num_envs); samples = T * batch_size
@@ -65,6 +66,7 @@ def default_config() -> ml_collections.ConfigDict:
     cfg.distributed_timeout_seconds = 300  # give up joining the run after this many seconds
     # Evaluation, logging, outputs.
     cfg.num_test_episodes = 20  # greedy episodes in test()
+    cfg.test_max_episode_steps = 108_000  # test() cuts episodes still running after this many env steps
     cfg.test_every = 0  # env steps between greedy test() runs logged as test_* fields (0: never)
     cfg.log_every = 20_000  # env steps between metrics.jsonl lines
     cfg.progress = "bar"  # "bar": a tqdm bar plus a line per log step; "lines": the lines only; "none"

@@ -63,6 +63,67 @@ def check_env_id(env_id: str) -> None:
     raise ValueError(f"env_id={env_id!r} is not an EnvPool task{hint} (envpool.list_all_envs() lists all)")
 
 
+# envpool.make arguments that make_env sets from the config itself.
+_SET_BY_MAKE_ENV = {
+    "num_envs": "num_envs",
+    "batch_size": "num_envs",
+    "num_threads": "env_threads",
+    "seed": "seed",
+}
+_INTERNAL_KWARGS = ("max_num_players", "thread_affinity_offset", "base_path", "env_seed")
+
+
+def check_env_kwargs(env_id: str, kwargs: Mapping[str, Any], field: str) -> None:
+    """Checks envpool.make arguments against EnvPool's own spec of `env_id`: known names, the types of
+    their defaults, and values known to crash EnvPool. Raises ValueError naming `field` and the key."""
+    defaults = envpool.make_spec(env_id).config._asdict()
+    accepted = sorted(k for k in defaults if k not in _SET_BY_MAKE_ENV and k not in _INTERNAL_KWARGS)
+    for key, value in kwargs.items():
+        if key in _SET_BY_MAKE_ENV:
+            raise ValueError(
+                f"{field}[{key!r}] is set from the config field {_SET_BY_MAKE_ENV[key]!r}: set that instead"
+            )
+        if key not in accepted:
+            close = difflib.get_close_matches(key, accepted, n=1)
+            hint = f"did you mean {close[0]!r}? " if close else ""
+            raise ValueError(f"{field}[{key!r}] is not an argument of {env_id}: {hint}it takes {accepted}")
+        default = defaults[key]
+        if not _same_kind(value, default):
+            raise ValueError(
+                f"{field}[{key!r}]={value!r} has the wrong type for {env_id}: expected a "
+                f"{type(default).__name__} like its default {default!r}"
+            )
+    if (
+        envpool.registration.registry.specs[env_id][0].startswith("envpool.atari")
+        and kwargs.get("noop_max") == 0
+    ):
+        raise ValueError(
+            f"{field}['noop_max']=0 crashes EnvPool 1.2.5 on Atari: use noop_max=1 for no no-op starts"
+        )
+
+
+def _same_kind(value, default) -> bool:
+    """Whether `value` can stand for an EnvPool config default of `default`'s type."""
+    if isinstance(default, bool):
+        return isinstance(value, bool)
+    if isinstance(default, int):
+        return isinstance(value, int) and not isinstance(value, bool)
+    if isinstance(default, float):
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if isinstance(default, (list, tuple)):
+        return isinstance(value, (list, tuple))
+    return isinstance(value, type(default))
+
+
+def check_env_config(cfg: Mapping[str, Any]) -> None:
+    """Checks the config's env fields before any env is made: `env_id`, `env_kwargs`, and `env_kwargs`
+    with `test_env_kwargs` over them (what test() will make)."""
+    check_env_id(cfg["env_id"])
+    kwargs = dict(cfg.get("env_kwargs") or {})
+    check_env_kwargs(cfg["env_id"], kwargs, "env_kwargs")
+    check_env_kwargs(cfg["env_id"], dict(cfg.get("test_env_kwargs") or {}), "test_env_kwargs")
+
+
 def env_spec(env) -> EnvSpec:
     """Reads and checks the spaces of an EnvPool env (gymnasium API)."""
     obs_space, action_space = env.observation_space, env.action_space
@@ -119,6 +180,18 @@ def check_same_spec(spec: EnvSpec, expected: EnvSpec, name: str) -> None:
         raise ValueError(f"{name} has spec {spec}, which differs from the training envs' {expected}")
 
 
+def step_env(env, action) -> tuple:
+    """`env.step(action)`, with the old gym API (4 values) named rather than failing to unpack."""
+    result = env.step(action)
+    if not isinstance(result, tuple) or len(result) != 5:
+        count = len(result) if isinstance(result, tuple) else type(result).__name__
+        raise TypeError(
+            f"{type(env).__name__}.step() returned {count} values; hsuanwu_jax needs gymnasium's 5 "
+            "(obs, reward, terminated, truncated, info): the 4-value step is the old gym API"
+        )
+    return result
+
+
 def make_env(
     cfg: Mapping[str, Any],
     test: bool = False,
@@ -138,7 +211,7 @@ def make_env(
     can instead have `num_envs` envs, and with `render=True` its `render()` returns RGB frames
     `[num_envs, H, W, 3]` uint8 (classic control and Atari; MuJoCo needs an OpenGL context, MUJOCO_GL).
     """
-    check_env_id(cfg["env_id"])
+    check_env_config(cfg)
     kwargs = dict(cfg.get("env_kwargs") or {})
     if test:
         kwargs.update(cfg.get("test_env_kwargs") or {})
@@ -221,12 +294,26 @@ class GymnasiumVectorEnv:
 def as_batched_env(env):
     """EnvPool envs as they are; other gymnasium vector envs through `GymnasiumVectorEnv`.
 
-    EnvPool's gymnasium envs are `gymnasium.vector.VectorEnv`s too: they are told apart by their type.
+    EnvPool envs are told apart by their type (gymnasium sees them as single `gymnasium.Env`s); a single
+    gymnasium env or anything without the batched interface is refused, naming what to pass instead.
     """
-    if isinstance(env, gymnasium.vector.VectorEnv) and not isinstance(
-        env, envpool.python.envpool.EnvPoolMixin
-    ):
+    if isinstance(env, envpool.python.envpool.EnvPoolMixin):
+        return env
+    if isinstance(env, gymnasium.vector.VectorEnv):
         return GymnasiumVectorEnv(env)
+    if isinstance(env, gymnasium.Env):
+        raise TypeError(
+            f"{type(env).__name__} is a single gymnasium env; the trainer steps batches of envs: pass an "
+            "EnvPool env (hsuanwu_jax.make_env) or a vector env, e.g. "
+            "gymnasium.vector.SyncVectorEnv([lambda: gymnasium.make(...)] * num_envs)"
+        )
+    if not all(
+        hasattr(env, name) for name in ("reset", "step", "observation_space", "action_space", "config")
+    ):
+        raise TypeError(
+            f"{type(env).__name__} is not a batched env: expected an EnvPool env (hsuanwu_jax.make_env) or a "
+            "gymnasium vector env"
+        )
     return env
 
 
@@ -255,3 +342,7 @@ class EpisodeTracker:
         self._length[ended] = 0
         self._reset_pending = np.asarray(terminated | truncated, bool)
         return finished
+
+    def running(self, index: int) -> tuple[float, int]:
+        """The return and length so far of env `index`'s current episode."""
+        return float(self._return[index]), int(self._length[index])

@@ -17,6 +17,7 @@ from hsuanwu_jax.envs import (
     env_spec,
     make_env,
     num_envs_of,
+    step_env,
 )
 from hsuanwu_jax.networks import ImpalaNetwork
 from hsuanwu_jax.policy import PolicyFn
@@ -46,12 +47,13 @@ class Evaluator:
         if self.env is not None:
             check_same_spec(env_spec(self.env), spec, "test_env")
 
-    def test(self, params: Params) -> dict[str, float]:
-        """`num_test_episodes` greedy episodes on the test env (see `evaluate` for the statistics)."""
+    def test(self, params: Params, should_stop: Callable[[], bool] | None = None) -> dict[str, float]:
+        """`num_test_episodes` greedy episodes on the test env (see `evaluate` for the statistics and for
+        `should_stop`)."""
         if self.env is None:
             self.env = make_env(self._config, test=True)
             check_same_spec(env_spec(self.env), self._spec, "test_env")
-        return self._play(params, self.env, self._config["num_test_episodes"])
+        return self._play(params, self.env, self._config["num_test_episodes"], should_stop=should_stop)
 
     def record(self, params: Params, path: str, num_episodes: int, fps: float) -> dict[str, Any]:
         """Plays `num_episodes` greedy episodes on a fresh one-env test env with EnvPool's renderer and
@@ -70,10 +72,27 @@ class Evaluator:
         if self.env is not None:
             self.env.close()
 
-    def _play(self, params: Params, env, num_episodes: int, after_step=None) -> dict[str, float]:
+    def _play(
+        self, params: Params, env, num_episodes: int, after_step=None, should_stop=None
+    ) -> dict[str, float]:
         self.key, key = jax.random.split(self.key)
         core_state = self._network.initial_core_state(num_envs_of(env))
-        return evaluate(env, self._spec, self._policy, params, core_state, key, num_episodes, after_step)
+        return evaluate(
+            env,
+            self._spec,
+            self._policy,
+            params,
+            core_state,
+            key,
+            num_episodes,
+            after_step,
+            max_episode_steps=self._config["test_max_episode_steps"],
+            should_stop=should_stop,
+        )
+
+
+class EvaluationStopped(Exception):
+    """Raised by `evaluate` when its `should_stop()` turned true (e.g. SIGTERM during a scheduled test)."""
 
 
 def evaluate(
@@ -85,19 +104,25 @@ def evaluate(
     key: jax.Array,
     num_episodes: int,
     after_step: Callable[[], None] | None = None,
+    *,
+    max_episode_steps: int = 108_000,
+    should_stop: Callable[[], bool] | None = None,
 ) -> dict[str, float]:
     """Plays `num_episodes` episodes greedily on EnvPool `env` (reset first) and returns statistics.
 
     With N envs, each env plays its first ceil(num_episodes / N) episodes and the first
-    `num_episodes` of those count, so short episodes are not favoured.
+    `num_episodes` of those count, so short episodes are not favoured. The play stops after
+    `max_episode_steps` env steps per episode an env owes (an env without a time limit cannot hang
+    it): an episode still running then counts as it stands, and `num_cut_episodes` says how many did.
+    `should_stop()`, checked after every step, ends the play early with `EvaluationStopped`.
 
     Returns `episode_reward` (mean, in the game's own units), `episode_reward_std`, `_min`, `_max`,
-    `episode_length` (mean, env steps) and `num_episodes`. `after_step()`, if given, is called after
-    the reset and after every step (e.g. to render a frame).
+    `episode_length` (mean, env steps), `num_episodes` and `num_cut_episodes`. `after_step()`, if
+    given, is called after the reset and after every step (e.g. to render a frame).
     """
     num_envs = num_envs_of(env)
     per_env = math.ceil(num_episodes / num_envs)
-    results: list[list[tuple[float, int]]] = [[] for _ in range(num_envs)]
+    results: list[list[tuple[float, int, bool]]] = [[] for _ in range(num_envs)]  # (return, length, cut)
     tracker = EpisodeTracker(num_envs)
     obs, _ = env.reset()
     first = np.ones(num_envs, bool)
@@ -107,17 +132,24 @@ def evaluate(
     core_state = initial_core_state
     if after_step is not None:
         after_step()
-    while any(len(r) < per_env for r in results):
+    for _ in range(max_episode_steps * per_env):
+        if all(len(r) >= per_env for r in results):
+            break
         step, key = greedy_policy(params, key, obs, prev_action, reward, first, core_state)
         action = np.asarray(step.action)
-        obs, reward, terminated, truncated, info = env.step(spec.env_action(action))
+        obs, reward, terminated, truncated, info = step_env(env, spec.env_action(action))
         for index, episode_reward, length in tracker.update(reward, terminated, truncated, info):
-            results[index].append((episode_reward, length))
+            results[index].append((episode_reward, length, False))
         if after_step is not None:
             after_step()
+        if should_stop is not None and should_stop():
+            raise EvaluationStopped
         # EnvPool resets on the step after an episode ends: that step's observation is a first one.
         first, done = done, terminated | truncated
         prev_action, core_state = action, step.core_state
+    for index, finished in enumerate(results):
+        if len(finished) < per_env:  # the step cap ended this env's episode: it counts as it stands
+            finished.append((*tracker.running(index), True))
     episodes = [e for per in results for e in per[:per_env]][:num_episodes]
     rewards = np.array([e[0] for e in episodes])
     lengths = np.array([e[1] for e in episodes])
@@ -128,4 +160,5 @@ def evaluate(
         "episode_reward_max": float(rewards.max()),
         "episode_length": float(lengths.mean()),
         "num_episodes": len(episodes),
+        "num_cut_episodes": sum(e[2] for e in episodes),
     }

@@ -66,52 +66,99 @@ def check_spec(saved: EnvSpec, actual: EnvSpec, what: str) -> None:
 
 
 def write_export(path: str, params: Params, metadata: dict[str, Any]) -> str:
-    """Writes an export directory atomically: a reader sees the old export or the new one, whole."""
-    parent = os.path.dirname(os.path.abspath(path))
+    """Writes an export atomically: a reader sees the old export or the new one, whole, at every moment.
+
+    The files go into a new hidden directory beside `path`, and `path` is a symbolic link that is
+    swapped to it in one rename; the export it replaces is kept until the next save (a reader that
+    resolved the link just before the swap can still finish), older ones are removed.
+    """
+    path = os.path.abspath(path)
+    parent, name = os.path.split(path)
     os.makedirs(parent, exist_ok=True)
-    staging = tempfile.mkdtemp(prefix=".export-", dir=parent)
+    staging = tempfile.mkdtemp(prefix=f".{name}-", dir=parent)
     with open(os.path.join(staging, PARAMS_FILE), "wb") as f:
         f.write(flax.serialization.to_bytes(params))
     with open(os.path.join(staging, META_FILE), "w", encoding="utf-8") as f:
         json.dump({"format": EXPORT_FORMAT, **metadata}, f, indent=2, default=list)
-    if os.path.exists(path):
-        old = path + ".old"
-        shutil.rmtree(old, ignore_errors=True)
-        os.replace(path, old)
-        os.replace(staging, path)
-        shutil.rmtree(old)
-    else:
-        os.replace(staging, path)
+    previous = os.path.realpath(path) if os.path.islink(path) else None
+    if os.path.isdir(path) and not os.path.islink(path):  # an export written before exports were links
+        os.replace(path, path + ".old")
+        previous = path + ".old"
+    link = os.path.join(parent, f".{name}-link-{os.getpid()}")
+    if os.path.lexists(link):
+        os.remove(link)
+    os.symlink(os.path.basename(staging), link)
+    os.replace(link, path)
+    for entry in os.listdir(parent):  # versions older than the one just replaced
+        full = os.path.join(parent, entry)
+        if entry.startswith(f".{name}-") and os.path.isdir(full) and full not in (staging, previous):
+            shutil.rmtree(full, ignore_errors=True)
+    if previous and previous.endswith(".old"):
+        shutil.rmtree(previous, ignore_errors=True)
     return path
+
+
+def _read_files(path: str, attempts: int = 5) -> tuple[bytes, bytes]:
+    """The bytes of the export's two files, both from one version: `path` is resolved once per attempt,
+    and an attempt whose version a concurrent save removed is retried on the new one."""
+    for _ in range(attempts - 1):
+        version = os.path.realpath(path)
+        try:
+            return _read_version(version)
+        except FileNotFoundError:
+            if os.path.realpath(path) == version:  # not a save swapping versions: really missing
+                break
+    version = os.path.realpath(path)
+    missing = [name for name in (META_FILE, PARAMS_FILE) if not os.path.isfile(os.path.join(version, name))]
+    if missing:
+        raise FileNotFoundError(
+            f"{os.path.join(path, missing[0])} is missing: {path!r} is not a complete export"
+        )
+    return _read_version(version)
+
+
+def _read_version(version: str) -> tuple[bytes, bytes]:
+    with (
+        open(os.path.join(version, META_FILE), "rb") as meta,
+        open(os.path.join(version, PARAMS_FILE), "rb") as params,
+    ):
+        return meta.read(), params.read()
 
 
 def read_export(path: str) -> tuple[ImpalaNetwork, EnvSpec, Params, dict[str, Any]]:
     """Reads and checks an export: `(network, spec, params, metadata)`; clear errors for a missing,
     truncated or foreign export and for unknown network names."""
-    for name in (META_FILE, PARAMS_FILE):
-        if not os.path.isfile(os.path.join(path, name)):
-            raise FileNotFoundError(
-                f"{os.path.join(path, name)} is missing: {path!r} is not a complete export"
-            )
+    meta_bytes, data = _read_files(path)
     try:
-        with open(os.path.join(path, META_FILE), encoding="utf-8") as f:
-            metadata = json.load(f)
-    except json.JSONDecodeError as error:
-        raise ValueError(f"{os.path.join(path, META_FILE)} is truncated or corrupted: {error}") from None
-    if metadata.get("format") != EXPORT_FORMAT:
-        raise ValueError(f"{path!r} has format {metadata.get('format')!r}, expected {EXPORT_FORMAT!r}")
+        metadata = json.loads(meta_bytes.decode("utf-8"))
+    except (json.JSONDecodeError, UnicodeDecodeError) as error:
+        raise ValueError(
+            f"{os.path.join(path, META_FILE)} is not readable JSON (truncated or corrupted): {error}"
+        ) from None
+    if not isinstance(metadata, dict) or metadata.get("format") != EXPORT_FORMAT:
+        found = metadata.get("format") if isinstance(metadata, dict) else type(metadata).__name__
+        raise ValueError(f"{path!r} has format {found!r}, expected {EXPORT_FORMAT!r}")
+    missing = [key for key in ("network", "spec") if not isinstance(metadata.get(key), dict)]
+    if missing:
+        raise ValueError(
+            f"{os.path.join(path, META_FILE)} has no {' or '.join(map(repr, missing))} section: not a complete export"
+        )
     # Exports written before weight_init existed used Flax's default.
     network_args = {"weight_init": "lecun", **metadata["network"]}
     choices = {"encoder": ENCODERS, "distribution": DISTRIBUTIONS, "weight_init": WEIGHT_INITS}
     for field, accepted in choices.items():
         if network_args.get(field) not in accepted:
             raise ValueError(f"export {field}={network_args.get(field)!r} is not one of {accepted}")
-    network_args["mlp_hidden_sizes"] = tuple(network_args["mlp_hidden_sizes"])
-    network = ImpalaNetwork(**network_args)
-    spec = spec_from_json(metadata["spec"])
+    try:
+        network_args["mlp_hidden_sizes"] = tuple(network_args["mlp_hidden_sizes"])
+        network = ImpalaNetwork(**network_args)
+        spec = spec_from_json(metadata["spec"])
+    except (KeyError, TypeError, ValueError) as error:
+        raise ValueError(
+            f"{os.path.join(path, META_FILE)} does not describe a network and spaces this version reads "
+            f"({type(error).__name__}: {error})"
+        ) from None
     template = init_params(network, spec, jax.random.PRNGKey(0))
-    with open(os.path.join(path, PARAMS_FILE), "rb") as f:
-        data = f.read()
     try:
         params = flax.serialization.from_bytes(template, data)
     except Exception as error:
@@ -142,6 +189,11 @@ class Policy:
     def __call__(self, obs, state=None, reward=None):
         obs = np.asarray(obs, self.spec.obs_dtype)
         single = obs.shape == self.spec.obs_shape
+        if not single and obs.shape[1:] != self.spec.obs_shape:
+            raise ValueError(
+                f"expected observations of shape {self.spec.obs_shape} (one) or [B, *{self.spec.obs_shape}] "
+                f"(a batch), got {obs.shape}"
+            )
         batch = obs[None] if single else obs
         num = batch.shape[0]
         if state is None:

@@ -1,5 +1,5 @@
 """The training loop: batches from the actors, updates on the learner mesh, params published back, and
-one schedule for logging, testing and checkpointing.
+one schedule (schedule.py) for logging, testing and checkpointing.
 
 One iteration, in order: dispatch the update on the batch in hand (asynchronous); assemble the next batch
 on the host while it runs; wait for its metrics and refuse non-finite ones; publish the new params to the
@@ -9,11 +9,10 @@ actors; then whatever the schedule says is due (log with a test, checkpoint) and
 from __future__ import annotations
 
 import functools
-import math
 import os
 import threading
 import time
-from typing import Any, NamedTuple
+from typing import Any
 
 import jax
 import jax.numpy as jnp
@@ -21,11 +20,19 @@ import numpy as np
 
 from hsuanwu_jax import sharding
 from hsuanwu_jax.checkpoint import RunCheckpoints
-from hsuanwu_jax.evaluation import Evaluator
+from hsuanwu_jax.evaluation import EvaluationStopped, Evaluator
 from hsuanwu_jax.learner import LearnerStep
-from hsuanwu_jax.metrics import EpisodeLog, MetricSinks, StageTimes, read_metrics, truncate_metrics
+from hsuanwu_jax.metrics import (
+    EpisodeLog,
+    MetricSinks,
+    StageTimes,
+    metrics_record,
+    read_metrics,
+    truncate_metrics,
+)
 from hsuanwu_jax.pipeline import BatchAssembler, ParamsSource, RolloutQueue, StopRequests, WorkerGroup
 from hsuanwu_jax.progress import Progress
+from hsuanwu_jax.schedule import Schedule
 from hsuanwu_jax.settings import Settings
 from hsuanwu_jax.types import LearnerState, RunState, Trajectory
 
@@ -55,45 +62,6 @@ class Learner:
         return self._copy_to_actor_device(self.state.params)
 
 
-class Due(NamedTuple):
-    log: bool
-    test: bool
-    checkpoint: bool
-
-
-class Schedule:
-    """When logging, testing and checkpointing are due, in env steps.
-
-    Tests and checkpoints fall on multiples of `test_every` / `checkpoint_every` (0: never; a
-    checkpoint is still written when training ends); a log line is written `log_every` env steps
-    after the previous one, with every test, and when training ends.
-    """
-
-    def __init__(self, env_steps: int, *, log_every: int, test_every: int, checkpoint_every: int):
-        self._log_every, self._test_every, self._checkpoint_every = log_every, test_every, checkpoint_every
-        self._last_log = env_steps
-        self._next_test = _next_multiple(env_steps, test_every)
-        self._next_checkpoint = _next_multiple(env_steps, checkpoint_every)
-
-    def due(self, env_steps: int, finished: bool) -> Due:
-        test = env_steps >= self._next_test
-        log = finished or test or env_steps - self._last_log >= self._log_every
-        return Due(log, test, finished or env_steps >= self._next_checkpoint)
-
-    def logged(self, env_steps: int, tested: bool) -> None:
-        self._last_log = env_steps
-        if tested:
-            self._next_test = _next_multiple(env_steps, self._test_every)
-
-    def checkpointed(self, env_steps: int) -> None:
-        self._next_checkpoint = _next_multiple(env_steps, self._checkpoint_every)
-
-
-def _next_multiple(steps: int, every: int) -> float:
-    """The first multiple of `every` above `steps` (infinity when `every` is 0: never)."""
-    return (steps // every + 1) * every if every > 0 else math.inf
-
-
 class TrainingLoop:
     """Runs actor threads and the learner together until a target number of env steps.
 
@@ -117,6 +85,9 @@ class TrainingLoop:
         self._s, self._workdir, self._learner, self._actors = s, workdir, learner, actors
         self._batches, self._episodes, self._checkpoints = batches, episodes, checkpoints
         self._evaluator = evaluator
+        self.stuck_actors: list[
+            str
+        ] = []  # actor threads that did not stop when asked (their envs are in use)
         self._metrics_path = os.path.join(workdir, "metrics.jsonl")
 
     def run_state(self) -> RunState:
@@ -163,18 +134,37 @@ class TrainingLoop:
         params_source = ParamsSource(self._learner.actor_params(), self._learner.update_step())
         for index, actor in enumerate(self._actors):
             workers.start(f"actor-{index}", functools.partial(actor.run, params_source, rollouts, stop))
+        check = functools.partial(self._check_progress, workers)
         try:
             with StopRequests() as stop_requested:
-                result = self._learn(target, rollouts, workers, params_source, stop_requested)
+                result = self._learn(target, rollouts, check, params_source, stop_requested)
         finally:
             alive = workers.join(JOIN_TIMEOUT_SECONDS)
             rollouts.drain()
+            if alive:  # their envs may still be in use: the trainer must not act, train or close them
+                self.stuck_actors = alive
         workers.raise_if_failed()
         if alive:
             raise RuntimeError(f"actor threads did not stop within {JOIN_TIMEOUT_SECONDS} s: {alive}")
         return result
 
-    def _learn(self, target, rollouts, workers, params_source, stop_requested) -> tuple[dict[str, Any], bool]:
+    def _check_progress(self, workers: WorkerGroup) -> None:
+        """Raises an actor thread's exception, or a TimeoutError naming an actor that has been busy on one
+        rollout for more than `actor_timeout_seconds` and the call it is in."""
+        workers.raise_if_failed()
+        timeout = self._s.actor_timeout_seconds
+        if not timeout:
+            return
+        now = time.monotonic()
+        for index, actor in enumerate(self._actors):
+            since = actor.busy_since
+            if since is not None and now - since > timeout:
+                raise TimeoutError(
+                    f"actor-{index} has made no progress for {now - since:.0f} s (actor_timeout_seconds="
+                    f"{timeout}): it is in {actor.activity}; is its env stuck?"
+                )
+
+    def _learn(self, target, rollouts, check, params_source, stop_requested) -> tuple[dict[str, Any], bool]:
         """The loop itself. Every process runs it in lockstep; only the primary one logs and tests."""
         s, learner = self._s, self._learner
         primary = sharding.is_primary()
@@ -198,36 +188,44 @@ class TrainingLoop:
         stages = StageTimes()
         actor_totals = self._actor_seconds()
         try:
-            batch, versions = self._batches.next(rollouts, workers, stages)
+            batch, versions = self._batches.next(rollouts, check, stages)
             while True:
                 version = learner.update_step()
                 lags.extend(version - v for v in versions)
                 with stages.time("update_dispatch"):
                     metrics = learner.dispatch(batch)
-                learner.env_steps += s.steps_per_update
+                learned, learner.env_steps = batch, learner.env_steps + s.steps_per_update
                 finished = learner.env_steps >= target
                 if not finished:  # assembled on the host while the update runs
-                    batch, versions = self._batches.next(rollouts, workers, stages)
+                    batch, versions = self._batches.next(rollouts, check, stages)
                 with stages.time("update_wait"):
                     metrics = sharding.fetch(metrics)
-                self._check_finite(metrics)
+                self._check_finite(metrics, learned)
                 with stages.time("publish"):
                     params_source.publish(learner.actor_params(), version + 1)
                 due = schedule.due(learner.env_steps, finished)
                 if primary:
                     progress.advance(learner.env_steps)
+                if due.log and not primary:
+                    lags = []  # only the primary process reports them
                 if primary and due.log:
                     now = time.perf_counter()
                     seconds, steps = now - last_log_time, learner.env_steps - last_log_steps
-                    record = metrics_record(metrics, learner, self._episodes, lags, steps, seconds)
+                    record = metrics_record(
+                        metrics,
+                        learner.env_steps,
+                        learner.update_step(),
+                        self._episodes,
+                        lags,
+                        steps,
+                        seconds,
+                    )
                     record["time"] = now - started
                     totals = self._actor_seconds()
                     record.update({k: totals[k] - actor_totals[k] for k in totals}, **stages.drain())
                     actor_totals = totals
                     if due.test:
-                        record.update(
-                            {f"test_{k}": v for k, v in self._evaluator.test(learner.actor_params()).items()}
-                        )
+                        record.update(self._scheduled_test(stop_requested))
                         now = time.perf_counter()
                     sinks.write(record)
                     progress.log(record)
@@ -244,14 +242,33 @@ class TrainingLoop:
                 progress.close()
                 sinks.close()
 
-    def _check_finite(self, metrics) -> None:
+    def _scheduled_test(self, stop_requested) -> dict[str, float]:
+        """`test_*` fields of a greedy test; none when a stop request (SIGTERM, Ctrl-C) cut it short."""
+        try:
+            result = self._evaluator.test(self._learner.actor_params(), should_stop=stop_requested)
+        except EvaluationStopped:
+            return {}
+        return {f"test_{k}": v for k, v in result.items()}
+
+    def _check_finite(self, metrics, batch: Trajectory) -> None:
+        """Stops training on a non-finite loss or gradient, naming the update and what the batch held."""
         if np.isfinite(metrics["loss"]) and np.isfinite(metrics["grad_norm"]):
             return
         steps = self._checkpoints.steps()
         kept = f"the newest checkpoint is at env step {steps[-1]:,}" if steps else "no checkpoint was written"
+        bad_inputs = [
+            name
+            for name in ("obs", "reward")
+            if np.issubdtype(getattr(batch, name).dtype, np.floating)
+            and not np.isfinite(getattr(batch, name)).all()
+        ]
+        cause = (
+            f"; the env produced non-finite {' and '.join(bad_inputs)} in this batch" if bad_inputs else ""
+        )
         raise FloatingPointError(
             f"non-finite loss ({metrics['loss']}) or gradient norm ({metrics['grad_norm']}) at update "
-            f"{self._learner.update_step()} (env step {self._learner.env_steps:,}); training stopped and {kept}"
+            f"{self._learner.update_step()} (env step {self._learner.env_steps:,}){cause}; training stopped "
+            f"and {kept}"
         )
 
     def _actor_seconds(self) -> dict[str, float]:
@@ -260,24 +277,3 @@ class TrainingLoop:
             f"actor_{name}": sum(actor.timings[name] for actor in self._actors)
             for name in self._actors[0].timings
         }
-
-
-def metrics_record(
-    metrics, learner: Learner, episodes: EpisodeLog, lags: list[int], steps: int, seconds: float
-):
-    """One log line: counters, speed, episode statistics, losses and the policy lags since the last line."""
-    transitions = max(float(metrics["num_transitions"]), 1.0)
-    return {
-        "step": learner.env_steps,
-        "updates": learner.update_step(),
-        "sps": steps / max(seconds, 1e-9),
-        **episodes.drain(),
-        "loss": metrics["loss"],
-        "pg_loss": metrics["pg_loss"],
-        "baseline_loss": metrics["baseline_loss"],
-        "entropy": metrics["entropy"] / transitions,
-        "grad_norm": metrics["grad_norm"],
-        "policy_lag_mean": float(np.mean(lags)) if lags else 0.0,
-        "policy_lag_max": max(lags, default=0),
-        "policy_lag_counts": np.bincount(lags).tolist() if lags else [],  # [k]: rollouts k updates old
-    }

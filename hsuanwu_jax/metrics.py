@@ -14,6 +14,8 @@ import uuid
 from collections.abc import Mapping
 from typing import Any
 
+import numpy as np
+
 
 class EpisodeLog:
     """Collects finished episodes from many actor threads; the trainer drains it at each log step."""
@@ -48,6 +50,27 @@ class EpisodeLog:
         }
 
 
+def metrics_record(
+    metrics, env_steps: int, updates: int, episodes: EpisodeLog, lags: list[int], steps: int, seconds: float
+) -> dict[str, Any]:
+    """One log line: counters, speed, episode statistics, losses and the policy lags since the last line."""
+    transitions = max(float(metrics["num_transitions"]), 1.0)
+    return {
+        "step": env_steps,
+        "updates": updates,
+        "sps": steps / max(seconds, 1e-9),
+        **episodes.drain(),
+        "loss": metrics["loss"],
+        "pg_loss": metrics["pg_loss"],
+        "baseline_loss": metrics["baseline_loss"],
+        "entropy": metrics["entropy"] / transitions,
+        "grad_norm": metrics["grad_norm"],
+        "policy_lag_mean": float(np.mean(lags)) if lags else 0.0,
+        "policy_lag_max": max(lags, default=0),
+        "policy_lag_counts": np.bincount(lags).tolist() if lags else [],  # [k]: rollouts k updates old
+    }
+
+
 class StageTimes:
     """Seconds spent in named stages of a loop since the last drain (one thread's stopwatch)."""
 
@@ -77,6 +100,7 @@ class MetricsWriter:
     def __init__(self, path: str):
         os.makedirs(os.path.dirname(path) or ".", exist_ok=True)
         self.path = path
+        _drop_partial_last_line(path)
         self._file = open(path, "a", encoding="utf-8")  # noqa: SIM115 - closed in close()
 
     def write(self, record: dict[str, Any]) -> None:
@@ -184,6 +208,17 @@ def _jsonable(value):
         return [_jsonable(v) for v in value]
     value = float(value) if not isinstance(value, int) else value
     return None if isinstance(value, float) and not math.isfinite(value) else value
+
+
+def _drop_partial_last_line(path: str) -> None:
+    """Cuts a last line without its newline (a run killed mid-write): appending to it would garble the
+    next record too. Complete lines are kept as they are."""
+    if not os.path.exists(path):
+        return
+    with open(path, "rb+") as f:
+        data = f.read()
+        if data and not data.endswith(b"\n"):
+            f.truncate(data.rfind(b"\n") + 1)
 
 
 def read_metrics(path: str) -> list[dict[str, Any]]:

@@ -104,12 +104,14 @@ class BatchAssembler:
         self._allocate = lambda: allocate_trajectory(spec, num_steps, batch_size, core_template)
         self._rollouts_per_batch, self._num_envs = rollouts_per_batch, num_envs
 
-    def next(self, rollouts: RolloutQueue, workers: WorkerGroup, stages: StageTimes):
-        """`(batch, versions)`: the batch and the params version each of its rollouts acted with."""
+    def next(self, rollouts: RolloutQueue, check: Callable[[], None], stages: StageTimes):
+        """`(batch, versions)`: the batch and the params version each of its rollouts acted with.
+        `check()` (which may raise) runs before each rollout is taken and while waiting for one."""
         batch, versions = self._allocate(), []
         for index in range(self._rollouts_per_batch):
             with stages.time("queue_wait"):
-                rollout = rollouts.get(check=workers.raise_if_failed)
+                check()
+                rollout = rollouts.get(check=check)
             started = time.perf_counter()
             envs = slice(index * self._num_envs, (index + 1) * self._num_envs)
             map_envs(

@@ -11,6 +11,7 @@ import dataclasses
 import difflib
 import importlib.util
 import math
+import os
 from collections.abc import Mapping
 from typing import Any
 
@@ -36,6 +37,7 @@ class Settings:
     env_threads: int
     num_steps: int
     queue_size: int
+    actor_timeout_seconds: float
     actor_mode: str
     batch_size: int
     num_train_steps: int
@@ -66,6 +68,7 @@ class Settings:
     process_id: int | None
     distributed_timeout_seconds: int
     num_test_episodes: int
+    test_max_episode_steps: int
     test_every: int
     log_every: int
     progress: str
@@ -95,11 +98,17 @@ def _positive_int(value) -> bool:
     return _non_negative_int(value) and value > 0
 
 
+def _host_and_port(address: str) -> bool:
+    host, _, port = address.rpartition(":")
+    return bool(host) and port.isdigit() and 1 <= int(port) <= 65535
+
+
 def _number(low: float, high: float = math.inf, optional: bool = False):
     def check(value) -> bool:
         if value is None:
             return optional
-        return isinstance(value, (int, float)) and not isinstance(value, bool) and low <= value <= high
+        is_number = isinstance(value, (int, float)) and not isinstance(value, bool)
+        return is_number and math.isfinite(value) and low <= value <= high
 
     return check
 
@@ -114,22 +123,23 @@ _RULES = {
     "env_threads": (_positive_int, "an integer >= 1"),
     "num_steps": (_positive_int, "an integer >= 1"),
     "queue_size": (_positive_int, "an integer >= 1"),
+    "actor_timeout_seconds": (_number(0.0), "a finite number >= 0 (seconds; 0: no timeout)"),
     "actor_mode": (lambda v: v in ACTOR_MODES, f"one of {ACTOR_MODES}"),
     "batch_size": (_positive_int, "an integer >= 1"),
     "num_train_steps": (_positive_int, "an integer >= 1"),
     "learner_chunks": (_non_negative_int, "0 (per backend) or an integer dividing each device's batch"),
-    "lr": (_number(0.0), "a number >= 0"),
+    "lr": (_number(0.0), "a finite number >= 0"),
     "lr_warmup_steps": (_non_negative_int, "an integer >= 0 (env steps)"),
-    "alpha": (_number(0.0, 1.0), "a number in [0, 1]"),
-    "eps": (_number(0.0), "a number >= 0"),
-    "max_grad_norm": (_number(1e-12), "a number > 0"),
-    "discount": (_number(0.0, 1.0), "a number in [0, 1]"),
-    "baseline_coef": (_number(0.0), "a number >= 0"),
-    "ent_coef": (_number(0.0), "a number >= 0"),
-    "reward_scale": (_number(1e-12), "a number > 0"),
-    "clip_rho_threshold": (_number(1e-12, optional=True), "a number > 0 or None"),
-    "clip_pg_rho_threshold": (_number(1e-12, optional=True), "a number > 0 or None"),
-    "vtrace_lambda": (_number(0.0, 1.0), "a number in [0, 1]"),
+    "alpha": (_number(0.0, 1.0), "a finite number in [0, 1]"),
+    "eps": (_number(0.0), "a finite number >= 0"),
+    "max_grad_norm": (_number(1e-12), "a finite number > 0"),
+    "discount": (_number(0.0, 1.0), "a finite number in [0, 1]"),
+    "baseline_coef": (_number(0.0), "a finite number >= 0"),
+    "ent_coef": (_number(0.0), "a finite number >= 0"),
+    "reward_scale": (_number(1e-12), "a finite number > 0"),
+    "clip_rho_threshold": (_number(1e-12, optional=True), "a finite number > 0 or None"),
+    "clip_pg_rho_threshold": (_number(1e-12, optional=True), "a finite number > 0 or None"),
+    "vtrace_lambda": (_number(0.0, 1.0), "a finite number in [0, 1]"),
     "encoder": (lambda v: v in ENCODERS, f"one of {ENCODERS}"),
     "mlp_hidden_sizes": (
         lambda v: isinstance(v, (tuple, list)) and all(_positive_int(x) for x in v),
@@ -145,6 +155,7 @@ _RULES = {
     ),
     "actor_device_id": (lambda v: v is None or isinstance(v, int), "None or a device id"),
     "num_test_episodes": (_positive_int, "an integer >= 1"),
+    "test_max_episode_steps": (_positive_int, "an integer >= 1 (env steps)"),
     "test_every": (
         lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0,
         "an integer >= 0 (env steps)",
@@ -155,7 +166,10 @@ _RULES = {
     "wandb_project": (lambda v: isinstance(v, str), 'a W&B project name, or "" for no W&B logging'),
     "wandb_entity": (lambda v: isinstance(v, str), 'a W&B entity, or "" for the default one'),
     "multi_host": (lambda v: isinstance(v, bool), "True or False"),
-    "coordinator_address": (lambda v: isinstance(v, str), 'a "host:port" string, or "" to auto-detect'),
+    "coordinator_address": (
+        lambda v: isinstance(v, str) and (v == "" or _host_and_port(v)),
+        'a "host:port" string with a port in 1..65535, or "" to auto-detect',
+    ),
     "num_processes": (lambda v: v is None or _positive_int(v), "None or an integer >= 1"),
     "process_id": (lambda v: v is None or _non_negative_int(v), "None or an integer >= 0"),
     "distributed_timeout_seconds": (_positive_int, "an integer >= 1 (seconds)"),
@@ -180,6 +194,9 @@ def validate(cfg, num_processes: int = 1) -> Settings:
             hint = f"; did you mean {close[0]!r}?" if close else ""
             raise ValueError(f"unknown config field {name!r}{hint}")
     merged = {**defaults, **given}
+    for name in ("workdir", "init_model_path"):  # paths may come as pathlib.Path (os.PathLike)
+        if isinstance(merged[name], os.PathLike):
+            merged[name] = os.fspath(merged[name])
     for name, (check, accepted) in _RULES.items():
         if not check(merged[name]):
             raise ValueError(f"config field {name}={merged[name]!r} is invalid: expected {accepted}")

@@ -14,7 +14,7 @@ import jax
 from hsuanwu_jax import sharding
 from hsuanwu_jax.agent import build_agent
 from hsuanwu_jax.checkpoint import RunCheckpoints
-from hsuanwu_jax.envs import as_batched_env, check_actor_envs, make_env
+from hsuanwu_jax.envs import as_batched_env, check_actor_envs, check_env_config, make_env
 from hsuanwu_jax.evaluation import Evaluator
 from hsuanwu_jax.export import Policy, load_policy, spec_to_json, write_export
 from hsuanwu_jax.loop import Learner, TrainingLoop
@@ -40,7 +40,18 @@ class DistributedTrainer:
 
     def __init__(self, cfgs, train_env=None, test_env=None):
         self.settings = s = validate_and_join(cfgs)
-        envs = make_env(s.config, process_index=jax.process_index()) if train_env is None else train_env
+        if test_env is None:
+            check_env_config(s.config)  # test() will make its env from the config: refuse bad kwargs now
+        made = make_env(s.config, process_index=jax.process_index()) if train_env is None else []
+        self._owned = list(made)  # what this constructor opened: closed again if it fails
+        try:
+            self._build(s, made or train_env, test_env)
+        except BaseException:
+            for resource in self._owned:
+                resource.close()
+            raise
+
+    def _build(self, s, envs, test_env) -> None:
         envs = [as_batched_env(env) for env in (envs if isinstance(envs, (list, tuple)) else [envs])]
         self.spec = check_actor_envs(envs, s.num_actors, s.num_envs)
         self.plan = plan_run(
@@ -74,6 +85,7 @@ class DistributedTrainer:
         self._checkpoints = RunCheckpoints(
             os.path.join(self.workdir, "checkpoints"), s.checkpoint_keep, s.config
         )
+        self._owned.append(self._checkpoints)
         batches = BatchAssembler(
             self.spec, s.num_steps, s.num_envs, s.rollouts_per_batch, core_state(s.batch_size)
         )
@@ -100,6 +112,7 @@ class DistributedTrainer:
     def act(self, actor_index: int = 0) -> Trajectory:
         """Collects one rollout `[T+1, num_envs, ...]` (host arrays) with actor `actor_index` and the
         current params, without learning; the actor's envs continue from where they were."""
+        self._check_usable()
         return self.actors[actor_index].collect(self.actor_params())
 
     def update(self, batch: Trajectory) -> dict[str, float]:
@@ -118,6 +131,7 @@ class DistributedTrainer:
         `stopped_early`; running again (or resuming in a new process) continues from there. An
         exception in any actor thread or env stops all threads and is re-raised here.
         """
+        self._check_usable()
         s = self.settings
         target = (
             s.num_train_steps if num_steps is None else min(s.num_train_steps, self.env_steps + num_steps)
@@ -171,9 +185,17 @@ class DistributedTrainer:
     def close(self) -> None:
         """Closes the envs and the checkpoint manager; the trainer cannot act afterwards."""
         self._checkpoints.close()
-        for actor in self.actors:
-            actor.env.close()
+        for index, actor in enumerate(self.actors):
+            if f"actor-{index}" not in self._loop.stuck_actors:  # a stuck thread may still be in its env
+                actor.env.close()
         self._evaluator.close()
+
+    def _check_usable(self) -> None:
+        if self._loop.stuck_actors:
+            raise RuntimeError(
+                f"actor threads {self._loop.stuck_actors} did not stop when asked and may still step their "
+                "envs: this trainer cannot act or train again; close() it and build a new one"
+            )
 
     def actor_params(self):
         """The current params, copied to the actor device (what actors and `test()` act with)."""

@@ -163,6 +163,7 @@ class XlaActor(Actor):
             lambda dst, src: np.copyto(dst, np.asarray(src)), traj.initial_core_state, self._carry.core_state
         )
         started = time.perf_counter()
+        self.activity = "the jitted rollout (EnvPool's XLA steps and the policy)"
         self._carry, self.key, steps = self._rollout(params, self.key, self._carry)
         steps, last = jax.device_get((steps, self._carry.fields))
         self.timings["rollout_seconds"] += time.perf_counter() - started

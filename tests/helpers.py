@@ -46,6 +46,19 @@ def fake_envs(cfg, **kwargs):
     return [CountingEnv([5 + k, 7, 9, 11], **kwargs) for k in range(cfg.num_actors)]
 
 
+def trainer_for(cfg, envs=None, test_env=None):
+    """A trainer on fake envs (`fake_envs(cfg)` unless `envs` are given) with a 1-env fake test env."""
+    from hsuanwu_jax import DistributedTrainer
+
+    return DistributedTrainer(cfg, train_env=envs or fake_envs(cfg), test_env=test_env or CountingEnv([3]))
+
+
+def checkpoint_steps(workdir):
+    """The env steps of the checkpoint directories in `workdir`, oldest first."""
+    directory = pathlib.Path(workdir, "checkpoints")
+    return sorted(int(p.name) for p in directory.iterdir() if p.name.isdigit()) if directory.exists() else []
+
+
 def actor_threads():
     return [t for t in threading.enumerate() if t.name.startswith("actor-")]
 

@@ -16,9 +16,9 @@ from hsuanwu_jax.config import (
 )
 from hsuanwu_jax.envs import EnvSpec
 from hsuanwu_jax.learner import split_envs
-from hsuanwu_jax.loop import Schedule
 from hsuanwu_jax.networks import ImpalaNetwork
 from hsuanwu_jax.plan import plan_run
+from hsuanwu_jax.schedule import Schedule
 from hsuanwu_jax.settings import CONFIG_FIELDS, DERIVED_FIELDS, Settings, validate
 from hsuanwu_jax.types import ENV_AXES, TIME_MAJOR_FIELDS, Trajectory, map_envs
 

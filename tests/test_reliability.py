@@ -10,22 +10,9 @@ import time
 import jax
 import numpy as np
 import pytest
-from fakes import CountingEnv
-from helpers import actor_threads, cli, fake_envs, tiny_config
+from helpers import ROOT, actor_threads, checkpoint_steps, cli, fake_envs, tiny_config, trainer_for
 
-from hsuanwu_jax import DistributedTrainer
 from hsuanwu_jax.metrics import read_metrics
-
-ROOT = pathlib.Path(__file__).resolve().parents[1]
-
-
-def trainer_for(cfg, **env_kwargs):
-    return DistributedTrainer(cfg, train_env=fake_envs(cfg, **env_kwargs), test_env=CountingEnv([3]))
-
-
-def checkpoint_steps(workdir):
-    directory = pathlib.Path(workdir, "checkpoints")
-    return sorted(int(p.name) for p in directory.iterdir() if p.name.isdigit()) if directory.exists() else []
 
 
 def test_resume_continues_counters_schedule_and_metrics(tmp_path):
@@ -80,7 +67,7 @@ def test_a_corrupted_newest_checkpoint_falls_back_to_the_previous_one(tmp_path, 
 
 def test_a_nan_stops_training_naming_the_step_and_keeps_the_good_checkpoint(tmp_path):
     cfg = tiny_config(tmp_path, num_train_steps=10**6, checkpoint_every=400)
-    trainer = trainer_for(cfg, nan_after=150)  # each fake env steps 5 times per rollout
+    trainer = trainer_for(cfg, envs=fake_envs(cfg, nan_after=150))  # each fake env steps 5 times per rollout
     with pytest.raises(
         FloatingPointError, match=r"non-finite loss .* at update \d+ \(env step [\d,]+\)"
     ) as info:

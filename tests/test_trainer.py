@@ -49,8 +49,12 @@ def test_train_test_save_close_with_fake_envs(tmp_path):
     assert sorted(os.listdir(path)) == ["model.json", "params.msgpack"]
     meta = json.loads(pathlib.Path(path, "model.json").read_text())
     assert meta["spec"]["action_size"] == 2 and meta["config"]["num_envs"] == 4
-    trainer.save()  # overwriting an export leaves exactly one
-    assert sorted(p for p in os.listdir(tmp_path) if "export" in p) == ["export"]
+    trainer.save()  # overwriting an export leaves one, a link to its files, and the one it replaced
+    assert sorted(p for p in os.listdir(tmp_path) if "export" in p and not p.startswith(".")) == ["export"]
+    versions = [p for p in os.listdir(tmp_path) if p.startswith(".export")]
+    assert len(versions) == 2 and os.path.basename(os.path.realpath(path)) in versions
+    trainer.save()
+    assert len([p for p in os.listdir(tmp_path) if p.startswith(".export")]) == 2  # older ones are removed
     rollout = trainer.act(0)
     assert rollout.obs.shape == (cfg.num_steps + 1, 4, 3)
     trainer.close()
