@@ -25,26 +25,23 @@ from common import print_table, write_json
 
 from hsuanwu_jax import load_config, load_policy, validate
 from hsuanwu_jax.metrics import read_metrics
+from hsuanwu_jax.runtime import train_command
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 LOG_EVERY, CHECKPOINT_EVERY = 10_000, 20_000
 
 
 def command(workdir: str, steps: int) -> list[str]:
-    return [
-        sys.executable,
-        "-m",
-        "hsuanwu_jax.train",
-        "--config",
-        str(ROOT / "configs/impala_cartpole.py"),
-        "--workdir",
+    config = str(ROOT / "configs/impala_cartpole.py")
+    return train_command(
+        config,
         workdir,
-        f"--config.num_train_steps={steps}",
-        f"--config.log_every={LOG_EVERY}",
-        f"--config.checkpoint_every={CHECKPOINT_EVERY}",
-        "--config.num_test_episodes=4",
-        "--config.progress=lines",
-    ]
+        num_train_steps=steps,
+        log_every=LOG_EVERY,
+        checkpoint_every=CHECKPOINT_EVERY,
+        num_test_episodes=4,
+        progress="lines",
+    )
 
 
 def run_round(cmd: list[str], kill_after: float | None, log) -> dict:

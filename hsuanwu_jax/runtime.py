@@ -1,9 +1,10 @@
-"""Process-wide settings for long training runs."""
+"""Process-wide settings for long training runs, and the command line that starts one."""
 
 from __future__ import annotations
 
 import ctypes
 import ctypes.util
+import sys
 
 _M_ARENA_MAX = -8  # glibc's mallopt parameter number for the arena limit
 
@@ -24,3 +25,21 @@ def limit_malloc_arenas(arenas: int = 2) -> bool:
         return bool(libc.mallopt(_M_ARENA_MAX, arenas))
     except (OSError, AttributeError):
         return False
+
+
+def train_command(config: str, workdir: str, *overrides: str, **fields) -> list[str]:
+    """The argv of `python -m hsuanwu_jax.train` for config file `config` in `workdir`, with `fields` as
+    `--config.<field>=<value>` and raw `overrides` (e.g. "--config.lr=1e-3") after them; for scripts and
+    schedulers that start (and restart) training runs as processes."""
+    flags = [f"--config.{name}={value}" for name, value in fields.items()]
+    return [
+        sys.executable,
+        "-m",
+        "hsuanwu_jax.train",
+        "--config",
+        config,
+        "--workdir",
+        workdir,
+        *flags,
+        *overrides,
+    ]

@@ -3,7 +3,6 @@ trajectories, a float64 V-trace reference and a learner set-up. Test modules imp
 from each other."""
 
 import pathlib
-import sys
 import threading
 
 import gymnasium
@@ -18,6 +17,7 @@ from hsuanwu_jax.learner import make_learner_step
 from hsuanwu_jax.losses import make_impala_loss
 from hsuanwu_jax.networks import ImpalaNetwork
 from hsuanwu_jax.optim import make_optimizer
+from hsuanwu_jax.runtime import train_command
 from hsuanwu_jax.types import LearnerState, Trajectory
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
@@ -65,19 +65,8 @@ def actor_threads():
 
 def cli(workdir, *overrides):
     """The command line on the CartPole config with a short test and log interval, plus `overrides`."""
-    return [
-        sys.executable,
-        "-m",
-        "hsuanwu_jax.train",
-        "--config",
-        str(ROOT / "configs/impala_cartpole.py"),
-        "--workdir",
-        str(workdir),
-        "--config.num_test_episodes=4",
-        "--config.test_every=0",
-        "--config.log_every=10000",
-        *overrides,
-    ]
+    config = str(ROOT / "configs/impala_cartpole.py")
+    return train_command(config, str(workdir), *overrides, num_test_episodes=4, test_every=0, log_every=10000)
 
 
 def gym_cartpoles(num_envs, **kwargs):
