@@ -14,7 +14,8 @@ import jax
 from hsuanwu_jax import sharding
 from hsuanwu_jax.agent import build_agent
 from hsuanwu_jax.checkpoint import RunCheckpoints
-from hsuanwu_jax.envs import as_batched_env, check_actor_envs, check_env_config, make_env
+from hsuanwu_jax.env_checks import check_env_config
+from hsuanwu_jax.envs import as_batched_env, check_actor_envs, make_env
 from hsuanwu_jax.evaluation import Evaluator
 from hsuanwu_jax.export import Policy, load_policy, spec_to_json, write_export
 from hsuanwu_jax.loop import Learner, TrainingLoop
@@ -82,9 +83,7 @@ class DistributedTrainer:
         self.stopped_early = False  # set when train() ended on SIGTERM or Ctrl-C
         self._last_record: dict[str, Any] = {}
         self.workdir = s.workdir or os.path.join("runs", s.env_id)
-        self._checkpoints = RunCheckpoints(
-            os.path.join(self.workdir, "checkpoints"), s.checkpoint_keep, s.config
-        )
+        self._checkpoints = RunCheckpoints(f"{self.workdir}/checkpoints", s.checkpoint_keep, s.config)
         self._owned.append(self._checkpoints)
         batches = BatchAssembler(
             self.spec, s.num_steps, s.num_envs, s.rollouts_per_batch, core_state(s.batch_size)
@@ -102,9 +101,7 @@ class DistributedTrainer:
         self._loop.resume()
 
     state = property(lambda self: self.learner.state, doc="The learner's state (replicated over the mesh).")
-    env_steps = property(
-        lambda self: self.learner.env_steps, doc="Env steps trained on, all processes together."
-    )
+    env_steps = property(lambda self: self.learner.env_steps, doc="Env steps trained on (all processes).")
     network = property(lambda self: self.agent.network, doc="The Flax network (`ImpalaNetwork`).")
     actor_mode = property(lambda self: self.plan.actor_mode, doc='What actor_mode="auto" resolved to.')
     learner_chunks = property(lambda self: self.plan.learner_chunks, doc="What learner_chunks=0 resolved to.")

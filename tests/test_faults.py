@@ -16,7 +16,7 @@ from helpers import actor_threads, checkpoint_steps, fake_envs, gym_cartpoles, t
 
 import hsuanwu_jax.trainer as trainer_module
 from hsuanwu_jax import DistributedTrainer, load_policy, validate
-from hsuanwu_jax.envs import check_env_kwargs
+from hsuanwu_jax.env_checks import check_env_kwargs
 from hsuanwu_jax.evaluation import EvaluationStopped, evaluate
 from hsuanwu_jax.metrics import read_metrics
 

@@ -1,0 +1,97 @@
+"""Checks of a config's env fields against EnvPool itself, before any env is made: the task id, the
+envpool.make arguments (names, types, values known to crash EnvPool) and rendering."""
+
+from __future__ import annotations
+
+import difflib
+import functools
+import os
+from collections.abc import Mapping
+from typing import Any
+
+import envpool
+
+
+@functools.cache
+def known_env_ids() -> tuple[str, ...]:
+    return tuple(envpool.list_all_envs())
+
+
+def check_env_id(env_id: str) -> None:
+    """Raises a ValueError naming close matches if EnvPool has no env `env_id`."""
+    if env_id in known_env_ids():
+        return
+    close = difflib.get_close_matches(str(env_id), known_env_ids(), n=5, cutoff=0.5)
+    hint = f"; close matches: {', '.join(close)}" if close else ""
+    raise ValueError(f"env_id={env_id!r} is not an EnvPool task{hint} (envpool.list_all_envs() lists all)")
+
+
+# envpool.make arguments that make_env sets from the config itself.
+_SET_BY_MAKE_ENV = {
+    "num_envs": "num_envs",
+    "batch_size": "num_envs",
+    "num_threads": "env_threads",
+    "seed": "seed",
+}
+_INTERNAL_KWARGS = ("max_num_players", "thread_affinity_offset", "base_path", "env_seed")
+
+
+def check_env_kwargs(env_id: str, kwargs: Mapping[str, Any], field: str) -> None:
+    """Checks envpool.make arguments against EnvPool's own spec of `env_id`: known names, the types of
+    their defaults, and values known to crash EnvPool. Raises ValueError naming `field` and the key."""
+    defaults = envpool.make_spec(env_id).config._asdict()
+    accepted = sorted(k for k in defaults if k not in _SET_BY_MAKE_ENV and k not in _INTERNAL_KWARGS)
+    for key, value in kwargs.items():
+        if key in _SET_BY_MAKE_ENV:
+            raise ValueError(
+                f"{field}[{key!r}] is set from the config field {_SET_BY_MAKE_ENV[key]!r}: set that instead"
+            )
+        if key not in accepted:
+            close = difflib.get_close_matches(key, accepted, n=1)
+            hint = f"did you mean {close[0]!r}? " if close else ""
+            raise ValueError(f"{field}[{key!r}] is not an argument of {env_id}: {hint}it takes {accepted}")
+        default = defaults[key]
+        if not _same_kind(value, default):
+            raise ValueError(
+                f"{field}[{key!r}]={value!r} has the wrong type for {env_id}: expected a "
+                f"{type(default).__name__} like its default {default!r}"
+            )
+    if (
+        envpool.registration.registry.specs[env_id][0].startswith("envpool.atari")
+        and kwargs.get("noop_max") == 0
+    ):
+        raise ValueError(
+            f"{field}['noop_max']=0 crashes EnvPool 1.2.5 on Atari: use noop_max=1 for no no-op starts"
+        )
+
+
+def _same_kind(value, default) -> bool:
+    """Whether `value` can stand for an EnvPool config default of `default`'s type."""
+    if isinstance(default, bool):
+        return isinstance(value, bool)
+    if isinstance(default, int):
+        return isinstance(value, int) and not isinstance(value, bool)
+    if isinstance(default, float):
+        return isinstance(value, (int, float)) and not isinstance(value, bool)
+    if isinstance(default, (list, tuple)):
+        return isinstance(value, (list, tuple))
+    return isinstance(value, type(default))
+
+
+def check_env_config(cfg: Mapping[str, Any]) -> None:
+    """Checks the config's env fields before any env is made: `env_id`, `env_kwargs`, and `env_kwargs`
+    with `test_env_kwargs` over them (what test() will make)."""
+    check_env_id(cfg["env_id"])
+    kwargs = dict(cfg.get("env_kwargs") or {})
+    check_env_kwargs(cfg["env_id"], kwargs, "env_kwargs")
+    check_env_kwargs(cfg["env_id"], dict(cfg.get("test_env_kwargs") or {}), "test_env_kwargs")
+
+
+def check_renderable(env_id: str) -> None:
+    """MuJoCo's renderer aborts the whole process without an OpenGL context: refuse before that."""
+    module = envpool.registration.registry.specs[env_id][0]
+    if module.startswith("envpool.mujoco") and not os.environ.get("MUJOCO_GL"):
+        raise ValueError(
+            f"rendering {env_id} needs an OpenGL context: set MUJOCO_GL=egl (GPU machines) or "
+            "MUJOCO_GL=osmesa (with libosmesa installed) before starting Python"
+        )
