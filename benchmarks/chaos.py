@@ -1,6 +1,6 @@
 """Chaos: a command-line training run SIGKILLed at random moments, rerun with the same command each time.
 
-    python benchmarks/chaos.py --kills 20 [--seed 0] [--steps 300000] [--out benchmarks/results/chaos.json]
+    python benchmarks/chaos.py --kills 20 [--seed 0] [--steps 2000000] [--out benchmarks/results/chaos.json]
 
 Each round starts `python -m hsuanwu_jax.train` on the CartPole preset in one workdir and kills it after a
 random delay (uniform over start-up, training, checkpoints and the final export); after `--kills` kills the
@@ -97,7 +97,7 @@ def main() -> int:
         description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
     )
     parser.add_argument("--kills", type=int, default=20, help="SIGKILLs before the run may finish")
-    parser.add_argument("--steps", type=int, default=300_000, help="num_train_steps of the run")
+    parser.add_argument("--steps", type=int, default=2_000_000, help="num_train_steps of the run")
     parser.add_argument(
         "--max-delay", type=float, default=15.0, help="kill within this many seconds of a start"
     )

@@ -138,6 +138,9 @@ class TrainingLoop:
         try:
             with StopRequests() as stop_requested:
                 result = self._learn(target, rollouts, check, params_source, stop_requested)
+        except BaseException as error:
+            sharding.report_failure(error)  # the other processes may be waiting in a collective
+            raise
         finally:
             alive = workers.join(JOIN_TIMEOUT_SECONDS)
             rollouts.drain()
@@ -203,7 +206,8 @@ class TrainingLoop:
                 self._check_finite(metrics, learned)
                 with stages.time("publish"):
                     params_source.publish(learner.actor_params(), version + 1)
-                due = schedule.due(learner.env_steps, finished)
+                stopped_early = sharding.any_process(stop_requested()) and not finished
+                due = schedule.due(learner.env_steps, finished, stopping=stopped_early)
                 if primary:
                     progress.advance(learner.env_steps)
                 if due.log and not primary:
@@ -231,8 +235,7 @@ class TrainingLoop:
                     progress.log(record)
                     last_record, last_log_steps, last_log_time, lags = record, learner.env_steps, now, []
                     schedule.logged(learner.env_steps, due.test)
-                stopped_early = sharding.any_process(stop_requested()) and not finished
-                if due.checkpoint or stopped_early:
+                if due.checkpoint:
                     self._checkpoints.save(self.run_state())
                     schedule.checkpointed(learner.env_steps)
                 if finished or stopped_early:

@@ -17,7 +17,9 @@ class Schedule:
 
     Tests and checkpoints fall on multiples of `test_every` / `checkpoint_every` (0: never; a
     checkpoint is still written when training ends); a log line is written `log_every` env steps
-    after the previous one, with every test, and when training ends.
+    after the previous one, with every test and every checkpoint, and when training ends. A line at
+    each checkpoint means a resume, which drops the lines after its checkpoint, leaves no env steps
+    that no line accounts for.
     """
 
     def __init__(self, env_steps: int, *, log_every: int, test_every: int, checkpoint_every: int):
@@ -26,10 +28,13 @@ class Schedule:
         self._next_test = _next_multiple(env_steps, test_every)
         self._next_checkpoint = _next_multiple(env_steps, checkpoint_every)
 
-    def due(self, env_steps: int, finished: bool) -> Due:
+    def due(self, env_steps: int, finished: bool, stopping: bool = False) -> Due:
+        """What is due after an update that reached `env_steps`; `stopping`: a stop request ends the run
+        here (it gets a checkpoint, and so a log line)."""
         test = env_steps >= self._next_test
-        log = finished or test or env_steps - self._last_log >= self._log_every
-        return Due(log, test, finished or env_steps >= self._next_checkpoint)
+        checkpoint = finished or stopping or env_steps >= self._next_checkpoint
+        log = checkpoint or test or env_steps - self._last_log >= self._log_every
+        return Due(log, test, checkpoint)
 
     def logged(self, env_steps: int, tested: bool) -> None:
         self._last_log = env_steps

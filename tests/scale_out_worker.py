@@ -5,6 +5,7 @@ starts). Prints one JSON object per line.
     python tests/scale_out_worker.py indivisible WORKDIR
     python tests/scale_out_worker.py cartpole WORKDIR
     python tests/scale_out_worker.py multihost PORT PROCESS_ID WORKDIR UPDATES
+    python tests/scale_out_worker.py multihost_failure PORT PROCESS_ID WORKDIR
 """
 
 import hashlib
@@ -121,8 +122,33 @@ def multihost(port: str, process_id: str, workdir: str, updates: str) -> None:
     resumed.close()
 
 
+def multihost_failure(port: str, process_id: str, workdir: str) -> None:
+    """One of two processes training together; process 1's envs fail after a few steps."""
+    from fakes import CountingEnv
+    from helpers import tiny_config
+
+    from hsuanwu_jax import DistributedTrainer
+
+    cfg = tiny_config(
+        workdir,
+        num_train_steps=10**7,
+        checkpoint_every=0,
+        multi_host=True,
+        coordinator_address=f"127.0.0.1:{port}",
+        num_processes=2,
+        process_id=int(process_id),
+        distributed_timeout_seconds=60,
+    )
+    fail_after = 30 if process_id == "1" else None
+    envs = [CountingEnv([5, 7, 9, 11], fail_after=fail_after) for _ in range(cfg.num_actors)]
+    trainer = DistributedTrainer(cfg, train_env=envs, test_env=CountingEnv([3]))
+    print(json.dumps({"event": "training", "process": jax.process_index()}), flush=True)
+    trainer.train()
+
+
 if __name__ == "__main__":
     modes = {
+        "multihost_failure": multihost_failure,
         "same_update": same_update,
         "indivisible": indivisible,
         "cartpole": cartpole,

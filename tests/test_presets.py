@@ -45,7 +45,7 @@ def test_every_preset_trains_and_tests_for_a_few_updates(tmp_path, name):
 
 def test_chaos_five_random_kills_lose_and_repeat_nothing(tmp_path):
     out = tmp_path / "chaos.json"
-    command = [sys.executable, "benchmarks/chaos.py", "--kills", "5", "--steps", "100000", "--max-delay", "8"]
+    command = [sys.executable, "benchmarks/chaos.py", "--kills", "5", "--steps", "300000", "--max-delay", "8"]
     result = subprocess.run(
         [*command, "--seed", "1", "--out", str(out)], cwd=ROOT, capture_output=True, text=True, timeout=600
     )

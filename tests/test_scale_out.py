@@ -115,6 +115,50 @@ def test_two_processes_train_together_with_identical_params(tmp_path):
         assert resumed_line["params_sha1"] == process_lines[-1]["params_sha1"]
 
 
+def test_an_actor_failure_in_one_process_ends_both_with_that_error(tmp_path):
+    port = free_port()
+    processes = [
+        subprocess.Popen(
+            [sys.executable, WORKER, "multihost_failure", str(port), str(pid), str(tmp_path / str(pid))],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=worker_env(),
+            cwd=ROOT,
+        )
+        for pid in (0, 1)
+    ]
+    ended = {}
+    deadline = time.monotonic() + 180  # start-up and compilation, then the failure
+    while len(ended) < 2 and time.monotonic() < deadline:
+        ended.update(
+            {
+                pid: time.monotonic()
+                for pid, p in enumerate(processes)
+                if pid not in ended and p.poll() is not None
+            }
+        )
+        time.sleep(0.1)
+    for process in processes:
+        process.kill()  # no-op for a process that ended
+    outputs = [process.communicate() for process in processes]
+    assert len(ended) == 2, f"still running: {[pid for pid in (0, 1) if pid not in ended]}"
+    print(f"process 0 ended {ended[0] - ended[1]:+.1f} s after the failing process 1")
+    assert abs(ended[0] - ended[1]) < 30
+    started_training = [
+        json.loads(x)["event"] for out, _ in outputs for x in out.splitlines() if x.startswith("{")
+    ]
+    assert started_training == ["training", "training"]
+    for process, (_, stderr) in zip(processes, outputs, strict=True):
+        assert process.returncode != 0
+        assert "fake env failure" in stderr, stderr[-3000:]
+    assert "RuntimeError: fake env failure" in outputs[1][1]  # the failing process: its own traceback
+    assert (
+        "another process of this multi-host run failed: process 1: RuntimeError: fake env failure"
+        in outputs[0][1]
+    )
+
+
 def test_an_unreachable_coordinator_is_a_clear_error_within_the_timeout(tmp_path):
     code = (
         "import sys; sys.path.insert(0, 'tests')\n"
