@@ -77,23 +77,29 @@ def cartpole(workdir: str) -> None:
     )
 
 
-def multihost(port: str, process_id: str, workdir: str, updates: str) -> None:
-    """One of two processes training together on fake envs, one update per train() call."""
-    from fakes import CountingEnv
+def two_process_config(workdir: str, port: str, process_id: str, **overrides):
+    """The tiny config for process `process_id` of a two-process run joined at 127.0.0.1:`port`."""
     from helpers import tiny_config
 
-    from hsuanwu_jax import DistributedTrainer
-
-    cfg = tiny_config(
+    return tiny_config(
         workdir,
-        num_train_steps=10**6,
         checkpoint_every=0,
         multi_host=True,
         coordinator_address=f"127.0.0.1:{port}",
         num_processes=2,
         process_id=int(process_id),
         distributed_timeout_seconds=60,
+        **overrides,
     )
+
+
+def multihost(port: str, process_id: str, workdir: str, updates: str) -> None:
+    """One of two processes training together on fake envs, one update per train() call."""
+    from fakes import CountingEnv
+
+    from hsuanwu_jax import DistributedTrainer
+
+    cfg = two_process_config(workdir, port, process_id, num_train_steps=10**6)
     envs = [CountingEnv([5 + k + 3 * int(process_id), 7, 9, 11]) for k in range(cfg.num_actors)]
     trainer = DistributedTrainer(cfg, train_env=envs, test_env=CountingEnv([3]))
 
@@ -125,20 +131,10 @@ def multihost(port: str, process_id: str, workdir: str, updates: str) -> None:
 def multihost_failure(port: str, process_id: str, workdir: str) -> None:
     """One of two processes training together; process 1's envs fail after a few steps."""
     from fakes import CountingEnv
-    from helpers import tiny_config
 
     from hsuanwu_jax import DistributedTrainer
 
-    cfg = tiny_config(
-        workdir,
-        num_train_steps=10**7,
-        checkpoint_every=0,
-        multi_host=True,
-        coordinator_address=f"127.0.0.1:{port}",
-        num_processes=2,
-        process_id=int(process_id),
-        distributed_timeout_seconds=60,
-    )
+    cfg = two_process_config(workdir, port, process_id, num_train_steps=10**7)
     fail_after = 30 if process_id == "1" else None
     envs = [CountingEnv([5, 7, 9, 11], fail_after=fail_after) for _ in range(cfg.num_actors)]
     trainer = DistributedTrainer(cfg, train_env=envs, test_env=CountingEnv([3]))

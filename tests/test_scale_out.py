@@ -49,6 +49,21 @@ def free_port():
         return s.getsockname()[1]
 
 
+def start_two_processes(mode, port, args_of):
+    """Processes 0 and 1 of a two-process worker run in `mode`; `args_of(pid)` gives each one's extra args."""
+    return [
+        subprocess.Popen(
+            [sys.executable, WORKER, mode, str(port), str(pid), *map(str, args_of(pid))],
+            stdout=subprocess.PIPE,
+            stderr=subprocess.PIPE,
+            text=True,
+            env=worker_env(),
+            cwd=ROOT,
+        )
+        for pid in (0, 1)
+    ]
+
+
 def test_four_devices_update_like_one():
     (result,) = run_worker("same_update", devices=4)
     assert result["devices"] == 4
@@ -86,17 +101,7 @@ def test_cartpole_on_four_devices_learns_like_on_one(tmp_path):
 
 def test_two_processes_train_together_with_identical_params(tmp_path):
     port, updates = free_port(), 4
-    processes = [
-        subprocess.Popen(
-            [sys.executable, WORKER, "multihost", str(port), str(pid), str(tmp_path), str(updates)],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            env=worker_env(),
-            cwd=ROOT,
-        )
-        for pid in (0, 1)
-    ]
+    processes = start_two_processes("multihost", port, lambda pid: (tmp_path, updates))
     outputs = [p.communicate(timeout=300) for p in processes]
     for process, (_, stderr) in zip(processes, outputs, strict=True):
         assert process.returncode == 0, stderr[-4000:]
@@ -117,17 +122,7 @@ def test_two_processes_train_together_with_identical_params(tmp_path):
 
 def test_an_actor_failure_in_one_process_ends_both_with_that_error(tmp_path):
     port = free_port()
-    processes = [
-        subprocess.Popen(
-            [sys.executable, WORKER, "multihost_failure", str(port), str(pid), str(tmp_path / str(pid))],
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            env=worker_env(),
-            cwd=ROOT,
-        )
-        for pid in (0, 1)
-    ]
+    processes = start_two_processes("multihost_failure", port, lambda pid: (tmp_path / str(pid),))
     ended = {}
     deadline = time.monotonic() + 180  # start-up and compilation, then the failure
     while len(ended) < 2 and time.monotonic() < deadline:
