@@ -40,8 +40,9 @@ class Actor:
         self.num_steps = num_steps
         self._policy_fn = policy_fn
         self.device = device
-        self.key = jax.device_put(key, device)
         self._on_episodes = on_episodes
+        self.episodes = 0  # episodes finished by this actor's envs (since it was built)
+        self.set_key(jax.device_put(key, device))
         self._tracker = EpisodeTracker(self.num_envs)
         self._allocate = lambda: allocate_trajectory(spec, num_steps, self.num_envs, initial_core_state)
         self._buffers = [self._allocate() for _ in range(num_buffers)]
@@ -99,13 +100,25 @@ class Actor:
             self.timings["env_seconds"] += time.perf_counter() - started
             finished = self._tracker.update(reward, terminated, truncated, info)
             if finished:
-                self._on_episodes(finished)
+                self._report_episodes(finished)
             self._core_state = step.core_state
             self._first = self._done
             self._obs, self._reward, self._prev_action = obs, reward.astype(np.float32), action
             self._done = terminated | truncated
             self._terminated = terminated
+        self.boundary = (self.key, self.episodes)
         return traj
+
+    def set_key(self, key: jax.Array) -> None:
+        """Sets the PRNG key the next rollout starts from (e.g. a checkpoint's)."""
+        self.key = key
+        # The key and episode count at the end of the last whole rollout, one tuple assigned at once: what a
+        # checkpoint taken from another thread saves, never a key from the middle of a rollout.
+        self.boundary = (key, self.episodes)
+
+    def _report_episodes(self, finished: list[tuple[int, float, int]]) -> None:
+        self.episodes += len(finished)
+        self._on_episodes(finished)
 
     def run(self, params_source: ParamsSource, rollouts: RolloutQueue, stop: threading.Event) -> None:
         """Fills rollouts into the queue until `stop` is set; each uses the newest params at its start."""

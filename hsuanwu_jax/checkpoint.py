@@ -75,7 +75,7 @@ class Checkpointer:
         self._manager.wait_until_finished()
 
     def restore_newest(
-        self, target: Any, check_metadata: Callable[[dict[str, Any]], None]
+        self, target: Any, check_metadata: Callable[[dict[str, Any]], None], newest: int | None = None
     ) -> tuple[int, Any, dict[str, Any]] | None:
         """Restores the newest readable checkpoint into the structure, shapes and shardings of `target`.
 
@@ -83,10 +83,11 @@ class Checkpointer:
         config is an error, not a reason to fall back). An unreadable checkpoint is reported with a
         warning and the next older one is tried. Returns `(step, state, metadata)`, or None when
         there is no checkpoint at all; raises CheckpointError when there are some but none is readable.
+        With `newest`, checkpoints after that step are not considered.
         """
         abstract = jax.tree.map(ocp.utils.to_shape_dtype_struct, target)
         failures = []
-        for step in reversed(self.steps()):
+        for step in reversed([s for s in self.steps() if newest is None or s <= newest]):
             try:
                 metadata = self._manager.restore(step, args=ocp.args.Composite(meta=ocp.args.JsonRestore()))[
                     "meta"
@@ -152,7 +153,22 @@ class RunCheckpoints:
         """The newest readable checkpoint, restored into `template`'s structure, shapes and shardings;
         None when there is none. A checkpoint whose config differs in a `STATE_SHAPE_FIELDS` field is
         refused with a ValueError naming the field."""
-        restored = self._checkpointer.restore_newest(_to_tree(template), self._check_resumable)
+        # Every process of a multi-host run must continue from the same step, and Orbax's restores must be
+        # called alike on all of them: first agree on the newest step every process sees.
+        visible = self._checkpointer.steps()
+        newest = sharding.min_over_processes(visible[-1] if visible else -1)
+        if visible and newest != visible[-1]:
+            print(f"resuming at most from step {newest}, the newest step every process sees", flush=True)
+        restored = None
+        if newest >= 0:
+            restored = self._checkpointer.restore_newest(_to_tree(template), self._check_resumable, newest)
+        step = -1 if restored is None else restored[0]
+        lowest, highest = sharding.min_over_processes(step), -sharding.min_over_processes(-step)
+        if lowest != highest:
+            raise CheckpointError(
+                f"the processes restored different checkpoints (steps {lowest} to {highest}; this process "
+                f"{step}): a checkpoint is unreadable on some of them; remove it from {self.directory}"
+            )
         if restored is None:
             return None
         _, tree, _ = restored

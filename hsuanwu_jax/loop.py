@@ -85,19 +85,21 @@ class TrainingLoop:
         self._s, self._workdir, self._learner, self._actors = s, workdir, learner, actors
         self._batches, self._episodes, self._checkpoints = batches, episodes, checkpoints
         self._evaluator = evaluator
-        self.stuck_actors: list[
-            str
-        ] = []  # actor threads that did not stop when asked (their envs are in use)
+        self._episodes_before = 0  # episodes of earlier runs, restored from the checkpoint
+        # Actor threads that did not stop when asked: their envs may still be in use.
+        self.stuck_actors: list[str] = []
         self._metrics_path = os.path.join(workdir, "metrics.jsonl")
 
     def run_state(self) -> RunState:
-        """The state a checkpoint holds, as it is now."""
+        """The state a checkpoint holds, as it is now: the learner's, and each actor's key and episode count
+        at the end of its last whole rollout (actor threads may be in the middle of the next one)."""
+        boundaries = [actor.boundary for actor in self._actors]
         return RunState(
             learner=self._learner.state,
-            actor_keys=np.stack([np.asarray(actor.key) for actor in self._actors]),
+            actor_keys=np.stack([np.asarray(key) for key, _ in boundaries]),
             test_key=np.asarray(self._evaluator.key),
             env_steps=self._learner.env_steps,
-            total_episodes=self._episodes.total,
+            total_episodes=self._episodes_before + sum(episodes for _, episodes in boundaries),
         )
 
     def resume(self) -> None:
@@ -116,8 +118,9 @@ class TrainingLoop:
         for actor, key in zip(self._actors, restored.actor_keys, strict=True):
             if jax.process_index() > 0:  # the checkpoint holds process 0's keys; others derive theirs
                 key = jax.random.fold_in(key, jax.process_index())
-            actor.key = jax.device_put(key, actor.device)
+            actor.set_key(jax.device_put(key, actor.device))
         self._evaluator.key = jnp.asarray(restored.test_key)
+        self._episodes_before = restored.total_episodes - sum(actor.episodes for actor in self._actors)
         self._episodes.total = restored.total_episodes
         if sharding.is_primary():
             truncate_metrics(self._metrics_path, restored.env_steps)

@@ -96,6 +96,13 @@ def any_process(flag: bool) -> bool:
     return bool(np.any(multihost_utils.process_allgather(np.asarray(flag))))
 
 
+def min_over_processes(value: int) -> int:
+    """The smallest of every process's `value` (the value itself in a single-process run)."""
+    if jax.process_count() == 1:
+        return value
+    return int(np.min(multihost_utils.process_allgather(np.asarray(value, np.int64))))
+
+
 def is_primary() -> bool:
     """Whether this process writes metrics, exports and logs (process 0)."""
     return jax.process_index() == 0
@@ -121,13 +128,37 @@ def initialize_distributed(
         f"{'auto' if process_id is None else process_id} of {num_processes or 'auto'}, timeout {timeout_seconds} s",
         flush=True,
     )
+    joined = threading.Event()
+    # JAX aborts the whole process (SIGABRT from C++) when its own timeout expires; ours comes first and
+    # ends the process with a message that says what was waited for. JAX's is 5 s longer.
+    threading.Thread(
+        target=_exit_unless_joined,
+        args=(joined, timeout_seconds, coordinator_address, num_processes, process_id),
+        name="join-timeout",
+        daemon=True,
+    ).start()
     jax.distributed.initialize(
         coordinator_address=coordinator_address or None,
         num_processes=num_processes,
         process_id=process_id,
-        initialization_timeout=timeout_seconds,
+        initialization_timeout=timeout_seconds + 5,
     )
+    joined.set()
     threading.Thread(target=_end_on_peer_failure, name="peer-failure-watch", daemon=True).start()
+
+
+def _exit_unless_joined(joined, timeout_seconds, coordinator_address, num_processes, process_id) -> None:
+    if joined.wait(timeout_seconds):
+        return
+    print(
+        f"TimeoutError: the multi-host run did not form within distributed_timeout_seconds={timeout_seconds}: "
+        f"process {'(auto)' if process_id is None else process_id} waited for {num_processes or 'all'} processes "
+        f"at coordinator_address={coordinator_address or '(auto-detected)'!r}; start every process with the "
+        "same coordinator_address and num_processes and its own process_id, or raise distributed_timeout_seconds",
+        file=sys.stderr,
+        flush=True,
+    )
+    os._exit(1)
 
 
 def _wait_for_coordinator(address: str, timeout_seconds: int) -> None:

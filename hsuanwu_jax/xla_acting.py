@@ -176,7 +176,8 @@ class XlaActor(Actor):
         for t in range(T):
             finished = self._tracker.update(*jax.tree.map(lambda x, t=t: x[t], steps.episode))
             if finished:
-                self._on_episodes(finished)
+                self._report_episodes(finished)
+        self.boundary = (self.key, self.episodes)
         return traj
 
 

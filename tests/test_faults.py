@@ -321,3 +321,37 @@ def test_gymnasium_vector_envs_still_pass_the_checks(tmp_path):
     )
     trainer.train()
     trainer.close()
+
+
+class SnapshotEnv(CountingEnv):
+    """Calls `on_step()` before its `at_step`-th step: from inside a rollout, as a checkpoint might."""
+
+    def __init__(self, *args, at_step, on_step, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.at_step, self.on_step = at_step, on_step
+
+    def step(self, action):
+        if self.steps + 1 == self.at_step:
+            self.on_step()
+        return super().step(action)
+
+
+def test_checkpoints_take_each_actors_key_and_episodes_at_a_rollout_boundary(tmp_path):
+    cfg = tiny_config(tmp_path, actor_mode="python")  # num_steps 5: a rollout is 5 env steps
+    seen = {}
+    envs = [
+        SnapshotEnv([3, 3, 3, 3], at_step=9, on_step=lambda: seen.update(state=trainer._loop.run_state())),
+        CountingEnv([5, 7, 9, 11]),
+    ]
+    trainer = trainer_for(cfg, envs=envs)
+    trainer.act(0)  # steps 1-5: each env's first episode ends at step 3
+    key_after_first, episodes_after_first = np.asarray(trainer.actors[0].key), trainer.actors[0].episodes
+    assert episodes_after_first == 4
+    trainer.act(0)  # steps 6-10: the second episodes end at step 7; the snapshot is taken before step 9
+    live_key = np.asarray(trainer.actors[0].key)
+    state = seen["state"]
+    np.testing.assert_array_equal(state.actor_keys[0], key_after_first)  # not a key from mid-rollout
+    assert not np.array_equal(live_key, key_after_first)
+    assert state.total_episodes == episodes_after_first  # the episodes ended at step 7 are not in it yet
+    assert trainer._loop.run_state().total_episodes == 8  # they are once the rollout is whole
+    trainer.close()

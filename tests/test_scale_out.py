@@ -106,6 +106,7 @@ def test_two_processes_train_together_with_identical_params(tmp_path):
     for process, (_, stderr) in zip(processes, outputs, strict=True):
         assert process.returncode == 0, stderr[-4000:]
     lines = [[json.loads(x) for x in out.splitlines() if x.startswith("{")] for out, _ in outputs]
+    agreed = [process_lines.pop() for process_lines in lines]
     resumed = [process_lines.pop() for process_lines in lines]
     assert len(lines[0]) == len(lines[1]) == updates
     steps_per_update = 5 * 8 * 2  # num_steps * batch_size per process * 2 processes
@@ -118,6 +119,11 @@ def test_two_processes_train_together_with_identical_params(tmp_path):
         assert resumed_line["event"] == "resumed"
         assert resumed_line["env_steps"] == process_lines[-1]["env_steps"]
         assert resumed_line["params_sha1"] == process_lines[-1]["params_sha1"]
+    # When process 1 cannot read the newest checkpoint, both agree on the one before it.
+    for process_lines, agreed_line in zip(lines, agreed, strict=True):
+        assert agreed_line["event"] == "agreed"
+        assert agreed_line["env_steps"] == process_lines[-2]["env_steps"]
+        assert agreed_line["params_sha1"] == process_lines[-2]["params_sha1"]
 
 
 def test_an_actor_failure_in_one_process_ends_both_with_that_error(tmp_path):
@@ -171,6 +177,26 @@ def test_an_unreachable_coordinator_is_a_clear_error_within_the_timeout(tmp_path
     assert result.returncode != 0
     assert "TimeoutError: the coordinator at coordinator_address='127.0.0.1:" in result.stderr
     assert "did not answer within distributed_timeout_seconds=3" in result.stderr
+
+
+def test_a_coordinator_whose_peers_never_come_ends_with_a_clear_message(tmp_path):
+    code = (
+        "import sys; sys.path.insert(0, 'tests')\n"
+        "from fakes import CountingEnv\nfrom hsuanwu_jax import DistributedTrainer\n"
+        "from helpers import tiny_config\n"
+        f"cfg = tiny_config({str(tmp_path)!r}, multi_host=True, coordinator_address='127.0.0.1:{free_port()}',"
+        " num_processes=2, process_id=0, distributed_timeout_seconds=3)\n"
+        "DistributedTrainer(cfg, train_env=[CountingEnv([3, 4, 5, 6])] * 2, test_env=CountingEnv([3]))\n"
+    )
+    started = time.monotonic()
+    result = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=ROOT
+    )
+    assert time.monotonic() - started < 60
+    assert result.returncode == 1  # not JAX's SIGABRT (-6)
+    assert (
+        "did not form within distributed_timeout_seconds=3: process 0 waited for 2 processes" in result.stderr
+    )
 
 
 def test_a_process_id_out_of_range_is_refused():
