@@ -160,43 +160,36 @@ def test_an_actor_failure_in_one_process_ends_both_with_that_error(tmp_path):
     )
 
 
-def test_an_unreachable_coordinator_is_a_clear_error_within_the_timeout(tmp_path):
+def build_alone(tmp_path, process_id):
+    """Builds a trainer as process `process_id` of a 2-process run (timeout 3 s) with no other process
+    anywhere, in a fresh interpreter; returns the finished process and how long it took."""
     code = (
         "import sys; sys.path.insert(0, 'tests')\n"
         "from fakes import CountingEnv\nfrom hsuanwu_jax import DistributedTrainer\n"
         "from helpers import tiny_config\n"
         f"cfg = tiny_config({str(tmp_path)!r}, multi_host=True, coordinator_address='127.0.0.1:{free_port()}',"
-        " num_processes=2, process_id=1, distributed_timeout_seconds=3)\n"
+        f" num_processes=2, process_id={process_id}, distributed_timeout_seconds=3)\n"
         "DistributedTrainer(cfg, train_env=[CountingEnv([3, 4, 5, 6])] * 2, test_env=CountingEnv([3]))\n"
     )
     started = time.monotonic()
     result = subprocess.run(
         [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=ROOT
     )
-    assert time.monotonic() - started < 60
-    assert result.returncode != 0
+    return result, time.monotonic() - started
+
+
+def test_an_unreachable_coordinator_is_a_clear_error_within_the_timeout(tmp_path):
+    result, seconds = build_alone(tmp_path, process_id=1)
+    assert seconds < 60 and result.returncode != 0
     assert "TimeoutError: the coordinator at coordinator_address='127.0.0.1:" in result.stderr
     assert "did not answer within distributed_timeout_seconds=3" in result.stderr
 
 
 def test_a_coordinator_whose_peers_never_come_ends_with_a_clear_message(tmp_path):
-    code = (
-        "import sys; sys.path.insert(0, 'tests')\n"
-        "from fakes import CountingEnv\nfrom hsuanwu_jax import DistributedTrainer\n"
-        "from helpers import tiny_config\n"
-        f"cfg = tiny_config({str(tmp_path)!r}, multi_host=True, coordinator_address='127.0.0.1:{free_port()}',"
-        " num_processes=2, process_id=0, distributed_timeout_seconds=3)\n"
-        "DistributedTrainer(cfg, train_env=[CountingEnv([3, 4, 5, 6])] * 2, test_env=CountingEnv([3]))\n"
-    )
-    started = time.monotonic()
-    result = subprocess.run(
-        [sys.executable, "-c", code], capture_output=True, text=True, timeout=120, cwd=ROOT
-    )
-    assert time.monotonic() - started < 60
-    assert result.returncode == 1  # not JAX's SIGABRT (-6)
-    assert (
-        "did not form within distributed_timeout_seconds=3: process 0 waited for 2 processes" in result.stderr
-    )
+    result, seconds = build_alone(tmp_path, process_id=0)
+    assert seconds < 60 and result.returncode == 1  # not JAX's SIGABRT (-6)
+    message = "did not form within distributed_timeout_seconds=3: process 0 waited for 2 processes"
+    assert message in result.stderr
 
 
 def test_a_process_id_out_of_range_is_refused():
