@@ -12,7 +12,7 @@ import jax
 import numpy as np
 import pytest
 from fakes import CountingEnv
-from helpers import actor_threads, checkpoint_steps, fake_envs, gym_cartpoles, tiny_config, trainer_for
+from helpers import actor_threads, checkpoint_steps, fake_envs, tiny_config, trainer_for
 
 import hsuanwu_jax.trainer as trainer_module
 from hsuanwu_jax import DistributedTrainer, load_policy, validate
@@ -312,15 +312,6 @@ def test_an_export_is_there_at_every_moment_of_a_save(tmp_path):
     reader.join()
     trainer.close()
     assert not failures, failures[:3]
-
-
-def test_gymnasium_vector_envs_still_pass_the_checks(tmp_path):
-    cfg = tiny_config(tmp_path, num_train_steps=200)
-    trainer = DistributedTrainer(
-        cfg, train_env=[gym_cartpoles(4), gym_cartpoles(4)], test_env=gym_cartpoles(3)
-    )
-    trainer.train()
-    trainer.close()
 
 
 class SnapshotEnv(CountingEnv):
