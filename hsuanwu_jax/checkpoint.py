@@ -156,18 +156,18 @@ class RunCheckpoints:
         # Every process of a multi-host run must continue from the same step, and Orbax's restores must be
         # called alike on all of them: first agree on the newest step every process sees.
         visible = self._checkpointer.steps()
-        newest = sharding.min_over_processes(visible[-1] if visible else -1)
+        newest = min(sharding.process_values(visible[-1] if visible else -1))
         if visible and newest != visible[-1]:
             print(f"resuming at most from step {newest}, the newest step every process sees", flush=True)
         restored = None
         if newest >= 0:
             restored = self._checkpointer.restore_newest(_to_tree(template), self._check_resumable, newest)
         step = -1 if restored is None else restored[0]
-        lowest, highest = sharding.min_over_processes(step), -sharding.min_over_processes(-step)
-        if lowest != highest:
+        restored_steps = sharding.process_values(step)
+        if len(set(restored_steps)) > 1:
             raise CheckpointError(
-                f"the processes restored different checkpoints (steps {lowest} to {highest}; this process "
-                f"{step}): a checkpoint is unreadable on some of them; remove it from {self.directory}"
+                f"the processes restored different checkpoints (steps {restored_steps}, in process order): "
+                f"a checkpoint is unreadable on some of them; remove it from {self.directory}"
             )
         if restored is None:
             return None

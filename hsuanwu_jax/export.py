@@ -101,20 +101,17 @@ def write_export(path: str, params: Params, metadata: dict[str, Any]) -> str:
 def _read_files(path: str, attempts: int = 5) -> tuple[bytes, bytes]:
     """The bytes of the export's two files, both from one version: `path` is resolved once per attempt,
     and an attempt whose version a concurrent save removed is retried on the new one."""
-    for _ in range(attempts - 1):
+    for _ in range(attempts):
         version = os.path.realpath(path)
         try:
             return _read_version(version)
         except FileNotFoundError:
-            if os.path.realpath(path) == version:  # not a save swapping versions: really missing
+            if os.path.realpath(path) == version:  # not swapped by a save meanwhile: really missing
                 break
-    version = os.path.realpath(path)
-    missing = [name for name in (META_FILE, PARAMS_FILE) if not os.path.isfile(os.path.join(version, name))]
-    if missing:
-        raise FileNotFoundError(
-            f"{os.path.join(path, missing[0])} is missing: {path!r} is not a complete export"
-        )
-    return _read_version(version)
+    missing = next(
+        (n for n in (META_FILE, PARAMS_FILE) if not os.path.isfile(os.path.join(version, n))), META_FILE
+    )
+    raise FileNotFoundError(f"{os.path.join(path, missing)} is missing: {path!r} is not a complete export")
 
 
 def _read_version(version: str) -> tuple[bytes, bytes]:

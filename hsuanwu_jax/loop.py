@@ -213,8 +213,6 @@ class TrainingLoop:
                 due = schedule.due(learner.env_steps, finished, stopping=stopped_early)
                 if primary:
                     progress.advance(learner.env_steps)
-                if due.log and not primary:
-                    lags = []  # only the primary process reports them
                 if primary and due.log:
                     now = time.perf_counter()
                     seconds, steps = now - last_log_time, learner.env_steps - last_log_steps
@@ -236,7 +234,9 @@ class TrainingLoop:
                         now = time.perf_counter()
                     sinks.write(record)
                     progress.log(record)
-                    last_record, last_log_steps, last_log_time, lags = record, learner.env_steps, now, []
+                    last_record, last_log_time = record, now
+                if due.log:  # on every process, so they keep one schedule (only the primary one writes)
+                    last_log_steps, lags = learner.env_steps, []
                     schedule.logged(learner.env_steps, due.test)
                 if due.checkpoint:
                     self._checkpoints.save(self.run_state())

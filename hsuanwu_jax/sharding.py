@@ -96,11 +96,11 @@ def any_process(flag: bool) -> bool:
     return bool(np.any(multihost_utils.process_allgather(np.asarray(flag))))
 
 
-def min_over_processes(value: int) -> int:
-    """The smallest of every process's `value` (the value itself in a single-process run)."""
+def process_values(value: int) -> list[int]:
+    """Every process's `value`, in process order (`[value]` in a single-process run)."""
     if jax.process_count() == 1:
-        return value
-    return int(np.min(multihost_utils.process_allgather(np.asarray(value, np.int64))))
+        return [value]
+    return [int(x) for x in multihost_utils.process_allgather(np.asarray(value, np.int64))]
 
 
 def is_primary() -> bool:
