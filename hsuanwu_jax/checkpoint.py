@@ -19,6 +19,7 @@ import orbax.checkpoint as ocp
 
 from hsuanwu_jax import sharding
 from hsuanwu_jax.config import STATE_SHAPE_FIELDS
+from hsuanwu_jax.envs import EnvSpec, spec_differences, spec_from_json, spec_to_json
 from hsuanwu_jax.types import LearnerState, RunState
 
 CHECKPOINT_FORMAT = "hsuanwu_jax.checkpoint/1"
@@ -121,12 +122,13 @@ class Checkpointer:
 
 
 class RunCheckpoints:
-    """A run's `RunState` checkpoints in `directory`, with the run's config stored beside each."""
+    """A run's `RunState` checkpoints in `directory`, with the run's config and env spec stored beside each."""
 
-    def __init__(self, directory: str, keep: int, config: Mapping[str, Any]):
+    def __init__(self, directory: str, keep: int, config: Mapping[str, Any], spec: EnvSpec):
         self._checkpointer = Checkpointer(directory, keep)
         self.directory = self._checkpointer.directory
         self._config, self._config_json = config, _as_json(config)
+        self._spec = spec
 
     def steps(self) -> list[int]:
         """The env steps of the complete checkpoints on disk, oldest first."""
@@ -146,13 +148,18 @@ class RunCheckpoints:
                 f"the params at env step {run.env_steps:,} are not finite (is lr={self._config['lr']} too "
                 f"large?): not saved; training stopped and {kept}"
             )
-        metadata = {"format": CHECKPOINT_FORMAT, "config": self._config_json, "env_steps": run.env_steps}
+        metadata = {
+            "format": CHECKPOINT_FORMAT,
+            "config": self._config_json,
+            "spec": spec_to_json(self._spec),
+            "env_steps": run.env_steps,
+        }
         self._checkpointer.save(run.env_steps, _to_tree(run), metadata)
 
     def restore_newest(self, template: RunState) -> RunState | None:
         """The newest readable checkpoint, restored into `template`'s structure, shapes and shardings;
-        None when there is none. A checkpoint whose config differs in a `STATE_SHAPE_FIELDS` field is
-        refused with a ValueError naming the field."""
+        None when there is none. A checkpoint written for an env with other spaces, or whose config
+        differs in a `STATE_SHAPE_FIELDS` field, is refused with a ValueError naming what differs."""
         # Every process of a multi-host run must continue from the same step, and Orbax's restores must be
         # called alike on all of them: first agree on the newest step every process sees.
         visible = self._checkpointer.steps()
@@ -181,6 +188,16 @@ class RunCheckpoints:
         )
 
     def _check_resumable(self, metadata: dict[str, Any]) -> None:
+        if "spec" in metadata:  # checkpoints written before the spec was stored have only the config
+            differences = spec_differences(
+                spec_from_json(metadata["spec"]), self._spec, "checkpoint", "train_env"
+            )
+            if differences:
+                raise ValueError(
+                    f"the checkpoint in {self.directory} was written for an env with other spaces ("
+                    + "; ".join(differences)
+                    + "): it cannot be resumed with this env; choose another workdir"
+                )
         saved = metadata.get("config", {})
         for field in STATE_SHAPE_FIELDS:
             if field in saved and saved[field] != self._config_json[field]:

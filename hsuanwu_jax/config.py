@@ -75,7 +75,9 @@ def default_config() -> ml_collections.ConfigDict:
     cfg.wandb_entity = ""  # the W&B team or user ("": your default entity)
     cfg.checkpoint_every = 1_000_000  # env steps between checkpoints (0: only when training stops)
     cfg.checkpoint_keep = 3  # newest checkpoints kept in <workdir>/checkpoints
-    cfg.workdir = ""  # where metrics.jsonl and exports go; "" means runs/<env_id>
+    cfg.workdir = ""  # where a run writes; "": a new runs/<experiment or env_id>/<date-time> per run
+    cfg.experiment = ""  # a name for the run: the folder under runs/ when no workdir is given
+    cfg.verbosity = "warning"  # lowest level of absl/Orbax log messages shown: "warning", "info" or "debug"
     return cfg
 
 
@@ -87,6 +89,8 @@ NETWORK_FIELDS = ("encoder", "mlp_hidden_sizes", "use_lstm", "lstm_size", "weigh
 # Fields that change what a run writes or shows, never what it learns.
 OUTPUT_FIELDS = (
     "workdir",
+    "experiment",
+    "verbosity",
     "progress",
     "tensorboard",
     "wandb_project",

@@ -27,24 +27,24 @@ def check_env_id(env_id: str) -> None:
 
 
 # envpool.make arguments that make_env sets from the config itself.
-_SET_BY_MAKE_ENV = {
+SET_BY_MAKE_ENV = {
     "num_envs": "num_envs",
     "batch_size": "num_envs",
     "num_threads": "env_threads",
     "seed": "seed",
 }
-_INTERNAL_KWARGS = ("max_num_players", "thread_affinity_offset", "base_path", "env_seed")
+INTERNAL_KWARGS = ("max_num_players", "thread_affinity_offset", "base_path", "env_seed")
 
 
 def check_env_kwargs(env_id: str, kwargs: Mapping[str, Any], field: str) -> None:
     """Checks envpool.make arguments against EnvPool's own spec of `env_id`: known names, the types of
     their defaults, and values known to crash EnvPool. Raises ValueError naming `field` and the key."""
     defaults = envpool.make_spec(env_id).config._asdict()
-    accepted = sorted(k for k in defaults if k not in _SET_BY_MAKE_ENV and k not in _INTERNAL_KWARGS)
+    accepted = sorted(k for k in defaults if k not in SET_BY_MAKE_ENV and k not in INTERNAL_KWARGS)
     for key, value in kwargs.items():
-        if key in _SET_BY_MAKE_ENV:
+        if key in SET_BY_MAKE_ENV:
             raise ValueError(
-                f"{field}[{key!r}] is set from the config field {_SET_BY_MAKE_ENV[key]!r}: set that instead"
+                f"{field}[{key!r}] is set from the config field {SET_BY_MAKE_ENV[key]!r}: set that instead"
             )
         if key not in accepted:
             close = difflib.get_close_matches(key, accepted, n=1)

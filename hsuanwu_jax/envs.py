@@ -11,7 +11,8 @@ import envpool
 import gymnasium
 import numpy as np
 
-from hsuanwu_jax.env_checks import check_env_config, check_renderable
+from hsuanwu_jax.env_checks import INTERNAL_KWARGS, SET_BY_MAKE_ENV, check_env_config, check_renderable
+from hsuanwu_jax.hsuanwu_config import EnvFacts
 
 TEST_SEED_OFFSET = 1_000_003  # test envs never share a seed with a training env
 
@@ -78,8 +79,125 @@ def env_spec(env) -> EnvSpec:
     )
 
 
+def spec_to_json(spec: EnvSpec) -> dict[str, Any]:
+    return {**spec._asdict(), "obs_dtype": spec.obs_dtype.name}
+
+
+def spec_from_json(data: Mapping[str, Any]) -> EnvSpec:
+    def optional_tuple(x):
+        return None if x is None else tuple(x)
+
+    return EnvSpec(
+        obs_shape=tuple(data["obs_shape"]),
+        obs_dtype=np.dtype(data["obs_dtype"]),
+        action_shape=tuple(data["action_shape"]),
+        action_size=int(data["action_size"]),
+        action_low=optional_tuple(data["action_low"]),
+        action_high=optional_tuple(data["action_high"]),
+    )
+
+
+def spec_differences(first: EnvSpec, second: EnvSpec, first_name: str, second_name: str) -> list[str]:
+    """`"<field>: <first_name> <value>, <second_name> <value>"` for each field where two specs differ."""
+    return [
+        f"{field}: {first_name} {a!r}, {second_name} {b!r}"
+        for field, a, b in zip(EnvSpec._fields, first, second, strict=True)
+        if a != b
+    ]
+
+
 def num_envs_of(env) -> int:
     return int(env.config["num_envs"])
+
+
+class EnvOrigin(NamedTuple):
+    """How to build an EnvPool env like a given one: its task id and envpool.make arguments."""
+
+    env_id: str
+    kwargs: dict[str, Any]  # the arguments that differ from the task's defaults (num_envs, seed apart)
+    seed: int  # env i of the env was seeded seed + i
+
+
+def envpool_origin(env) -> EnvOrigin | None:
+    """The task id and arguments an EnvPool env was made with, read back from its config and EnvPool's
+    registry; None for other envs or when the registry cannot tell (no task with its spec and kind)."""
+    if not isinstance(env, envpool.python.envpool.EnvPoolMixin):
+        return None
+    config = dict(env.config)
+    spec_class = type(env.spec).__name__
+    matching = []
+    for env_id, (_, registered_class, registered) in envpool.registration.registry.specs.items():
+        kind = {k: v for k, v in registered.items() if k not in ("base_path", "max_episode_steps")}
+        if registered_class == spec_class and all(config.get(k) == v for k, v in kind.items()):
+            matching.append(env_id)
+    # Tasks of one kind can differ only in their episode cap (CartPole-v0 / -v1): prefer the one that fits.
+    exact = [
+        i
+        for i in matching
+        if envpool.registration.registry.specs[i][2].get("max_episode_steps")
+        == config.get("max_episode_steps")
+    ]
+    candidates = sorted(exact or matching)
+    if not candidates:
+        return None
+    defaults = envpool.make_spec(candidates[0]).config._asdict()
+    kwargs = {
+        k: v
+        for k, v in config.items()
+        if k not in SET_BY_MAKE_ENV and k not in INTERNAL_KWARGS and defaults.get(k) != v
+    }
+    return EnvOrigin(candidates[0], kwargs, int(config["seed"]))
+
+
+def env_facts(train_env) -> EnvFacts:
+    """What a train env (one env, or a list of them) tells the config: its envs in all, its task, its
+    arguments (task and arguments for EnvPool envs only)."""
+    envs = list(train_env) if isinstance(train_env, (list, tuple)) else [train_env]
+    batched = [as_batched_env(env) for env in envs]
+    origin = envpool_origin(getattr(envs[0], "envpool_env", envs[0]))  # a wrapper's EnvPool env
+    return EnvFacts(
+        total_envs=sum(num_envs_of(env) for env in batched),
+        env_id=None if origin is None else origin.env_id,
+        env_kwargs=None if origin is None else origin.kwargs,
+    )
+
+
+def split_env(env, num_actors: int, env_threads: int) -> list:
+    """One env of `num_actors` x k envs as `num_actors` envs of k each, for the actor threads: an EnvPool
+    env is made again as `num_actors` envs with the same task, arguments and per-env seeds (the given one
+    is closed); a gymnasium vector env's sub-envs are grouped (`SyncVectorEnv`) or made again from their
+    factories (`AsyncVectorEnv`)."""
+    total = num_envs_of(as_batched_env(env))
+    if total % num_actors:
+        raise ValueError(
+            f"train_env holds {total} envs, which num_actors={num_actors} actor threads cannot share evenly: "
+            f"give a multiple of {num_actors} envs, or a list of {num_actors} envs"
+        )
+    per_actor = total // num_actors
+    groups = [range(a * per_actor, (a + 1) * per_actor) for a in range(num_actors)]
+    if hasattr(env, "split"):  # a wrapper that knows how (hsuanwu_envs.FlatObservationEnv)
+        return env.split(num_actors, env_threads)
+    if isinstance(env, envpool.python.envpool.EnvPoolMixin):
+        origin = envpool_origin(env)
+        if origin is None:
+            raise ValueError(
+                "train_env is one EnvPool env whose task cannot be read back from EnvPool's registry, so it "
+                f"cannot be split over num_actors={num_actors} actor threads: pass a list of {num_actors} envs"
+            )
+        env.close()
+        return [
+            make_envpool(origin.env_id, per_actor, env_threads, origin.seed + group.start, origin.kwargs)
+            for group in groups
+        ]
+    if isinstance(env, gymnasium.vector.SyncVectorEnv):
+        return [gymnasium.vector.SyncVectorEnv([lambda e=env.envs[i]: e for i in group]) for group in groups]
+    if isinstance(env, gymnasium.vector.AsyncVectorEnv):
+        env.close()
+        return [gymnasium.vector.AsyncVectorEnv([env.env_fns[i] for i in group]) for group in groups]
+    raise ValueError(
+        f"train_env is one {type(env).__name__} and num_actors={num_actors}: pass a list of {num_actors} envs "
+        "(or an EnvPool or gymnasium vector env, which can be split)"
+    )
 
 
 def check_actor_envs(envs: list, num_actors: int, num_envs: int) -> EnvSpec:
@@ -144,7 +262,7 @@ def make_env(
             check_renderable(cfg["env_id"])
             kwargs["render_mode"] = "rgb_array"
         n = int(num_envs or cfg["num_test_episodes"])
-        return _make(cfg["env_id"], n, cfg["env_threads"], int(cfg["seed"]) + TEST_SEED_OFFSET, kwargs)
+        return make_envpool(cfg["env_id"], n, cfg["env_threads"], int(cfg["seed"]) + TEST_SEED_OFFSET, kwargs)
     if render or num_envs is not None:
         raise ValueError(
             "num_envs and render apply to test envs (test=True); training envs follow the config"
@@ -153,10 +271,10 @@ def make_env(
     if process_index is None:
         process_index = cfg.get("process_id") or 0
     first = int(cfg["seed"]) + process_index * actors * n
-    return [_make(cfg["env_id"], n, cfg["env_threads"], first + k * n, kwargs) for k in range(actors)]
+    return [make_envpool(cfg["env_id"], n, cfg["env_threads"], first + k * n, kwargs) for k in range(actors)]
 
 
-def _make(env_id: str, num_envs: int, num_threads: int, seed: int, kwargs: dict):
+def make_envpool(env_id: str, num_envs: int, num_threads: int, seed: int, kwargs: dict):
     with warnings.catch_warnings():
         # EnvPool declares float64 bounds for float32 Boxes; gymnasium warns when it builds the spaces.
         warnings.filterwarnings("ignore", message=".*precision lowered by casting", category=UserWarning)

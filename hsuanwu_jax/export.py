@@ -19,7 +19,7 @@ import jax.numpy as jnp
 import numpy as np
 
 from hsuanwu_jax.distributions import DISTRIBUTIONS, get_distribution
-from hsuanwu_jax.envs import EnvSpec, as_batched_env, env_spec
+from hsuanwu_jax.envs import EnvSpec, as_batched_env, env_spec, spec_differences, spec_from_json
 from hsuanwu_jax.networks import ENCODERS, WEIGHT_INITS, ImpalaNetwork
 from hsuanwu_jax.policy import make_policy_fn
 from hsuanwu_jax.types import Params
@@ -36,31 +36,9 @@ def init_params(network: ImpalaNetwork, spec: EnvSpec, key: jax.Array) -> Params
     return network.init(key, obs, action, zeros, zeros.astype(bool), network.initial_core_state(1))
 
 
-def spec_to_json(spec: EnvSpec) -> dict[str, Any]:
-    return {**spec._asdict(), "obs_dtype": spec.obs_dtype.name}
-
-
-def spec_from_json(data: dict[str, Any]) -> EnvSpec:
-    def optional_tuple(x):
-        return None if x is None else tuple(x)
-
-    return EnvSpec(
-        obs_shape=tuple(data["obs_shape"]),
-        obs_dtype=np.dtype(data["obs_dtype"]),
-        action_shape=tuple(data["action_shape"]),
-        action_size=int(data["action_size"]),
-        action_low=optional_tuple(data["action_low"]),
-        action_high=optional_tuple(data["action_high"]),
-    )
-
-
 def check_spec(saved: EnvSpec, actual: EnvSpec, what: str) -> None:
     """Raises a ValueError naming each field where the export's spec and an env's differ."""
-    differences = [
-        f"{field}: export {a!r}, env {b!r}"
-        for field, a, b in zip(EnvSpec._fields, saved, actual, strict=True)
-        if a != b
-    ]
+    differences = spec_differences(saved, actual, "export", "env")
     if differences:
         raise ValueError(f"{what} does not match the env: " + "; ".join(differences))
 

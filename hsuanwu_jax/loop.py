@@ -24,6 +24,7 @@ from hsuanwu_jax.evaluation import EvaluationStopped, Evaluator
 from hsuanwu_jax.learner import LearnerStep
 from hsuanwu_jax.metrics import (
     EpisodeLog,
+    HsuanwuLogs,
     MetricSinks,
     StageTimes,
     metrics_record,
@@ -124,6 +125,7 @@ class TrainingLoop:
         self._episodes.total = restored.total_episodes
         if sharding.is_primary():
             truncate_metrics(self._metrics_path, restored.env_steps)
+            HsuanwuLogs.truncate(self._workdir, restored.env_steps)
         print(
             f"resuming from the checkpoint at env step {restored.env_steps:,} in {self._checkpoints.directory}",
             flush=True,
@@ -181,6 +183,7 @@ class TrainingLoop:
                 wandb_project=s.wandb_project,
                 wandb_entity=s.wandb_entity,
                 config=s.config,
+                hsuanwu_logs=s.hsuanwu_form,
             )
             progress = Progress(s.progress, total=target, initial=learner.env_steps)
         schedule = Schedule(

@@ -60,11 +60,11 @@ def metrics_record(
         "updates": updates,
         "sps": steps / max(seconds, 1e-9),
         **episodes.drain(),
-        "loss": metrics["loss"],
-        "pg_loss": metrics["pg_loss"],
-        "baseline_loss": metrics["baseline_loss"],
-        "entropy": metrics["entropy"] / transitions,
-        "grad_norm": metrics["grad_norm"],
+        "loss": float(metrics["loss"]),
+        "pg_loss": float(metrics["pg_loss"]),
+        "baseline_loss": float(metrics["baseline_loss"]),
+        "entropy": float(metrics["entropy"]) / transitions,
+        "grad_norm": float(metrics["grad_norm"]),
         "policy_lag_mean": float(np.mean(lags)) if lags else 0.0,
         "policy_lag_max": max(lags, default=0),
         "policy_lag_counts": np.bincount(lags).tolist() if lags else [],  # [k]: rollouts k updates old
@@ -160,11 +160,79 @@ class WandbWriter:
         self._run.finish()
 
 
+class HsuanwuLogs:
+    """Hsuanwu's `train.log` and `test.log` in the workdir: CSV files with the columns Hsuanwu's logger
+    wrote (hsuanwu/common/logger.py: sorted names, a header first), for users who read them with their
+    own tools. `episode` counts finished training episodes; `total_time` is seconds since `train()` began."""
+
+    TRAIN_COLUMNS = ("episode", "episode_length", "episode_reward", "fps", "step", "total_time")
+    TEST_COLUMNS = ("episode", "episode_length", "episode_reward", "step", "total_time")
+    FILES = ("train.log", "test.log")
+
+    def __init__(self, workdir: str):
+        self._train, self._test = (os.path.join(workdir, name) for name in self.FILES)
+
+    def write(self, record: dict[str, Any]) -> None:
+        common = {"step": record["step"], "episode": record["total_episodes"], "total_time": record["time"]}
+        if record["episode_reward"] is not None:  # Hsuanwu logged only once episodes had finished
+            row = {
+                "episode_length": record["episode_length"],
+                "episode_reward": record["episode_reward"],
+                "fps": record["sps"],
+            }
+            _append_csv_row(self._train, self.TRAIN_COLUMNS, {**common, **row})
+        if "test_episode_reward" in record:
+            row = {
+                "episode_length": record["test_episode_length"],
+                "episode_reward": record["test_episode_reward"],
+            }
+            _append_csv_row(self._test, self.TEST_COLUMNS, {**common, **row})
+
+    def close(self) -> None:
+        pass  # each row is written and closed at once
+
+    @classmethod
+    def truncate(cls, workdir: str, last_step: int) -> None:
+        """Keeps the rows with `step <= last_step` (a resumed run logs the later steps again)."""
+        for name in cls.FILES:
+            path = os.path.join(workdir, name)
+            if not os.path.exists(path):
+                continue
+            with open(path, encoding="utf-8", newline="") as f:
+                rows = list(csv.DictReader(f))
+                columns = rows and list(rows[0])
+            kept = [row for row in rows if row.get("step", "").isdigit() and int(row["step"]) <= last_step]
+            temporary = path + ".tmp"
+            with open(temporary, "w", encoding="utf-8", newline="") as f:
+                if columns:
+                    writer = csv.DictWriter(f, fieldnames=columns)
+                    writer.writeheader()
+                    writer.writerows(kept)
+            os.replace(temporary, path)
+
+
+def _append_csv_row(path: str, columns: tuple[str, ...], row: dict[str, Any]) -> None:
+    new = not os.path.exists(path) or os.path.getsize(path) == 0
+    with open(path, "a", encoding="utf-8", newline="") as f:
+        writer = csv.DictWriter(f, fieldnames=columns)
+        if new:
+            writer.writeheader()
+        writer.writerow(row)
+
+
 class MetricSinks:
-    """Every sink a run's config asks for, written together: metrics.jsonl always, then TensorBoard and W&B."""
+    """Every sink a run's config asks for, written together: metrics.jsonl always, then TensorBoard, W&B
+    and Hsuanwu's CSV logs."""
 
     def __init__(
-        self, workdir: str, *, tensorboard: bool, wandb_project: str, wandb_entity: str, config: Mapping
+        self,
+        workdir: str,
+        *,
+        tensorboard: bool,
+        wandb_project: str,
+        wandb_entity: str,
+        config: Mapping,
+        hsuanwu_logs: bool = False,
     ):
         os.makedirs(workdir, exist_ok=True)
         _write_atomically(
@@ -175,6 +243,8 @@ class MetricSinks:
             self._sinks.append(TensorBoardWriter(os.path.join(workdir, "tensorboard")))
         if wandb_project:
             self._sinks.append(WandbWriter(workdir, wandb_project, wandb_entity, config))
+        if hsuanwu_logs:
+            self._sinks.append(HsuanwuLogs(workdir))
 
     def write(self, record: dict[str, Any]) -> None:
         for sink in self._sinks:

@@ -14,7 +14,8 @@ from jax.sharding import Mesh
 
 from hsuanwu_jax import sharding
 from hsuanwu_jax.envs import EnvSpec
-from hsuanwu_jax.settings import Settings, validate
+from hsuanwu_jax.hsuanwu_config import EnvFacts
+from hsuanwu_jax.settings import NO_ENV_FACTS, Settings, validate
 
 XLA_ACTOR_PLATFORMS = ("cpu", "gpu", "cuda", "rocm")  # where EnvPool's XLA custom calls exist
 CONV_ENCODERS = ("nature_cnn", "resnet")
@@ -96,9 +97,10 @@ def default_learner_chunks(encoder: str, device_batch: int, platform: str) -> in
     return device_batch if platform == "cpu" and encoder in CONV_ENCODERS else 1
 
 
-def validate_and_join(cfgs) -> Settings:
-    """The validated settings; for a multi-host run, first joins it (batch sizes count every process)."""
-    s = validate(cfgs)
+def validate_and_join(cfgs, env: EnvFacts = NO_ENV_FACTS) -> Settings:
+    """The validated settings (`env`: what the train env tells a config in Hsuanwu's layout); for a
+    multi-host run, first joins it (batch sizes count every process)."""
+    s = validate(cfgs, env=env)
     if s.multi_host:
         sharding.initialize_distributed(
             coordinator_address=s.coordinator_address,
@@ -106,5 +108,5 @@ def validate_and_join(cfgs) -> Settings:
             process_id=s.process_id,
             timeout_seconds=s.distributed_timeout_seconds,
         )
-        s = validate(cfgs, num_processes=jax.process_count())
+        s = validate(cfgs, num_processes=jax.process_count(), env=env)
     return s

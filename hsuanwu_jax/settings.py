@@ -16,9 +16,12 @@ from collections.abc import Mapping
 from typing import Any
 
 from hsuanwu_jax.config import default_config, to_config_dict
+from hsuanwu_jax.hsuanwu_config import EnvFacts, is_hsuanwu_tree, translate
 from hsuanwu_jax.networks import ENCODERS, WEIGHT_INITS
 
 PROGRESS_MODES = ("bar", "lines", "none")
+VERBOSITIES = ("warning", "info", "debug")
+NO_ENV_FACTS = EnvFacts(total_envs=None, env_id=None, env_kwargs=None)
 ACTOR_MODES = ("auto", "python", "xla")  # xla: EnvPool's XLA interface, EnvPool envs on CPU or GPU devices
 
 
@@ -78,13 +81,17 @@ class Settings:
     checkpoint_every: int
     checkpoint_keep: int
     workdir: str
+    experiment: str
+    verbosity: str
     # Derived, never set in a config:
     rollouts_per_batch: int  # actor rollouts concatenated into one learner batch
     steps_per_update: int  # env steps consumed by one update: num_steps * batch_size * processes
     num_updates: int  # updates needed to reach num_train_steps
+    hsuanwu_form: bool = False  # the config came as Hsuanwu's tree (translated by hsuanwu_config.py)
+    config_notes: tuple[str, ...] = ()  # what the translation ignored or changed, one line each
 
 
-DERIVED_FIELDS = ("rollouts_per_batch", "steps_per_update", "num_updates")
+DERIVED_FIELDS = ("rollouts_per_batch", "steps_per_update", "num_updates", "hsuanwu_form", "config_notes")
 CONFIG_FIELDS = tuple(
     f.name for f in dataclasses.fields(Settings) if f.name not in ("config", *DERIVED_FIELDS)
 )
@@ -176,18 +183,37 @@ _RULES = {
     "checkpoint_every": (_non_negative_int, "an integer >= 0 (env steps)"),
     "checkpoint_keep": (_positive_int, "an integer >= 1"),
     "workdir": (lambda v: isinstance(v, str), "a path"),
+    "experiment": (
+        lambda v: isinstance(v, str) and os.sep not in v and v not in (".", ".."),
+        "a name usable as a folder name (no path separator)",
+    ),
+    "verbosity": (lambda v: v in VERBOSITIES, f"one of {VERBOSITIES}"),
 }
 
 
-def validate(cfg, num_processes: int = 1) -> Settings:
+def validate(cfg, num_processes: int = 1, env: EnvFacts = NO_ENV_FACTS) -> Settings:
     """Checks every field of `cfg` (unknown names, types, ranges, divisibility) and derives sizes.
 
     Missing fields take their defaults. `num_processes` is the number of processes that train
-    together (each contributes `batch_size` envs to every update). Raises ValueError naming the
-    field and what it accepts.
+    together (each contributes `batch_size` envs to every update). A config in Hsuanwu's layout is
+    translated first (hsuanwu_config.py), with `env`, what the train env tells, filling what Hsuanwu
+    took from the env (the task, the number of envs). Raises ValueError naming the field and what it
+    accepts.
     """
-    given = to_config_dict(cfg).to_dict()
+    given = _plain(to_config_dict(cfg).to_dict())
     defaults = default_config().to_dict()
+    notes: list[str] = []
+    hsuanwu_form = is_hsuanwu_tree(given)
+    if hsuanwu_form:
+        given, notes = translate(given, defaults, env)
+    if env.env_id is not None:  # the train env's task stands for the config's (the test env follows it)
+        if "env_id" not in given:
+            given = {"env_id": env.env_id, "env_kwargs": dict(env.env_kwargs or {}), **given}
+        elif given["env_id"] != env.env_id:
+            raise ValueError(
+                f"config field env_id={given['env_id']!r} differs from train_env's task {env.env_id!r}: set "
+                f"env_id={env.env_id!r} (or leave it out: the train env's task is taken)"
+            )
     for name in given:
         if name not in defaults:
             close = difflib.get_close_matches(name, defaults, n=1)
@@ -228,4 +254,13 @@ def validate(cfg, num_processes: int = 1) -> Settings:
         rollouts_per_batch=merged["batch_size"] // merged["num_envs"],
         steps_per_update=steps_per_update,
         num_updates=math.ceil(merged["num_train_steps"] / steps_per_update),
+        hsuanwu_form=hsuanwu_form,
+        config_notes=tuple(notes),
     )
+
+
+def _plain(value):
+    """Nested ConfigDict/omegaconf leftovers as plain dicts (a dict config may hold ConfigDict sections)."""
+    if isinstance(value, Mapping):
+        return {key: _plain(item) for key, item in value.items()}
+    return value

@@ -36,14 +36,12 @@ def main(argv) -> None:
         if trainer.stopped_early:  # preempted: the checkpoint is written, leave quickly
             return
         result = trainer.test()
-        path = trainer.save()
     finally:
         trainer.close()
     if not is_primary():  # in a multi-host run, process 0 reports
         return
     print("final test:", json.dumps(result))
     print(f"final test return {result['episode_reward']:.1f} over {result['num_episodes']} greedy episodes")
-    print(f"model export: {path}")
 
 
 if __name__ == "__main__":

@@ -15,13 +15,15 @@ from hsuanwu_jax import sharding
 from hsuanwu_jax.agent import build_agent
 from hsuanwu_jax.checkpoint import RunCheckpoints
 from hsuanwu_jax.env_checks import check_env_config
-from hsuanwu_jax.envs import as_batched_env, check_actor_envs, make_env
+from hsuanwu_jax.envs import as_batched_env, check_actor_envs, env_facts, make_env, spec_to_json, split_env
 from hsuanwu_jax.evaluation import Evaluator
-from hsuanwu_jax.export import Policy, load_policy, spec_to_json, write_export
+from hsuanwu_jax.export import Policy, load_policy, write_export
 from hsuanwu_jax.loop import Learner, TrainingLoop
 from hsuanwu_jax.metrics import EpisodeLog
 from hsuanwu_jax.pipeline import BatchAssembler
 from hsuanwu_jax.plan import plan_run, validate_and_join
+from hsuanwu_jax.runtime import new_run_directory, quiet_library_logs
+from hsuanwu_jax.settings import NO_ENV_FACTS
 from hsuanwu_jax.types import Trajectory
 from hsuanwu_jax.xla_acting import make_actors
 
@@ -30,31 +32,51 @@ class DistributedTrainer:
     """IMPALA on EnvPool with a jitted V-trace learner, with the seed's `act/train/test/save` face.
 
     Args:
-      cfgs: a ConfigDict (see `hsuanwu_jax.config.default_config` for every field), a dict or an
-        omegaconf DictConfig.
+      cfgs: a ConfigDict (see `hsuanwu_jax.config.default_config` for every field), a dict, an
+        omegaconf DictConfig, or Hsuanwu's config tree (`agent:`, `encoder:`, `storage:` sections;
+        translated by `hsuanwu_config.py`, which prints what it ignored or changed).
       train_env: an EnvPool env or a list of them, one per actor thread (`num_actors` of them, each
-        with `num_envs` envs); gymnasium vector envs work too (see `GymnasiumVectorEnv`); `None`
-        builds them with `make_env(cfgs)`.
+        with `num_envs` envs), or one env of `num_actors` x k envs, split over the actors (as Hsuanwu's
+        `make_*_env` vector envs were); gymnasium vector envs work too (see `GymnasiumVectorEnv`);
+        `None` builds them with `make_env(cfgs)`.
       test_env: an EnvPool (or gymnasium vector) env for `test()`; `None` builds one with
         `make_env(cfgs, test=True)` on first use.
+
+    Without a `workdir` in the config, every trainer writes to a new `runs/<experiment or env_id>/
+    <date-time>` directory (printed first); with one, it resumes from that directory's newest checkpoint.
     """
 
     def __init__(self, cfgs, train_env=None, test_env=None):
-        self.settings = s = validate_and_join(cfgs)
+        self.settings = s = validate_and_join(
+            cfgs, NO_ENV_FACTS if train_env is None else env_facts(train_env)
+        )
+        quiet_library_logs(s.verbosity)
         if test_env is None:
             check_env_config(s.config)  # test() will make its env from the config: refuse bad kwargs now
-        made = make_env(s.config, process_index=jax.process_index()) if train_env is None else []
-        self._owned = list(made)  # what this constructor opened: closed again if it fails
+        self._owned = []  # what this constructor opened: closed again if it fails
         try:
-            self._build(s, made or train_env, test_env)
+            if train_env is None:
+                train_env = self._own(make_env(s.config, process_index=jax.process_index()))
+            elif not isinstance(train_env, (list, tuple)) and s.num_actors > 1:
+                train_env = self._own(split_env(train_env, s.num_actors, s.env_threads))
+            self._build(s, train_env, test_env)
         except BaseException:
             for resource in self._owned:
                 resource.close()
             raise
 
+    def _own(self, envs: list) -> list:
+        self._owned.extend(envs)
+        return envs
+
     def _build(self, s, envs, test_env) -> None:
         envs = [as_batched_env(env) for env in (envs if isinstance(envs, (list, tuple)) else [envs])]
         self.spec = check_actor_envs(envs, s.num_actors, s.num_envs)
+        self.workdir = s.workdir or new_run_directory(os.path.join("runs", s.experiment or s.env_id))
+        if sharding.is_primary():
+            print(f"run directory: {self.workdir}", flush=True)
+            for note in s.config_notes:
+                print(f"hsuanwu config: {note}", flush=True)
         self.plan = plan_run(
             s,
             self.spec,
@@ -81,9 +103,11 @@ class DistributedTrainer:
             on_episodes=self._episodes.add,
         )
         self.stopped_early = False  # set when train() ended on SIGTERM or Ctrl-C
+        self.export_path: str | None = None  # the export train() wrote when it finished
         self._last_record: dict[str, Any] = {}
-        self.workdir = s.workdir or os.path.join("runs", s.env_id)
-        self._checkpoints = RunCheckpoints(f"{self.workdir}/checkpoints", s.checkpoint_keep, s.config)
+        self._checkpoints = RunCheckpoints(
+            f"{self.workdir}/checkpoints", s.checkpoint_keep, s.config, self.spec
+        )
         self._owned.append(self._checkpoints)
         batches = BatchAssembler(
             self.spec, s.num_steps, s.num_envs, s.rollouts_per_batch, core_state(s.batch_size)
@@ -105,6 +129,10 @@ class DistributedTrainer:
     network = property(lambda self: self.agent.network, doc="The Flax network (`ImpalaNetwork`).")
     actor_mode = property(lambda self: self.plan.actor_mode, doc='What actor_mode="auto" resolved to.')
     learner_chunks = property(lambda self: self.plan.learner_chunks, doc="What learner_chunks=0 resolved to.")
+    global_step = property(lambda self: self.env_steps, doc="Hsuanwu's name: env steps trained on.")
+    global_episode = property(
+        lambda self: self._episodes.total, doc="Training episodes (whole games) finished so far, all actors."
+    )
 
     def act(self, actor_index: int = 0) -> Trajectory:
         """Collects one rollout `[T+1, num_envs, ...]` (host arrays) with actor `actor_index` and the
@@ -116,14 +144,15 @@ class DistributedTrainer:
         """One learner update on this process's host batch `[T+1, batch_size, ...]` (e.g. from `act`),
         without actors, env-step counting or logging; returns its metrics. For benchmarks and tests:
         every process of a multi-host run must call it together."""
-        return sharding.fetch(self.learner.dispatch(batch))
+        return {name: value.item() for name, value in sharding.fetch(self.learner.dispatch(batch)).items()}
 
     def train(self, num_steps: int | None = None) -> dict[str, Any]:
         """Trains for `num_steps` more env steps (default: until `num_train_steps`, which also bounds
         it); returns the last metrics record. In a multi-host run every process calls it.
 
         Writes one line to `<workdir>/metrics.jsonl` and prints progress every `log_every` env steps,
-        and a checkpoint every `checkpoint_every` env steps and when training ends. SIGTERM (the
+        a checkpoint every `checkpoint_every` env steps and when training ends, and, when it ends, the
+        model export (`save()`; its path in `export_path`), as Hsuanwu saved the model. SIGTERM (the
         preemption signal) or a first Ctrl-C stops at the next update with a checkpoint and sets
         `stopped_early`; running again (or resuming in a new process) continues from there. An
         exception in any actor thread or env stops all threads and is re-raised here.
@@ -140,6 +169,10 @@ class DistributedTrainer:
             print(
                 f"stopped at env step {self.env_steps:,}: checkpoint written; run again to resume", flush=True
             )
+        else:
+            self.export_path = self.save()
+            if sharding.is_primary():
+                print(f"model export: {self.export_path}", flush=True)
         return self._last_record
 
     def test(self) -> dict[str, float]:

@@ -1,0 +1,1 @@
+"""Hsuanwu's `hsuanwu.common` import path (see `hsuanwu_jax.common.engine`)."""
