@@ -13,6 +13,7 @@ import pathlib
 from collections.abc import Mapping
 
 import ml_collections
+import yaml  # PyYAML, a dependency of ml_collections
 from ml_collections.config_dict import placeholder  # a None default that the command line can set
 
 
@@ -112,9 +113,13 @@ PLACEMENT_FIELDS = (
 
 
 def load_config(path_or_preset: str) -> ml_collections.ConfigDict:
-    """The config of a file with `get_config()` (e.g. "configs/impala_atari.py"), or of a preset name
-    (e.g. "impala_atari": the repository's configs/, installed as the package `hsuanwu_jax.configs`)."""
+    """The config of a file with `get_config()` (e.g. "configs/impala_atari.py"), of a YAML file (ours or
+    Hsuanwu's layout, e.g. its hydra `config.yaml`), or of a preset name (e.g. "impala_atari": the
+    repository's configs/, installed as the package `hsuanwu_jax.configs`)."""
     path = pathlib.Path(path_or_preset)
+    if path.suffix in (".yaml", ".yml"):
+        with open(path, encoding="utf-8") as f:
+            return ml_collections.ConfigDict(yaml.safe_load(f) or {})
     presets_dir = pathlib.Path(str(importlib.resources.files("hsuanwu_jax.configs")))
     if not path.suffix:
         path = presets_dir / f"{path_or_preset}.py"

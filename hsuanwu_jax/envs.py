@@ -274,6 +274,21 @@ def make_env(
     return [make_envpool(cfg["env_id"], n, cfg["env_threads"], first + k * n, kwargs) for k in range(actors)]
 
 
+def actor_envs(train_env, cfg: Mapping[str, Any], process_index: int) -> tuple[list, list]:
+    """The actor threads' envs, one per actor, and those of them made here (to be closed if the trainer
+    cannot be built): made from the config when `train_env` is None, a list as given, or one env split
+    over `num_actors` actors."""
+    if train_env is None:
+        envs = make_env(cfg, process_index=process_index)
+        return envs, envs
+    if isinstance(train_env, (list, tuple)):
+        return list(train_env), []
+    if cfg["num_actors"] > 1:
+        envs = split_env(train_env, cfg["num_actors"], cfg["env_threads"])
+        return envs, envs
+    return [train_env], []
+
+
 def make_envpool(env_id: str, num_envs: int, num_threads: int, seed: int, kwargs: dict):
     with warnings.catch_warnings():
         # EnvPool declares float64 bounds for float32 Boxes; gymnasium warns when it builds the spaces.

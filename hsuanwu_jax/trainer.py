@@ -15,7 +15,7 @@ from hsuanwu_jax import sharding
 from hsuanwu_jax.agent import build_agent
 from hsuanwu_jax.checkpoint import RunCheckpoints
 from hsuanwu_jax.env_checks import check_env_config
-from hsuanwu_jax.envs import as_batched_env, check_actor_envs, env_facts, make_env, spec_to_json, split_env
+from hsuanwu_jax.envs import actor_envs, as_batched_env, check_actor_envs, env_facts, spec_to_json
 from hsuanwu_jax.evaluation import Evaluator
 from hsuanwu_jax.export import Policy, load_policy, write_export
 from hsuanwu_jax.loop import Learner, TrainingLoop
@@ -32,45 +32,33 @@ class DistributedTrainer:
     """IMPALA on EnvPool with a jitted V-trace learner, with the seed's `act/train/test/save` face.
 
     Args:
-      cfgs: a ConfigDict (see `hsuanwu_jax.config.default_config` for every field), a dict, an
-        omegaconf DictConfig, or Hsuanwu's config tree (`agent:`, `encoder:`, `storage:` sections;
-        translated by `hsuanwu_config.py`, which prints what it ignored or changed).
-      train_env: an EnvPool env or a list of them, one per actor thread (`num_actors` of them, each
-        with `num_envs` envs), or one env of `num_actors` x k envs, split over the actors (as Hsuanwu's
-        `make_*_env` vector envs were); gymnasium vector envs work too (see `GymnasiumVectorEnv`);
-        `None` builds them with `make_env(cfgs)`.
-      test_env: an EnvPool (or gymnasium vector) env for `test()`; `None` builds one with
-        `make_env(cfgs, test=True)` on first use.
+      cfgs: a ConfigDict (`hsuanwu_jax.config.default_config` has every field), a dict, an omegaconf
+        DictConfig, a YAML file, or Hsuanwu's config tree (translated by `hsuanwu_config.py`).
+      train_env: an EnvPool env per actor thread (`num_actors` of them, `num_envs` envs each), or one
+        env of `num_actors` x k envs (split over the actors), or gymnasium vector envs (see
+        `GymnasiumVectorEnv`); `None` builds them with `make_env(cfgs)`.
+      test_env: an env for `test()`; `None` builds one with `make_env(cfgs, test=True)` on first use.
 
-    Without a `workdir` in the config, every trainer writes to a new `runs/<experiment or env_id>/
-    <date-time>` directory (printed first); with one, it resumes from that directory's newest checkpoint.
+    Without a `workdir` every trainer writes to a new `runs/<experiment or env_id>/<date-time>` (printed
+    first); with one, it resumes from that directory's newest checkpoint.
     """
 
     def __init__(self, cfgs, train_env=None, test_env=None):
-        self.settings = s = validate_and_join(
-            cfgs, NO_ENV_FACTS if train_env is None else env_facts(train_env)
-        )
+        facts = NO_ENV_FACTS if train_env is None else env_facts(train_env)
+        self.settings = s = validate_and_join(cfgs, facts)
         quiet_library_logs(s.verbosity)
         if test_env is None:
             check_env_config(s.config)  # test() will make its env from the config: refuse bad kwargs now
-        self._owned = []  # what this constructor opened: closed again if it fails
+        envs, made = actor_envs(train_env, s.config, jax.process_index())
+        self._owned = list(made)  # what this constructor opened: closed again if it fails
         try:
-            if train_env is None:
-                train_env = self._own(make_env(s.config, process_index=jax.process_index()))
-            elif not isinstance(train_env, (list, tuple)) and s.num_actors > 1:
-                train_env = self._own(split_env(train_env, s.num_actors, s.env_threads))
-            self._build(s, train_env, test_env)
+            self._build(s, [as_batched_env(env) for env in envs], test_env)
         except BaseException:
             for resource in self._owned:
                 resource.close()
             raise
 
-    def _own(self, envs: list) -> list:
-        self._owned.extend(envs)
-        return envs
-
     def _build(self, s, envs, test_env) -> None:
-        envs = [as_batched_env(env) for env in (envs if isinstance(envs, (list, tuple)) else [envs])]
         self.spec = check_actor_envs(envs, s.num_actors, s.num_envs)
         self.workdir = s.workdir or new_run_directory(os.path.join("runs", s.experiment or s.env_id))
         if sharding.is_primary():
@@ -150,12 +138,11 @@ class DistributedTrainer:
         """Trains for `num_steps` more env steps (default: until `num_train_steps`, which also bounds
         it); returns the last metrics record. In a multi-host run every process calls it.
 
-        Writes one line to `<workdir>/metrics.jsonl` and prints progress every `log_every` env steps,
-        a checkpoint every `checkpoint_every` env steps and when training ends, and, when it ends, the
-        model export (`save()`; its path in `export_path`), as Hsuanwu saved the model. SIGTERM (the
-        preemption signal) or a first Ctrl-C stops at the next update with a checkpoint and sets
-        `stopped_early`; running again (or resuming in a new process) continues from there. An
-        exception in any actor thread or env stops all threads and is re-raised here.
+        Logs every `log_every` env steps (`<workdir>/metrics.jsonl`, progress), checkpoints every
+        `checkpoint_every` and at the end, then writes the model export (`save()`, path in
+        `export_path`), as Hsuanwu saved the model. SIGTERM or a first Ctrl-C stops at the next update
+        with a checkpoint and sets `stopped_early` (run again to resume). An exception in an actor
+        thread or env stops all threads and is re-raised here.
         """
         self._check_usable()
         s = self.settings

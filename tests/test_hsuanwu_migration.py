@@ -470,3 +470,46 @@ def test_a_hsuanwu_form_run_writes_hsuanwus_csv_logs(tmp_path):
     ]
     assert [int(r["step"]) for r in test_rows] == [m["step"] for m in metrics if "test_episode_reward" in m]
     assert len(test_rows) == 2 and float(test_rows[0]["episode_reward"]) == metrics[1]["test_episode_reward"]
+
+
+def test_the_readme_lists_every_hsuanwu_key():
+    readme = (ROOT / "README.md").read_text()
+    section = readme[readme.index("## Coming from Hsuanwu") : readme.index("## Devices and many hosts")]
+    table = section[section.index("| Hsuanwu key |") : section.index("Env factories")]
+    keys = [key for key, value in HSUANWU_TREE.items() if not isinstance(value, dict)]
+    keys += [
+        f"{name}.{key}" for name, value in HSUANWU_TREE.items() if isinstance(value, dict) for key in value
+    ]
+    for key in keys:  # a section's later keys are listed after its first: `agent.lr`, `eps`, ...
+        assert f"`{key}`" in table or f"`{key.rpartition('.')[2]}`" in table, key
+
+
+def test_the_shipped_hsuanwu_pong_script_runs(tmp_path):
+    overrides = [
+        "num_train_steps=160",
+        "num_test_episodes=1",
+        "test_every=0",
+        "+test_max_episode_steps=200",
+        f"+workdir={tmp_path / 'run'}",
+        f"hydra.run.dir={tmp_path / 'hydra'}",
+    ]
+    run = subprocess.run(
+        [sys.executable, str(ROOT / "benchmarks/hsuanwu_pong/train.py"), *overrides],
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
+    assert run.returncode == 0, run.stderr[-3000:]
+    assert run.stdout.splitlines()[0] == f"run directory: {tmp_path / 'run'}"
+    assert load_policy(str(tmp_path / "run/export")).spec.obs_shape == (4, 84, 84)
+
+
+def test_a_hsuanwu_yaml_file_is_a_config(tmp_path):
+    (tmp_path / "config.yaml").write_text(textwrap.dedent(HYDRA_CONFIG))
+    s = validate(str(tmp_path / "config.yaml"), env=PONG)
+    assert s.hsuanwu_form and (s.experiment, s.encoder, s.num_steps, s.init_model_path) == (
+        "hydra_pong",
+        "nature_cnn",
+        5,
+        "",
+    )
