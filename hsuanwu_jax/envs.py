@@ -159,6 +159,7 @@ def env_facts(train_env) -> EnvFacts:
         total_envs=sum(num_envs_of(env) for env in batched),
         env_id=None if origin is None else origin.env_id,
         env_kwargs=None if origin is None else origin.kwargs,
+        obs_rank=len(getattr(batched[0].observation_space, "shape", None) or ()) or None,
     )
 
 

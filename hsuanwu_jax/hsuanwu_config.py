@@ -38,6 +38,10 @@ _AGENT_FIELDS = ("lr", "eps", "use_lstm", "ent_coef", "baseline_coef", "max_grad
 # network_init_method -> weight_init. "identity" keeps each layer's framework default (PyTorch's there).
 _WEIGHT_INITS = {"orthogonal": "orthogonal", "identity": "lecun"}
 _DISTRIBUTIONS = ("Categorical", "DiagonalGaussian")
+# Hsuanwu's IMPALA defaults (impala.yaml), which it used for the keys a config leaves out.
+HSUANWU_DEFAULTS = {"num_steps": 80, "num_test_episodes": 10, "num_train_steps": 30_000_000}
+HSUANWU_ROLLOUTS_PER_UPDATE = 4  # storage.batch_size
+HSUANWU_ENCODER_BY_RANK = {3: "MnihCnnEncoder", 1: "IdentityEncoder"}  # images, vectors
 
 
 class EnvFacts(NamedTuple):
@@ -46,6 +50,7 @@ class EnvFacts(NamedTuple):
     total_envs: int | None  # envs in train_env, all actors together
     env_id: str | None  # the EnvPool task id
     env_kwargs: Mapping[str, Any] | None  # its envpool.make arguments
+    obs_rank: int | None = None  # 3 for [C, H, W] frames, 1 for vectors
 
 
 def is_hsuanwu_tree(config: Mapping[str, Any]) -> bool:
@@ -58,8 +63,10 @@ def translate(
 ) -> tuple[dict[str, Any], list[str]]:
     """Hsuanwu's config `tree` as our flat fields, and one note per key accepted but ignored or changed.
 
-    `flat_fields` are our fields with their defaults (keys of the tree that are ours pass through).
-    Raises ValueError naming the key for one with no counterpart.
+    Keys the tree leaves out take Hsuanwu's IMPALA defaults (unroll 80, 4 rollouts per update, 10 test
+    episodes, 30M steps, the encoder by observation rank), as Hsuanwu filled them. `flat_fields` are our
+    fields with their defaults (keys of the tree that are ours pass through). Raises ValueError naming
+    the key for one with no counterpart.
     """
     flat: dict[str, Any] = {}
     notes: list[str] = []
@@ -75,12 +82,21 @@ def translate(
                 f"Hsuanwu config key {key!r} has no counterpart in hsuanwu_jax (README, 'Coming from Hsuanwu', "
                 "lists every key it takes)"
             )
+    for field, value in HSUANWU_DEFAULTS.items():
+        flat.setdefault(field, value)
+    if "encoder" not in flat and env.obs_rank in HSUANWU_ENCODER_BY_RANK:
+        _encoder({"name": HSUANWU_ENCODER_BY_RANK[env.obs_rank]}, flat, notes)
+    if "num_actors" not in flat:
+        notes.append(
+            f"num_actors not given: {flat_fields['num_actors']} actor threads share the envs (Hsuanwu's "
+            "default was 45 actor processes)"
+        )
     num_actors = flat.get("num_actors", flat_fields["num_actors"])
     if "num_envs" not in flat and env.total_envs is not None:
         flat["num_envs"] = max(1, env.total_envs // num_actors)  # check_actor_envs refuses a remainder
-    rollouts = tree.get("storage", {}).get("batch_size") if isinstance(tree.get("storage"), Mapping) else None
-    if rollouts is not None:
-        flat["batch_size"] = _batch_size(rollouts, flat.get("num_envs", flat_fields["num_envs"]), flat, notes)
+    storage = tree.get("storage") or {}
+    rollouts = storage.get("batch_size", HSUANWU_ROLLOUTS_PER_UPDATE)
+    flat["batch_size"] = _batch_size(rollouts, flat.get("num_envs", flat_fields["num_envs"]), flat, notes)
     return flat, notes
 
 

@@ -53,7 +53,7 @@ HSUANWU_TREE = {
     "augmentation": {"name": None},
     "reward": {"name": None},
 }
-PONG = EnvFacts(total_envs=16, env_id="Pong-v5", env_kwargs={"episodic_life": True})
+PONG = EnvFacts(total_envs=16, env_id="Pong-v5", env_kwargs={"episodic_life": True}, obs_rank=3)
 
 
 def read_csv(path):
@@ -103,6 +103,21 @@ def test_every_hsuanwu_key_translates_to_its_field():
     for key in (*ignored, "num_init_steps"):
         assert sum(note.startswith(key) for note in s.config_notes) == 1, (key, s.config_notes)
     assert len(s.config_notes) == 6  # nothing else printed: the exact-fit batch size needs no note
+
+
+def test_keys_left_out_take_hsuanwus_impala_defaults():
+    s = validate({"agent": {"name": "IMPALA"}}, env=PONG)
+    assert (s.num_steps, s.num_test_episodes, s.num_train_steps, s.encoder) == (
+        80,
+        10,
+        30_000_000,
+        "nature_cnn",
+    )
+    assert s.num_actors == 2 and s.num_envs == 8 and s.batch_size == 8  # 4 rollouts -> one of 8 envs
+    assert any(note.startswith("num_actors not given") for note in s.config_notes)
+    cartpole = EnvFacts(total_envs=4, env_id="CartPole-v1", env_kwargs={}, obs_rank=1)
+    s = validate({"agent": {"name": "IMPALA"}, "num_actors": 2}, env=cartpole)
+    assert (s.encoder, s.mlp_hidden_sizes, s.batch_size) == ("mlp", (), 4)  # IdentityEncoder; 2 x 2 envs
 
 
 def test_hsuanwu_batch_size_becomes_whole_actor_rollouts_with_a_note():
