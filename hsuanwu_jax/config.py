@@ -16,6 +16,8 @@ import ml_collections
 import yaml  # PyYAML, a dependency of ml_collections
 from ml_collections.config_dict import placeholder  # a None default that the command line can set
 
+DEFAULT_COMPILE_CACHE = "~/.cache/hsuanwu_jax/jax"  # per user
+
 
 def default_config() -> ml_collections.ConfigDict:
     """Defaults: the seed's IMPALA hyperparameters on CartPole-v1."""
@@ -78,6 +80,7 @@ def default_config() -> ml_collections.ConfigDict:
     cfg.checkpoint_keep = 3  # newest checkpoints kept in <workdir>/checkpoints
     cfg.workdir = ""  # where a run writes; "": a new runs/<experiment or env_id>/<date-time> per run
     cfg.experiment = ""  # a name for the run: the folder under runs/ when no workdir is given
+    cfg.compile_cache_dir = DEFAULT_COMPILE_CACHE  # compiled programs kept across runs and resumes ("": off)
     cfg.verbosity = "warning"  # lowest level of absl/Orbax log messages shown: "warning", "info" or "debug"
     return cfg
 
@@ -92,6 +95,7 @@ OUTPUT_FIELDS = (
     "workdir",
     "experiment",
     "verbosity",
+    "compile_cache_dir",
     "progress",
     "tensorboard",
     "wandb_project",

@@ -18,10 +18,12 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
+from hsuanwu_jax.config import DEFAULT_COMPILE_CACHE
 from hsuanwu_jax.distributions import DISTRIBUTIONS, get_distribution
 from hsuanwu_jax.envs import EnvSpec, as_batched_env, env_spec, spec_differences, spec_from_json
 from hsuanwu_jax.networks import ENCODERS, WEIGHT_INITS, ImpalaNetwork
 from hsuanwu_jax.policy import make_policy_fn
+from hsuanwu_jax.runtime import use_compile_cache
 from hsuanwu_jax.types import Params
 
 EXPORT_FORMAT = "hsuanwu_jax.export/1"
@@ -190,8 +192,12 @@ class Policy:
         return (env_action[0] if single else env_action), new_state
 
 
-def load_policy(path: str, env=None, *, greedy: bool = True, seed: int = 0) -> Policy:
-    """The policy in export `path`; with `env`, first checks that its spaces match the export's."""
+def load_policy(
+    path: str, env=None, *, greedy: bool = True, seed: int = 0, compile_cache_dir: str = DEFAULT_COMPILE_CACHE
+) -> Policy:
+    """The policy in export `path`; with `env`, first checks that its spaces match the export's.
+    `compile_cache_dir` is where compiled programs are kept across processes ("": nowhere)."""
+    use_compile_cache(compile_cache_dir)
     network, spec, params, _ = read_export(path)
     if env is not None:
         check_spec(spec, env_spec(as_batched_env(env)), f"export {path!r}")

@@ -33,6 +33,7 @@ from hsuanwu_jax.metrics import (
 )
 from hsuanwu_jax.pipeline import BatchAssembler, ParamsSource, RolloutQueue, StopRequests, WorkerGroup
 from hsuanwu_jax.progress import Progress
+from hsuanwu_jax.runtime import COMPILE_STATS
 from hsuanwu_jax.schedule import Schedule
 from hsuanwu_jax.settings import Settings
 from hsuanwu_jax.types import LearnerState, RunState, Trajectory
@@ -229,6 +230,7 @@ class TrainingLoop:
                         seconds,
                     )
                     record["time"] = now - started
+                    record.update(COMPILE_STATS.totals())  # this process's, since it started
                     totals = self._actor_seconds()
                     record.update({k: totals[k] - actor_totals[k] for k in totals}, **stages.drain())
                     actor_totals = totals

@@ -30,6 +30,7 @@ class Progress:
 
     def __init__(self, mode: str, total: int, initial: int = 0):
         self._mode = mode
+        self._first_line = True
         self._bar = None
         if mode == "bar":
             self._bar = tqdm(
@@ -51,6 +52,12 @@ class Progress:
         if self._mode == "none":
             return
         line = format_progress(record)
+        if self._first_line and "compile_seconds" in record:  # what start-up cost, said once
+            self._first_line = False
+            line += (
+                f" | compiled in {record['compile_seconds']:.1f} s (persistent cache: "
+                f"{record['compile_cache_hits']} hits, {record['compile_cache_misses']} misses)"
+            )
         if self._bar is None:
             print(line, flush=True)
             return

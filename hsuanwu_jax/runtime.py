@@ -8,9 +8,17 @@ import ctypes.util
 import logging
 import os
 import sys
+import threading
 import time
 
+import jax
+from jax.experimental.compilation_cache import compilation_cache
+
 from hsuanwu_jax import sharding
+
+# Programs that took less than this long to compile are not worth a cache file (0.1 s: the policy
+# step and the learner are kept; broadcasts and other one-op programs are not).
+_MIN_CACHED_COMPILE_SECONDS = 0.1
 
 # Loggers of the libraries under us that log at INFO (Orbax logs through absl's logger).
 _LIBRARY_LOGGERS = ("absl", "jax", "orbax")
@@ -63,6 +71,52 @@ def quiet_library_logs(verbosity: str = "warning") -> None:
     """
     for name in _LIBRARY_LOGGERS:
         logging.getLogger(name).setLevel(_LOG_LEVELS[verbosity])
+
+
+def use_compile_cache(path: str) -> str:
+    """Keeps compiled programs in `path` across processes (JAX's persistent compilation cache), so a
+    resumed run, a second run or `load_policy` skips XLA compilation; returns the directory in use ("":
+    none). "" leaves JAX as it is; a directory JAX already has (JAX_COMPILATION_CACHE_DIR, or an
+    earlier call) stays. Process-wide."""
+    current = jax.config.jax_compilation_cache_dir
+    if current or not path:
+        return current or ""
+    compilation_cache.set_cache_dir(os.path.expanduser(path))
+    compilation_cache.reset_cache()  # JAX decides once per process whether to use it: decide again
+    jax.config.update("jax_persistent_cache_min_compile_time_secs", _MIN_CACHED_COMPILE_SECONDS)
+    return jax.config.jax_compilation_cache_dir
+
+
+class CompileStats:
+    """Process-wide totals of XLA compilation from JAX's monitoring events: seconds spent compiling (or
+    loading from the persistent cache) and the cache's hits and misses."""
+
+    _HITS, _MISSES = "/jax/compilation_cache/cache_hits", "/jax/compilation_cache/cache_misses"
+    _DURATION = "/jax/core/compile/backend_compile_duration"
+
+    def __init__(self):
+        self._lock = threading.Lock()
+        self._totals = {"compile_seconds": 0.0, "compile_cache_hits": 0, "compile_cache_misses": 0}
+        jax.monitoring.register_event_listener(self._on_event)
+        jax.monitoring.register_event_duration_secs_listener(self._on_duration)
+
+    def _on_event(self, name: str, **_) -> None:
+        field = {self._HITS: "compile_cache_hits", self._MISSES: "compile_cache_misses"}.get(name)
+        if field:
+            with self._lock:
+                self._totals[field] += 1
+
+    def _on_duration(self, name: str, seconds: float, **_) -> None:
+        if name == self._DURATION:
+            with self._lock:
+                self._totals["compile_seconds"] += seconds
+
+    def totals(self) -> dict[str, float]:
+        with self._lock:
+            return dict(self._totals)
+
+
+COMPILE_STATS = CompileStats()
 
 
 def new_run_directory(parent: str) -> str:

@@ -82,6 +82,7 @@ class Settings:
     checkpoint_keep: int
     workdir: str
     experiment: str
+    compile_cache_dir: str
     verbosity: str
     # Derived, never set in a config:
     rollouts_per_batch: int  # actor rollouts concatenated into one learner batch
@@ -188,6 +189,10 @@ _RULES = {
         "a name usable as a folder name (no path separator)",
     ),
     "verbosity": (lambda v: v in VERBOSITIES, f"one of {VERBOSITIES}"),
+    "compile_cache_dir": (
+        lambda v: isinstance(v, str),
+        'a directory, or "" for no persistent compilation cache',
+    ),
 }
 
 
@@ -220,7 +225,11 @@ def validate(cfg, num_processes: int = 1, env: EnvFacts = NO_ENV_FACTS) -> Setti
             hint = f"; did you mean {close[0]!r}?" if close else ""
             raise ValueError(f"unknown config field {name!r}{hint}")
     merged = {**defaults, **given}
-    for name in ("workdir", "init_model_path"):  # paths may come as pathlib.Path (os.PathLike)
+    for name in (
+        "workdir",
+        "init_model_path",
+        "compile_cache_dir",
+    ):  # paths may come as pathlib.Path (os.PathLike)
         if isinstance(merged[name], os.PathLike):
             merged[name] = os.fspath(merged[name])
     for name, (check, accepted) in _RULES.items():

@@ -22,7 +22,7 @@ from hsuanwu_jax.loop import Learner, TrainingLoop
 from hsuanwu_jax.metrics import EpisodeLog
 from hsuanwu_jax.pipeline import BatchAssembler
 from hsuanwu_jax.plan import plan_run, validate_and_join
-from hsuanwu_jax.runtime import new_run_directory, quiet_library_logs
+from hsuanwu_jax.runtime import new_run_directory, quiet_library_logs, use_compile_cache
 from hsuanwu_jax.settings import NO_ENV_FACTS
 from hsuanwu_jax.types import Trajectory
 from hsuanwu_jax.xla_acting import make_actors
@@ -47,6 +47,7 @@ class DistributedTrainer:
         facts = NO_ENV_FACTS if train_env is None else env_facts(train_env)
         self.settings = s = validate_and_join(cfgs, facts)
         quiet_library_logs(s.verbosity)
+        use_compile_cache(s.compile_cache_dir)
         if test_env is None:
             check_env_config(s.config)  # test() will make its env from the config: refuse bad kwargs now
         envs, made = actor_envs(train_env, s.config, jax.process_index())
