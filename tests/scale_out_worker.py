@@ -10,8 +10,10 @@ starts). Prints one JSON object per line.
 
 import hashlib
 import json
+import os
 import pathlib
 import sys
+import time
 
 import jax
 import numpy as np
@@ -19,6 +21,7 @@ import numpy as np
 sys.path.insert(0, str(pathlib.Path(__file__).parent))
 
 from hsuanwu_jax import sharding
+from hsuanwu_jax.runtime import new_run_directory
 
 
 def same_update() -> None:
@@ -102,6 +105,15 @@ def multihost(port: str, process_id: str, workdir: str, updates: str) -> None:
     cfg = two_process_config(workdir, port, process_id, num_train_steps=10**6)
     envs = [CountingEnv([5 + k + 3 * int(process_id), 7, 9, 11]) for k in range(cfg.num_actors)]
     trainer = DistributedTrainer(cfg, train_env=envs, test_env=CountingEnv([3]))
+    # A new run's directory is process 0's choice on every process, even where the names taken differ:
+    # process 1 sees every name for the next minute taken already.
+    parent = pathlib.Path(workdir, f"runs-{process_id}")
+    if process_id == "1":
+        for second in range(60):
+            parent.joinpath(time.strftime("%Y%m%d-%H%M%S", time.localtime(time.time() + second))).mkdir(
+                parents=True, exist_ok=True
+            )
+    print(json.dumps({"event": "run_directory", "name": os.path.basename(new_run_directory(str(parent)))}))
 
     def report(trainer, event):
         flat = np.concatenate([np.ravel(x) for x in jax.tree.leaves(sharding.fetch(trainer.state.params))])

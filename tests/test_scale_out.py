@@ -106,6 +106,8 @@ def test_two_processes_train_together_with_identical_params(tmp_path):
     for process, (_, stderr) in zip(processes, outputs, strict=True):
         assert process.returncode == 0, stderr[-4000:]
     lines = [[json.loads(x) for x in out.splitlines() if x.startswith("{")] for out, _ in outputs]
+    names = [process_lines.pop(0)["name"] for process_lines in lines]
+    assert names[0] == names[1] and "-" in names[0] and names[0].count("-") == 1  # process 0's, no suffix
     agreed = [process_lines.pop() for process_lines in lines]
     resumed = [process_lines.pop() for process_lines in lines]
     assert len(lines[0]) == len(lines[1]) == updates
