@@ -1,9 +1,11 @@
-"""The persistent compilation cache: a second process reuses the programs the first compiled."""
+"""The persistent compilation cache (a second process reuses the programs the first compiled) and the
+start-up benchmark that measures it."""
 
 import json
 import subprocess
+import sys
 
-from helpers import cli
+from helpers import ROOT, cli
 
 
 def compile_totals(workdir):
@@ -38,3 +40,13 @@ def test_no_cache_directory_means_no_cache(tmp_path):
     assert run.returncode == 0, run.stderr[-2000:]
     assert compile_totals(tmp_path / "run") == (0, 0)
     assert not (tmp_path / ".cache").exists()
+
+
+def test_the_startup_benchmark_runs(tmp_path):
+    out = tmp_path / "startup.json"
+    command = [sys.executable, "benchmarks/startup.py", "--workloads", "cartpole", "--out", str(out)]
+    run = subprocess.run(command, capture_output=True, text=True, cwd=ROOT)
+    assert run.returncode == 0, run.stderr[-2000:]
+    (row,) = json.loads(out.read_text())["rows"]
+    assert row["workload"] == "cartpole" and row["peak_rss_mib"] > 0
+    assert all(row[key] > 0 for key in ("cold_seconds", "warm_seconds", "resume_seconds"))
