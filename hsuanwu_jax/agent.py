@@ -9,12 +9,12 @@ from typing import Any, NamedTuple
 import jax
 import jax.numpy as jnp
 
-from hsuanwu_jax import sharding
+from hsuanwu_jax import popart, sharding
 from hsuanwu_jax.config import NETWORK_FIELDS
 from hsuanwu_jax.distributions import get_distribution
 from hsuanwu_jax.envs import EnvSpec
-from hsuanwu_jax.export import check_spec, init_params, read_export
-from hsuanwu_jax.learner import LearnerStep, make_learner_step
+from hsuanwu_jax.export import check_spec, init_params, read_export, stats_from_json
+from hsuanwu_jax.learner import LearnerStep, make_learner_step, rescale_value_head
 from hsuanwu_jax.losses import make_impala_loss
 from hsuanwu_jax.networks import ImpalaNetwork
 from hsuanwu_jax.optim import make_optimizer
@@ -66,16 +66,21 @@ def build_agent(s: Settings, spec: EnvSpec, plan: RunPlan, init_key: jax.Array) 
         clip_pg_rho_threshold=s.clip_pg_rho_threshold,
         lambda_=s.vtrace_lambda,
         reward_scale=s.reward_scale,
+        use_popart=s.popart,
     )
     step_fn = make_learner_step(
-        loss_fn=loss_fn, optimizer=optimizer, axis_name=sharding.BATCH_AXIS, num_chunks=plan.learner_chunks
+        loss_fn=loss_fn,
+        optimizer=optimizer,
+        axis_name=sharding.BATCH_AXIS,
+        num_chunks=plan.learner_chunks,
+        popart_step_size=s.popart_step_size if s.popart else None,
     )
-    params = initial_params(s, network, network_args, spec, init_key)
+    params, value_stats = initial_params(s, network, network_args, spec, init_key)
     return Agent(
         network=network,
         network_args=network_args,
         learner_step=sharding.data_parallel(step_fn, plan.mesh),
-        initial_state=LearnerState(params, optimizer.init(params), jnp.zeros((), jnp.int32)),
+        initial_state=LearnerState(params, optimizer.init(params), jnp.zeros((), jnp.int32), value_stats),
         sample_policy=make_policy_fn(network, distribution, greedy=False),
         greedy_policy=make_policy_fn(network, distribution, greedy=True),
     )
@@ -83,12 +88,16 @@ def build_agent(s: Settings, spec: EnvSpec, plan: RunPlan, init_key: jax.Array) 
 
 def initial_params(
     s: Settings, network: ImpalaNetwork, network_args: dict[str, Any], spec: EnvSpec, key: jax.Array
-) -> Params:
-    """Fresh params, or those of the export at `init_model_path` (checked against the envs and network)."""
+) -> tuple[Params, popart.PopArtStats | None]:
+    """Fresh params, or those of the export at `init_model_path` (checked against the envs and network);
+    and the PopArt statistics with `popart` (the export's, or fresh ones). An export's value head trained
+    with PopArt is rescaled to output plain values when this run has no PopArt."""
     path = s.init_model_path
+    fresh_stats = popart.initial_stats() if s.popart else None
     if not path:
-        return init_params(network, spec, key)
-    exported, exported_spec, params, _ = read_export(path)
+        return init_params(network, spec, key), fresh_stats
+    exported, exported_spec, params, metadata = read_export(path)
+    exported_stats = stats_from_json(metadata.get("value_stats"))
     check_spec(exported_spec, spec, f"init_model_path={path!r}")
     differences = [
         f"{field}: export {getattr(exported, field)!r}, config {value!r}"
@@ -104,4 +113,8 @@ def initial_params(
             "updates' worth of env steps) to keep the loaded policy's level"
         )
     print(f"starting from the params in {path}{hint}", flush=True)
-    return params
+    if exported_stats is None:
+        return params, fresh_stats
+    if s.popart:
+        return params, exported_stats
+    return rescale_value_head(params, exported_stats, popart.initial_stats()), None

@@ -180,7 +180,9 @@ class RunCheckpoints:
             return None
         _, tree, _ = restored
         return RunState(
-            learner=LearnerState(tree["params"], tree["opt_state"], tree["update_step"]),
+            learner=LearnerState(
+                tree["params"], tree["opt_state"], tree["update_step"], tree.get("value_stats")
+            ),
             actor_keys=tree["actor_keys"],
             test_key=tree["test_key"],
             env_steps=int(tree["env_steps"]),
@@ -212,8 +214,11 @@ class RunCheckpoints:
 
 
 def _to_tree(run: RunState) -> dict[str, Any]:
-    """The checkpoint's layout of a RunState (flat names, as checkpoints have always been written)."""
+    """The checkpoint's layout of a RunState (flat names, as checkpoints have always been written; the
+    PopArt statistics only in runs that have them)."""
+    stats = {} if run.learner.value_stats is None else {"value_stats": run.learner.value_stats}
     return {
+        **stats,
         "params": run.learner.params,
         "opt_state": run.learner.opt_state,
         "update_step": run.learner.update_step,

@@ -51,6 +51,8 @@ def default_config() -> ml_collections.ConfigDict:
     cfg.clip_rho_threshold = 1.0  # V-trace rho-bar (None: no clipping)
     cfg.clip_pg_rho_threshold = 1.0  # V-trace rho-bar for the policy gradient (None: no clipping)
     cfg.vtrace_lambda = 1.0  # V-trace lambda
+    cfg.popart = False  # PopArt: value targets normalised by running statistics (Hessel et al. 2019)
+    cfg.popart_step_size = 3e-4  # PopArt's beta: how far each update moves the statistics
     # Network.
     cfg.encoder = "mlp"  # one of "mlp" (vectors), "nature_cnn", "resnet" (uint8 frames)
     cfg.mlp_hidden_sizes = (64, 64)  # hidden layers of the mlp encoder
@@ -87,7 +89,15 @@ def default_config() -> ml_collections.ConfigDict:
 
 # The categories of fields that other modules act on, declared once.
 # Fields that fix the shapes of the checkpointed state: a checkpoint cannot be resumed with other values.
-STATE_SHAPE_FIELDS = ("env_id", "encoder", "mlp_hidden_sizes", "use_lstm", "lstm_size", "num_actors")
+STATE_SHAPE_FIELDS = (
+    "env_id",
+    "encoder",
+    "mlp_hidden_sizes",
+    "use_lstm",
+    "lstm_size",
+    "num_actors",
+    "popart",
+)
 # Fields that, with the env's spaces, define the network: stored in model exports.
 NETWORK_FIELDS = ("encoder", "mlp_hidden_sizes", "use_lstm", "lstm_size", "weight_init")
 # Fields that change what a run writes or shows, never what it learns.

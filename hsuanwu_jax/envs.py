@@ -4,7 +4,7 @@ the gymnasium adapter, episode statistics."""
 from __future__ import annotations
 
 import warnings
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from typing import Any, NamedTuple
 
 import envpool
@@ -275,12 +275,12 @@ def make_env(
     return [make_envpool(cfg["env_id"], n, cfg["env_threads"], first + k * n, kwargs) for k in range(actors)]
 
 
-def actor_envs(train_env, cfg: Mapping[str, Any], process_index: int) -> tuple[list, list]:
+def actor_envs(train_env, cfg: Mapping[str, Any], process_index: Callable[[], int]) -> tuple[list, list]:
     """The actor threads' envs, one per actor, and those of them made here (to be closed if the trainer
-    cannot be built): made from the config when `train_env` is None, a list as given, or one env split
-    over `num_actors` actors."""
+    cannot be built): made from the config when `train_env` is None (as process `process_index()` of the
+    run: called only then, as it starts JAX), a list as given, or one env split over `num_actors` actors."""
     if train_env is None:
-        envs = make_env(cfg, process_index=process_index)
+        envs = make_env(cfg, process_index=process_index())
         return envs, envs
     if isinstance(train_env, (list, tuple)):
         return list(train_env), []

@@ -23,6 +23,7 @@ from hsuanwu_jax.distributions import DISTRIBUTIONS, get_distribution
 from hsuanwu_jax.envs import EnvSpec, as_batched_env, env_spec, spec_differences, spec_from_json
 from hsuanwu_jax.networks import ENCODERS, WEIGHT_INITS, ImpalaNetwork
 from hsuanwu_jax.policy import make_policy_fn
+from hsuanwu_jax.popart import PopArtStats
 from hsuanwu_jax.runtime import use_compile_cache
 from hsuanwu_jax.types import Params
 
@@ -148,6 +149,17 @@ def read_export(path: str) -> tuple[ImpalaNetwork, EnvSpec, Params, dict[str, An
     return network, spec, params, metadata
 
 
+def stats_to_json(stats: PopArtStats | None) -> dict[str, float] | None:
+    return None if stats is None else {"mean": float(stats.mean), "second_moment": float(stats.second_moment)}
+
+
+def stats_from_json(data: dict[str, float] | None) -> PopArtStats | None:
+    """The PopArt statistics an export stores (None: trained without PopArt)."""
+    if data is None:
+        return None
+    return PopArtStats(jnp.float32(data["mean"]), jnp.float32(data["second_moment"]))
+
+
 class Policy:
     """A trained policy for inference: `policy(obs, state=None) -> (action, state)`.
 
@@ -156,10 +168,20 @@ class Policy:
     carries what the network reads besides the observation (the LSTM state, the last action and
     reward): pass back what the previous call returned, or None at the start of an episode.
     Actions are greedy (the distribution's mode) unless `greedy=False` was given to `load_policy`.
+    `value_stats`: the PopArt statistics the value head's outputs are normalised by (None without PopArt;
+    with them the value is `popart.std(value_stats) * output + value_stats.mean`).
     """
 
-    def __init__(self, network: ImpalaNetwork, spec: EnvSpec, params: Params, greedy: bool, seed: int):
-        self.network, self.spec, self.params = network, spec, params
+    def __init__(
+        self,
+        network: ImpalaNetwork,
+        spec: EnvSpec,
+        params: Params,
+        greedy: bool,
+        seed: int,
+        value_stats: PopArtStats | None = None,
+    ):
+        self.network, self.spec, self.params, self.value_stats = network, spec, params, value_stats
         self._policy_fn = make_policy_fn(network, get_distribution(network.distribution), greedy=greedy)
         self._key = jax.random.PRNGKey(seed)
 
@@ -198,7 +220,7 @@ def load_policy(
     """The policy in export `path`; with `env`, first checks that its spaces match the export's.
     `compile_cache_dir` is where compiled programs are kept across processes ("": nowhere)."""
     use_compile_cache(compile_cache_dir)
-    network, spec, params, _ = read_export(path)
+    network, spec, params, metadata = read_export(path)
     if env is not None:
         check_spec(spec, env_spec(as_batched_env(env)), f"export {path!r}")
-    return Policy(network, spec, params, greedy, seed)
+    return Policy(network, spec, params, greedy, seed, stats_from_json(metadata.get("value_stats")))

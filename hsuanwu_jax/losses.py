@@ -7,12 +7,12 @@ from collections.abc import Callable
 import jax
 import jax.numpy as jnp
 
-from hsuanwu_jax import vtrace
+from hsuanwu_jax import popart, vtrace
 from hsuanwu_jax.networks import NetworkOutput
 from hsuanwu_jax.types import CoreState, Params, Trajectory
 
 ApplyFn = Callable[..., tuple[NetworkOutput, CoreState]]
-LossFn = Callable[[Params, Trajectory], tuple[jax.Array, dict[str, jax.Array]]]
+LossFn = Callable[..., tuple[jax.Array, dict[str, jax.Array]]]  # (params, trajectory, value_stats)
 
 
 def make_impala_loss(
@@ -26,8 +26,9 @@ def make_impala_loss(
     clip_pg_rho_threshold: float | None = 1.0,
     lambda_: float = 1.0,
     reward_scale: float = 1.0,
+    use_popart: bool = False,
 ) -> LossFn:
-    """Returns `loss_fn(params, trajectory) -> (loss, metrics)` for one shard of the batch.
+    """Returns `loss_fn(params, trajectory, value_stats=None) -> (loss, metrics)` for one shard of the batch.
 
     loss = pg + baseline_coef * baseline - ent_coef * entropy, each *summed* over the T
     transitions and B envs of the trajectory (the seed's convention), where
@@ -45,14 +46,21 @@ def make_impala_loss(
       clip_rho_threshold, clip_pg_rho_threshold, lambda_: passed to V-trace.
       reward_scale: multiplies the rewards the targets are built from (the network's reward input
         stays as the env gave it), e.g. 0.1 where returns are in the hundreds.
+      use_popart: the value head outputs values normalised by `value_stats` (popart.py): V-trace runs
+        on the unnormalised values std * n + mean, the baseline regresses n on the normalised targets
+        (vs - mean) / std, the policy gradient's advantages are divided by std (Hessel et al. 2019),
+        and `metrics` add the targets' sums for the statistics' update. Off, `value_stats` is unused.
     """
 
-    def loss_fn(params: Params, traj: Trajectory) -> tuple[jax.Array, dict[str, jax.Array]]:
+    def loss_fn(params: Params, traj: Trajectory, value_stats=None) -> tuple[jax.Array, dict[str, jax.Array]]:
         outputs, _ = apply_fn(
             params, traj.obs, traj.prev_action, traj.reward, traj.first, traj.initial_core_state
         )
         policy = jax.tree.map(lambda x: x[:-1], outputs.policy)  # the bootstrap step takes no action
         values = outputs.value
+        if use_popart:
+            value_std, value_mean = popart.std(value_stats), value_stats.mean
+            normalised_values, values = values, value_std * values + value_mean
         # A transition that starts at a `done` observation is EnvPool's reset step: the env
         # ignored the action, so it carries no learning signal. Giving it reward V(x_t) and
         # discount 0 makes its V-trace target exactly V(x_t), which is also the right bootstrap
@@ -74,8 +82,13 @@ def make_impala_loss(
             clip_pg_rho_threshold=clip_pg_rho_threshold,
             lambda_=lambda_,
         )
+        if use_popart:
+            pg_advantages = pg_advantages / value_std
+            baseline_errors = (vs - value_mean) / value_std - normalised_values[:-1]
+        else:
+            baseline_errors = vs - values[:-1]
         pg_loss = -jnp.sum(mask * log_prob * pg_advantages)
-        baseline_loss = 0.5 * jnp.sum(mask * jnp.square(vs - values[:-1]))
+        baseline_loss = 0.5 * jnp.sum(mask * jnp.square(baseline_errors))
         entropy = jnp.sum(mask * distribution.entropy(policy))
         loss = pg_loss + baseline_coef * baseline_loss - ent_coef * entropy
         metrics = {
@@ -85,6 +98,9 @@ def make_impala_loss(
             "entropy": entropy,
             "num_transitions": jnp.sum(mask),
         }
+        if use_popart:
+            metrics["target_sum"] = jnp.sum(mask * vs)
+            metrics["target_square_sum"] = jnp.sum(mask * jnp.square(vs))
         return loss, metrics
 
     return loss_fn

@@ -65,6 +65,7 @@ def metrics_record(
         "baseline_loss": float(metrics["baseline_loss"]),
         "entropy": float(metrics["entropy"]) / transitions,
         "grad_norm": float(metrics["grad_norm"]),
+        **{name: float(metrics[name]) for name in ("value_mean", "value_std") if name in metrics},
         "policy_lag_mean": float(np.mean(lags)) if lags else 0.0,
         "policy_lag_max": max(lags, default=0),
         "policy_lag_counts": np.bincount(lags).tolist() if lags else [],  # [k]: rollouts k updates old

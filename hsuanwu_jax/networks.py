@@ -16,6 +16,7 @@ from hsuanwu_jax.types import CoreState
 
 ENCODERS = ("mlp", "nature_cnn", "resnet")
 WEIGHT_INITS = ("lecun", "orthogonal")
+VALUE_HEAD = "baseline"  # the name of the value head's last layer in the params
 
 
 def kernel_init(weight_init: str, gain: float) -> nn.initializers.Initializer:
@@ -176,7 +177,7 @@ class ImpalaNetwork(nn.Module):
         if self.distribution != "categorical":
             log_std = self.param("log_std", nn.initializers.zeros, (self.action_size,))
             policy = (policy, jnp.broadcast_to(log_std, policy.shape))
-        value = nn.Dense(1, kernel_init=kernel_init(self.weight_init, 1.0), name="baseline")(x)[..., 0]
+        value = nn.Dense(1, kernel_init=kernel_init(self.weight_init, 1.0), name=VALUE_HEAD)(x)[..., 0]
         return NetworkOutput(policy, value), core_state
 
     def _encoder(self) -> nn.Module:

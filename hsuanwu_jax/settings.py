@@ -57,6 +57,8 @@ class Settings:
     clip_rho_threshold: float | None
     clip_pg_rho_threshold: float | None
     vtrace_lambda: float
+    popart: bool
+    popart_step_size: float
     encoder: str
     mlp_hidden_sizes: tuple[int, ...]
     use_lstm: bool
@@ -148,6 +150,8 @@ _RULES = {
     "clip_rho_threshold": (_number(1e-12, optional=True), "a finite number > 0 or None"),
     "clip_pg_rho_threshold": (_number(1e-12, optional=True), "a finite number > 0 or None"),
     "vtrace_lambda": (_number(0.0, 1.0), "a finite number in [0, 1]"),
+    "popart": (lambda v: isinstance(v, bool), "True or False"),
+    "popart_step_size": (_number(1e-12, 1.0), "a finite number in (0, 1]"),
     "encoder": (lambda v: v in ENCODERS, f"one of {ENCODERS}"),
     "mlp_hidden_sizes": (
         lambda v: isinstance(v, (tuple, list)) and all(_positive_int(x) for x in v),

@@ -17,7 +17,7 @@ from hsuanwu_jax.checkpoint import RunCheckpoints
 from hsuanwu_jax.env_checks import check_env_config
 from hsuanwu_jax.envs import actor_envs, as_batched_env, check_actor_envs, env_facts, spec_to_json
 from hsuanwu_jax.evaluation import Evaluator
-from hsuanwu_jax.export import Policy, load_policy, write_export
+from hsuanwu_jax.export import Policy, load_policy, stats_to_json, write_export
 from hsuanwu_jax.loop import Learner, TrainingLoop
 from hsuanwu_jax.metrics import EpisodeLog
 from hsuanwu_jax.pipeline import BatchAssembler
@@ -50,7 +50,7 @@ class DistributedTrainer:
         use_compile_cache(s.compile_cache_dir)
         if test_env is None:
             check_env_config(s.config)  # test() will make its env from the config: refuse bad kwargs now
-        envs, made = actor_envs(train_env, s.config, jax.process_index())
+        envs, made = actor_envs(train_env, s.config, jax.process_index)
         self._owned = list(made)  # what this constructor opened: closed again if it fails
         try:
             self._build(s, [as_batched_env(env) for env in envs], test_env)
@@ -190,6 +190,7 @@ class DistributedTrainer:
         metadata = {
             "network": self.agent.network_args,
             "spec": spec_to_json(self.spec),
+            "value_stats": stats_to_json(sharding.fetch(self.state.value_stats)),
             "config": self.settings.config,
             "env_steps": self.env_steps,
         }

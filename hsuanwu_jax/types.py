@@ -69,6 +69,7 @@ class LearnerState(NamedTuple):
     params: Params
     opt_state: optax.OptState
     update_step: jax.Array  # int32 scalar: number of updates applied so far
+    value_stats: Any = None  # popart.PopArtStats of the value targets with popart, else None
 
 
 class RunState(NamedTuple):

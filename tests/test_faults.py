@@ -14,7 +14,7 @@ import pytest
 from fakes import CountingEnv
 from helpers import actor_threads, checkpoint_steps, fake_envs, tiny_config, trainer_for
 
-import hsuanwu_jax.trainer as trainer_module
+import hsuanwu_jax.envs as envs_module
 from hsuanwu_jax import DistributedTrainer, load_policy, validate
 from hsuanwu_jax.env_checks import check_env_kwargs
 from hsuanwu_jax.evaluation import EvaluationStopped, evaluate
@@ -131,7 +131,7 @@ def test_a_failed_constructor_closes_what_it_opened(tmp_path, monkeypatch):
         opened.extend(envs)
         return envs
 
-    monkeypatch.setattr(trainer_module, "make_env", fake_make_env)
+    monkeypatch.setattr(envs_module, "make_env", fake_make_env)
     with pytest.raises(ValueError, match="learner_chunks=3 must divide"):
         DistributedTrainer(tiny_config(tmp_path, learner_chunks=3), test_env=CountingEnv([3]))
     assert opened and all(env.closed for env in opened)

@@ -1,0 +1,164 @@
+"""PopArt: the statistics' update, the output-preserving rescale (against float64 NumPy), the loss with and
+without it, and the statistics carried through the learner, checkpoints and exports."""
+
+import jax
+import jax.numpy as jnp
+import numpy as np
+import pytest
+from helpers import random_trajectory, tiny_config
+
+from hsuanwu_jax import DistributedTrainer, load_policy, make_env, popart, sharding
+from hsuanwu_jax.distributions import Categorical
+from hsuanwu_jax.learner import make_learner_step, rescale_value_head
+from hsuanwu_jax.losses import make_impala_loss
+from hsuanwu_jax.networks import ImpalaNetwork
+from hsuanwu_jax.optim import make_optimizer
+from hsuanwu_jax.types import LearnerState
+
+
+def stats(mean, second_moment):
+    return popart.PopArtStats(jnp.asarray(mean), jnp.asarray(second_moment))
+
+
+@pytest.mark.parametrize(
+    ("old", "new"),
+    [
+        ((0.0, 1.0), (3.0, 25.0)),  # std 1 -> 4, mean 0 -> 3
+        ((-50.0, 2600.0), (10.0, 101.0)),  # std 10 -> 1: a shrinking scale
+        ((2.0, 4.0), (2.5, 6.25 + 1e-12)),  # variances below MIN_STD^2: the clipped std on both sides
+    ],
+)
+def test_the_rescale_preserves_unnormalised_outputs_exactly(old, new):
+    rng = np.random.default_rng(0)
+    features, kernel, bias = rng.normal(size=(50, 8)), rng.normal(size=(8, 1)), rng.normal(size=(1,))
+
+    def reference_std(mean, second):  # float64, written out here
+        return np.sqrt(np.clip(second - mean**2, popart.MIN_STD**2, popart.MAX_STD**2))
+
+    with jax.enable_x64(True):
+        new_kernel, new_bias = popart.preserve_outputs(
+            jnp.asarray(kernel), jnp.asarray(bias), stats(*map(np.float64, old)), stats(*map(np.float64, new))
+        )
+        assert new_kernel.dtype == jnp.float64
+    before = reference_std(*old) * (features @ kernel + bias) + old[0]
+    after = reference_std(*new) * (features @ np.asarray(new_kernel) + np.asarray(new_bias)) + new[0]
+    # Each output is a sum of 8 products, scaled and shifted: a few float64 roundings of values up to
+    # ~1e3, so agreement to 1e-12 relative (1e-9 absolute near zero) is exact arithmetic.
+    np.testing.assert_allclose(after, before, rtol=1e-12, atol=1e-9)
+
+
+def test_the_statistics_follow_the_targets_and_normalise_them():
+    rng = np.random.default_rng(1)
+    s, beta = popart.initial_stats(), 0.05
+    mean, second = 0.0, 1.0
+    for _ in range(400):
+        targets = rng.normal(200.0, 30.0, size=64)
+        mask = rng.random(64) < 0.9  # a batch's invalid steps are left out of the sums
+        s = popart.update_stats(s, (mask * targets).sum(), (mask * targets**2).sum(), float(mask.sum()), beta)
+        mean = (1 - beta) * mean + beta * targets[mask].mean()  # the paper's update, in float64
+        second = (1 - beta) * second + beta * (targets[mask] ** 2).mean()
+    # float32 moments of size ~4e4 after 400 steps: relative error ~400 * 6e-8 ~ 2.4e-5.
+    np.testing.assert_allclose([float(s.mean), float(s.second_moment)], [mean, second], rtol=1e-4)
+    fresh = rng.normal(200.0, 30.0, size=100_000)
+    normalised = (fresh - float(s.mean)) / float(popart.std(s))
+    # Running moments of samples drawn from N(200, 30^2): within a few standard errors of 0 and 1.
+    assert abs(normalised.mean()) < 0.15 and abs(normalised.std() - 1.0) < 0.15
+    unchanged = popart.update_stats(s, 0.0, 0.0, 0.0, beta)  # no valid target: nothing moves
+    assert unchanged == s
+
+
+def loss_and_grads(use_popart, value_stats, traj):
+    network = ImpalaNetwork(action_size=4, mlp_hidden_sizes=(16,))
+    params = network.init(jax.random.PRNGKey(0), traj.obs, traj.prev_action, traj.reward, traj.first, ())
+    loss_fn = make_impala_loss(
+        apply_fn=network.apply,
+        distribution=Categorical,
+        discount=0.9,
+        baseline_coef=0.5,
+        ent_coef=0.01,
+        use_popart=use_popart,
+    )
+    return jax.grad(loss_fn, has_aux=True)(params, traj, value_stats)
+
+
+def test_popart_with_unit_statistics_is_the_plain_loss_bit_for_bit():
+    traj = random_trajectory(3)
+    plain_grads, plain = loss_and_grads(False, None, traj)
+    unit_grads, unit = loss_and_grads(True, popart.initial_stats(), traj)
+    for name in ("loss", "pg_loss", "baseline_loss", "entropy"):
+        assert np.asarray(plain[name]) == np.asarray(unit[name]), name
+    for a, b in zip(jax.tree.leaves(plain_grads), jax.tree.leaves(unit_grads), strict=True):
+        np.testing.assert_array_equal(a, b)
+    assert "target_sum" not in plain and float(unit["num_transitions"]) > 0
+
+
+def test_popart_normalises_the_baseline_and_the_advantages():
+    traj = random_trajectory(4)
+    big = stats(5.0, 25.0 + 9.0)  # mean 5, std 3
+    _, unit = loss_and_grads(True, popart.initial_stats(), traj)
+    _, scaled = loss_and_grads(True, big, traj)
+    # With std 3 the normalised head's errors and the advantages are rescaled: the losses differ, and the
+    # target sums are those of V-trace targets built from 3 * n + 5.
+    assert float(scaled["baseline_loss"]) != pytest.approx(float(unit["baseline_loss"]))
+    assert float(scaled["target_sum"]) != pytest.approx(float(unit["target_sum"]))
+
+
+def test_the_learner_moves_the_statistics_and_keeps_the_value_head_outputs():
+    traj = random_trajectory(5)
+    network = ImpalaNetwork(action_size=4, mlp_hidden_sizes=(16,))
+    params = network.init(jax.random.PRNGKey(0), traj.obs, traj.prev_action, traj.reward, traj.first, ())
+    optimizer = make_optimizer(lr=0.0, eps=0.01, alpha=0.99, max_grad_norm=40.0, num_updates=10)  # no step
+    loss_fn = make_impala_loss(
+        apply_fn=network.apply,
+        distribution=Categorical,
+        discount=0.9,
+        baseline_coef=0.5,
+        ent_coef=0.01,
+        use_popart=True,
+    )
+    step = make_learner_step(
+        loss_fn=loss_fn, optimizer=optimizer, axis_name=sharding.BATCH_AXIS, popart_step_size=0.5
+    )
+    mesh = sharding.learner_mesh(jax.devices()[:1])
+    state = LearnerState(params, optimizer.init(params), jnp.zeros((), jnp.int32), stats(1.0, 5.0))
+    new_state, metrics = sharding.data_parallel(step, mesh)(sharding.replicate(state, mesh), traj)
+    old_stats, new_stats = state.value_stats, sharding.fetch(new_state.value_stats)
+    assert float(new_stats.mean) != 1.0 and float(metrics["value_std"]) == pytest.approx(
+        float(popart.std(new_stats))
+    )
+
+    def values(p, s):
+        out, _ = network.apply(p, traj.obs, traj.prev_action, traj.reward, traj.first, ())
+        return np.asarray(popart.std(s) * out.value + s.mean, np.float64)
+
+    # lr 0: the params change only by the rescale, which keeps V = std * n + mean. float32: values
+    # ~O(3) after a 16-unit dense layer and a rescale: agreement within 1e-5 relative.
+    np.testing.assert_allclose(
+        values(sharding.fetch(new_state.params), new_stats), values(params, old_stats), rtol=1e-5, atol=1e-5
+    )
+    rescaled = rescale_value_head(params, old_stats, new_stats)
+    np.testing.assert_allclose(values(rescaled, new_stats), values(params, old_stats), rtol=1e-5, atol=1e-5)
+
+
+def test_the_statistics_are_checkpointed_exported_and_resumed(tmp_path):
+    cfg = tiny_config(tmp_path, env_id="CartPole-v1", popart=True, popart_step_size=0.1, num_train_steps=800)
+    trainer = DistributedTrainer(cfg, train_env=make_env(cfg), test_env=make_env(cfg, test=True))
+    try:
+        record = trainer.train()
+        trained = sharding.fetch(trainer.state.value_stats)
+    finally:
+        trainer.close()
+    assert float(trained.mean) != 0.0 and record["value_std"] == pytest.approx(float(popart.std(trained)))
+    resumed = DistributedTrainer(cfg, train_env=make_env(cfg), test_env=make_env(cfg, test=True))
+    try:
+        assert sharding.fetch(resumed.state.value_stats) == trained
+    finally:
+        resumed.close()
+    exported = load_policy(str(tmp_path / "export")).value_stats
+    assert (float(exported.mean), float(exported.second_moment)) == (
+        float(trained.mean),
+        float(trained.second_moment),
+    )
+    off = tiny_config(tmp_path, env_id="CartPole-v1", num_train_steps=800)
+    with pytest.raises(ValueError, match="config field popart=False differs from True"):
+        DistributedTrainer(off, train_env=make_env(off), test_env=make_env(off, test=True))
