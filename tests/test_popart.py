@@ -162,3 +162,32 @@ def test_the_statistics_are_checkpointed_exported_and_resumed(tmp_path):
     off = tiny_config(tmp_path, env_id="CartPole-v1", num_train_steps=800)
     with pytest.raises(ValueError, match="config field popart=False differs from True"):
         DistributedTrainer(off, train_env=make_env(off), test_env=make_env(off, test=True))
+
+
+def test_an_export_trained_with_popart_starts_a_plain_run_with_the_same_values(tmp_path):
+    cfg = tiny_config(
+        tmp_path / "a", env_id="CartPole-v1", popart=True, popart_step_size=0.2, num_train_steps=800
+    )
+    trainer = DistributedTrainer(cfg, train_env=make_env(cfg), test_env=make_env(cfg, test=True))
+    try:
+        trainer.train()
+    finally:
+        trainer.close()
+    policy = load_policy(str(tmp_path / "a/export"))
+    plain = tiny_config(tmp_path / "b", env_id="CartPole-v1", init_model_path=str(tmp_path / "a/export"))
+    started = DistributedTrainer(plain, train_env=make_env(plain), test_env=make_env(plain, test=True))
+    try:
+        params = sharding.fetch(started.state.params)
+        assert started.state.value_stats is None
+    finally:
+        started.close()
+    obs = np.random.default_rng(0).normal(size=(1, 5, 4)).astype(np.float32)
+    zeros = np.zeros((1, 5), np.float32)
+
+    def values(p):
+        out, _ = policy.network.apply(p, obs, zeros.astype(np.int32), zeros, zeros.astype(bool), ())
+        return np.asarray(out.value)
+
+    exported = float(popart.std(policy.value_stats)) * values(policy.params) + float(policy.value_stats.mean)
+    # float32 values of a few units, one rescale: agreement within 1e-5.
+    np.testing.assert_allclose(values(params), exported, rtol=1e-5, atol=1e-5)
