@@ -19,6 +19,9 @@ from hsuanwu_jax import sharding
 # Programs that took less than this long to compile are not worth a cache file (0.1 s: the policy
 # step and the learner are kept; broadcasts and other one-op programs are not).
 _MIN_CACHED_COMPILE_SECONDS = 0.1
+# The cache evicts its least recently used programs beyond this size. Some programs never hit (EnvPool's
+# XLA rollouts embed their env's address), so without a bound every run would add to it.
+_MAX_CACHE_BYTES = 2 * 2**30
 
 # Loggers of the libraries under us that log at INFO (Orbax logs through absl's logger).
 _LIBRARY_LOGGERS = ("absl", "jax", "orbax")
@@ -84,6 +87,7 @@ def use_compile_cache(path: str) -> str:
     compilation_cache.set_cache_dir(os.path.expanduser(path))
     compilation_cache.reset_cache()  # JAX decides once per process whether to use it: decide again
     jax.config.update("jax_persistent_cache_min_compile_time_secs", _MIN_CACHED_COMPILE_SECONDS)
+    jax.config.update("jax_compilation_cache_max_size", _MAX_CACHE_BYTES)
     return jax.config.jax_compilation_cache_dir
 
 
