@@ -67,7 +67,8 @@ def test_the_statistics_follow_the_targets_and_normalise_them():
     assert unchanged == s
 
 
-def loss_and_grads(use_popart, value_stats, traj):
+def network_params_and_loss(traj, use_popart):
+    """A small network, its params for `traj`, and its IMPALA loss with or without PopArt."""
     network = ImpalaNetwork(action_size=4, mlp_hidden_sizes=(16,))
     params = network.init(jax.random.PRNGKey(0), traj.obs, traj.prev_action, traj.reward, traj.first, ())
     loss_fn = make_impala_loss(
@@ -78,6 +79,11 @@ def loss_and_grads(use_popart, value_stats, traj):
         ent_coef=0.01,
         use_popart=use_popart,
     )
+    return network, params, loss_fn
+
+
+def loss_and_grads(use_popart, value_stats, traj):
+    _, params, loss_fn = network_params_and_loss(traj, use_popart)
     return jax.grad(loss_fn, has_aux=True)(params, traj, value_stats)
 
 
@@ -105,17 +111,8 @@ def test_popart_normalises_the_baseline_and_the_advantages():
 
 def test_the_learner_moves_the_statistics_and_keeps_the_value_head_outputs():
     traj = random_trajectory(5)
-    network = ImpalaNetwork(action_size=4, mlp_hidden_sizes=(16,))
-    params = network.init(jax.random.PRNGKey(0), traj.obs, traj.prev_action, traj.reward, traj.first, ())
+    network, params, loss_fn = network_params_and_loss(traj, use_popart=True)
     optimizer = make_optimizer(lr=0.0, eps=0.01, alpha=0.99, max_grad_norm=40.0, num_updates=10)  # no step
-    loss_fn = make_impala_loss(
-        apply_fn=network.apply,
-        distribution=Categorical,
-        discount=0.9,
-        baseline_coef=0.5,
-        ent_coef=0.01,
-        use_popart=True,
-    )
     step = make_learner_step(
         loss_fn=loss_fn, optimizer=optimizer, axis_name=sharding.BATCH_AXIS, popart_step_size=0.5
     )
