@@ -52,7 +52,7 @@ def default_config() -> ml_collections.ConfigDict:
     cfg.clip_pg_rho_threshold = 1.0  # V-trace rho-bar for the policy gradient (None: no clipping)
     cfg.vtrace_lambda = 1.0  # V-trace lambda
     cfg.popart = False  # PopArt: value targets normalised by running statistics (Hessel et al. 2019)
-    cfg.popart_step_size = 3e-4  # PopArt's beta: how far each update moves the statistics
+    cfg.popart_step_size = 1e-2  # PopArt's beta per update (3e-4 adapted too slowly here: RESULTS.md, PopArt)
     # Network.
     cfg.encoder = "mlp"  # one of "mlp" (vectors), "nature_cnn", "resnet" (uint8 frames)
     cfg.mlp_hidden_sizes = (64, 64)  # hidden layers of the mlp encoder
