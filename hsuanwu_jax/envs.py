@@ -174,10 +174,10 @@ def split_env(env, num_actors: int, env_threads: int) -> list:
             f"train_env holds {total} envs, which num_actors={num_actors} actor threads cannot share evenly: "
             f"give a multiple of {num_actors} envs, or a list of {num_actors} envs"
         )
-    per_actor = total // num_actors
-    groups = [range(a * per_actor, (a + 1) * per_actor) for a in range(num_actors)]
     if hasattr(env, "split"):  # a wrapper that knows how (hsuanwu_envs.FlatObservationEnv)
         return env.split(num_actors, env_threads)
+    per_actor = total // num_actors
+    groups = [range(a * per_actor, (a + 1) * per_actor) for a in range(num_actors)]
     if isinstance(env, envpool.python.envpool.EnvPoolMixin):
         origin = envpool_origin(env)
         if origin is None:

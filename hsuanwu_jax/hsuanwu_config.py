@@ -47,9 +47,9 @@ HSUANWU_ENCODER_BY_RANK = {3: "MnihCnnEncoder", 1: "IdentityEncoder"}  # images,
 class EnvFacts(NamedTuple):
     """What validation needs from the train env a script hands over (None where unknown)."""
 
-    total_envs: int | None  # envs in train_env, all actors together
-    env_id: str | None  # the EnvPool task id
-    env_kwargs: Mapping[str, Any] | None  # its envpool.make arguments
+    total_envs: int | None = None  # envs in train_env, all actors together
+    env_id: str | None = None  # the EnvPool task id
+    env_kwargs: Mapping[str, Any] | None = None  # its envpool.make arguments
     obs_rank: int | None = None  # 3 for [C, H, W] frames, 1 for vectors
 
 

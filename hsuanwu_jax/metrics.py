@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import csv
+import io
 import json
 import math
 import os
@@ -200,16 +201,14 @@ class HsuanwuLogs:
             if not os.path.exists(path):
                 continue
             with open(path, encoding="utf-8", newline="") as f:
-                rows = list(csv.DictReader(f))
-                columns = rows and list(rows[0])
-            kept = [row for row in rows if row.get("step", "").isdigit() and int(row["step"]) <= last_step]
-            temporary = path + ".tmp"
-            with open(temporary, "w", encoding="utf-8", newline="") as f:
-                if columns:
-                    writer = csv.DictWriter(f, fieldnames=columns)
-                    writer.writeheader()
-                    writer.writerows(kept)
-            os.replace(temporary, path)
+                reader = csv.DictReader(f)
+                kept = [row for row in reader if row["step"].isdigit() and int(row["step"]) <= last_step]
+            text = io.StringIO()
+            if reader.fieldnames:
+                writer = csv.DictWriter(text, fieldnames=reader.fieldnames)
+                writer.writeheader()
+                writer.writerows(kept)
+            _write_atomically(path, text.getvalue())
 
 
 def _append_csv_row(path: str, columns: tuple[str, ...], row: dict[str, Any]) -> None:

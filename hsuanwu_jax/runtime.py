@@ -91,11 +91,17 @@ def use_compile_cache(path: str) -> str:
     return jax.config.jax_compilation_cache_dir
 
 
+# JAX's monitoring events that CompileStats counts, and the metrics field each one adds to.
+_COUNTED_EVENTS = {
+    "/jax/compilation_cache/cache_hits": "compile_cache_hits",
+    "/jax/compilation_cache/cache_misses": "compile_cache_misses",
+}
+
+
 class CompileStats:
     """Process-wide totals of XLA compilation from JAX's monitoring events: seconds spent compiling (or
     loading from the persistent cache) and the cache's hits and misses."""
 
-    _HITS, _MISSES = "/jax/compilation_cache/cache_hits", "/jax/compilation_cache/cache_misses"
     _DURATION = "/jax/core/compile/backend_compile_duration"
 
     def __init__(self):
@@ -105,7 +111,7 @@ class CompileStats:
         jax.monitoring.register_event_duration_secs_listener(self._on_duration)
 
     def _on_event(self, name: str, **_) -> None:
-        field = {self._HITS: "compile_cache_hits", self._MISSES: "compile_cache_misses"}.get(name)
+        field = _COUNTED_EVENTS.get(name)
         if field:
             with self._lock:
                 self._totals[field] += 1

@@ -21,7 +21,7 @@ from hsuanwu_jax.networks import ENCODERS, WEIGHT_INITS
 
 PROGRESS_MODES = ("bar", "lines", "none")
 VERBOSITIES = ("warning", "info", "debug")
-NO_ENV_FACTS = EnvFacts(total_envs=None, env_id=None, env_kwargs=None)
+NO_ENV_FACTS = EnvFacts()
 ACTOR_MODES = ("auto", "python", "xla")  # xla: EnvPool's XLA interface, EnvPool envs on CPU or GPU devices
 
 
@@ -209,7 +209,7 @@ def validate(cfg, num_processes: int = 1, env: EnvFacts = NO_ENV_FACTS) -> Setti
     took from the env (the task, the number of envs). Raises ValueError naming the field and what it
     accepts.
     """
-    given = _plain(to_config_dict(cfg).to_dict())
+    given = to_config_dict(cfg).to_dict()
     defaults = default_config().to_dict()
     notes: list[str] = []
     hsuanwu_form = is_hsuanwu_tree(given)
@@ -229,11 +229,8 @@ def validate(cfg, num_processes: int = 1, env: EnvFacts = NO_ENV_FACTS) -> Setti
             hint = f"; did you mean {close[0]!r}?" if close else ""
             raise ValueError(f"unknown config field {name!r}{hint}")
     merged = {**defaults, **given}
-    for name in (
-        "workdir",
-        "init_model_path",
-        "compile_cache_dir",
-    ):  # paths may come as pathlib.Path (os.PathLike)
+    # Paths may come as pathlib.Path (os.PathLike).
+    for name in ("workdir", "init_model_path", "compile_cache_dir"):
         if isinstance(merged[name], os.PathLike):
             merged[name] = os.fspath(merged[name])
     for name, (check, accepted) in _RULES.items():
@@ -270,10 +267,3 @@ def validate(cfg, num_processes: int = 1, env: EnvFacts = NO_ENV_FACTS) -> Setti
         hsuanwu_form=hsuanwu_form,
         config_notes=tuple(notes),
     )
-
-
-def _plain(value):
-    """Nested ConfigDict/omegaconf leftovers as plain dicts (a dict config may hold ConfigDict sections)."""
-    if isinstance(value, Mapping):
-        return {key: _plain(item) for key, item in value.items()}
-    return value
