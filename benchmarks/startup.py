@@ -25,7 +25,13 @@ from common import print_table, write_json
 
 from hsuanwu_jax.metrics import read_metrics
 
-ATARI = ["--config", "configs/atari_machado.py", "--config.num_steps=20", "--config.batch_size=32"]
+ATARI = [
+    "--config",
+    "configs/atari_machado.py",
+    "--config.num_envs=16",
+    "--config.num_steps=20",
+    "--config.batch_size=32",
+]
 WORKLOADS = {
     "cartpole": ["--config", "configs/impala_cartpole.py"],
     "breakout_nature": ATARI,

@@ -8,16 +8,13 @@ for learning only. Scores from this protocol are not comparable with the IMPALA 
 those of configs/impala_atari.py.
 """
 
-import importlib.util
 import pathlib
+
+from hsuanwu_jax.config import load_config
 
 
 def get_config():
-    path = pathlib.Path(__file__).with_name("impala_atari.py")
-    spec = importlib.util.spec_from_file_location("impala_atari", path)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    cfg = module.get_config()
+    cfg = load_config(str(pathlib.Path(__file__).with_name("impala_atari.py")))
     protocol = dict(
         repeat_action_probability=0.25,
         full_action_space=True,

@@ -14,7 +14,7 @@ from hsuanwu_jax.config import NETWORK_FIELDS
 from hsuanwu_jax.distributions import get_distribution
 from hsuanwu_jax.envs import EnvSpec
 from hsuanwu_jax.export import check_spec, init_params, read_export, stats_from_json
-from hsuanwu_jax.learner import LearnerStep, make_learner_step, rescale_value_head
+from hsuanwu_jax.learner import LearnerStep, make_learner, rescale_value_head
 from hsuanwu_jax.losses import make_impala_loss
 from hsuanwu_jax.networks import ImpalaNetwork
 from hsuanwu_jax.optim import make_optimizer
@@ -68,7 +68,7 @@ def build_agent(s: Settings, spec: EnvSpec, plan: RunPlan, init_key: jax.Array) 
         reward_scale=s.reward_scale,
         use_popart=s.popart,
     )
-    step_fn = make_learner_step(
+    learner_fns = make_learner(
         loss_fn=loss_fn,
         optimizer=optimizer,
         axis_name=sharding.BATCH_AXIS,
@@ -79,7 +79,7 @@ def build_agent(s: Settings, spec: EnvSpec, plan: RunPlan, init_key: jax.Array) 
     return Agent(
         network=network,
         network_args=network_args,
-        learner_step=sharding.data_parallel(step_fn, plan.mesh),
+        learner_step=sharding.data_parallel_learner(learner_fns, plan.mesh),
         initial_state=LearnerState(params, optimizer.init(params), jnp.zeros((), jnp.int32), value_stats),
         sample_policy=make_policy_fn(network, distribution, greedy=False),
         greedy_policy=make_policy_fn(network, distribution, greedy=True),

@@ -116,6 +116,7 @@ class EnvOrigin(NamedTuple):
     env_id: str
     kwargs: dict[str, Any]  # the arguments that differ from the task's defaults (num_envs, seed apart)
     seed: int  # env i of the env was seeded seed + i
+    same_tasks: tuple[str, ...]  # every task id that makes this env (EnvPool registers some twice: v3 / v4)
 
 
 def envpool_origin(env) -> EnvOrigin | None:
@@ -146,7 +147,7 @@ def envpool_origin(env) -> EnvOrigin | None:
         for k, v in config.items()
         if k not in SET_BY_MAKE_ENV and k not in INTERNAL_KWARGS and defaults.get(k) != v
     }
-    return EnvOrigin(candidates[0], kwargs, int(config["seed"]))
+    return EnvOrigin(candidates[0], kwargs, int(config["seed"]), tuple(candidates))
 
 
 def env_facts(train_env) -> EnvFacts:
@@ -158,6 +159,7 @@ def env_facts(train_env) -> EnvFacts:
     return EnvFacts(
         total_envs=sum(num_envs_of(env) for env in batched),
         env_id=None if origin is None else origin.env_id,
+        same_tasks=() if origin is None else origin.same_tasks,
         env_kwargs=None if origin is None else origin.kwargs,
         obs_rank=len(getattr(batched[0].observation_space, "shape", None) or ()) or None,
     )

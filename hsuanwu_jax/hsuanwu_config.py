@@ -49,6 +49,7 @@ class EnvFacts(NamedTuple):
 
     total_envs: int | None = None  # envs in train_env, all actors together
     env_id: str | None = None  # the EnvPool task id
+    same_tasks: tuple[str, ...] = ()  # every task id EnvPool makes identically (HalfCheetah-v3 and -v4)
     env_kwargs: Mapping[str, Any] | None = None  # its envpool.make arguments
     obs_rank: int | None = None  # 3 for [C, H, W] frames, 1 for vectors
 

@@ -1,8 +1,10 @@
-"""The learner update: gradients of the IMPALA loss summed over the batch axis, then the optimizer."""
+"""The learner update: gradients of the IMPALA loss summed over the batch (in pieces or at once), then the
+optimizer."""
 
 from __future__ import annotations
 
 from collections.abc import Callable
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -11,18 +13,32 @@ import optax
 from hsuanwu_jax import popart
 from hsuanwu_jax.losses import LossFn
 from hsuanwu_jax.networks import VALUE_HEAD
-from hsuanwu_jax.types import LearnerState, Trajectory, env_slice, map_envs
+from hsuanwu_jax.types import LearnerState, Params, Trajectory, map_envs
 
 LearnerStep = Callable[[LearnerState, Trajectory], tuple[LearnerState, dict[str, jax.Array]]]
+Sums = tuple[Params, dict[str, jax.Array]]  # gradients and metrics summed over some envs of the batch
 
 
-def split_envs(traj: Trajectory, num_chunks: int) -> list[Trajectory]:
-    """`traj` `[T+1, B, ...]` cut along B into `num_chunks` equal trajectories `[T+1, B / num_chunks, ...]`."""
+class LearnerFns(NamedTuple):
+    """One device's share of an update, written for a mapping that binds the learner's axis
+    (`sharding.data_parallel_learner` maps and jits them). `step` processes the shard at once;
+    `zero_sums`, `add_piece` and `finish` process it in `num_chunks` pieces along B, each piece one call of
+    the same compiled program, and give the same update."""
+
+    step: Callable  # (state, traj [T+1, B, ...]) -> (state, metrics)
+    zero_sums: Callable  # (params, traj, value_stats) -> zeros shaped like one piece's Sums
+    add_piece: Callable  # (sums, params, traj, value_stats, index) -> sums + piece `index`'s Sums
+    finish: Callable  # (state, sums) -> (state, metrics): Sums added over devices, the optimizer step
+    num_chunks: int
+
+
+def env_chunk(traj: Trajectory, index, num_chunks: int) -> Trajectory:
+    """Piece `index` (an int or a traced int32) of `traj` `[T+1, B, ...]` cut along B into `num_chunks`
+    equal pieces: `[T+1, B / num_chunks, ...]`."""
     size, remainder = divmod(traj.obs.shape[1], num_chunks)
     if remainder:
         raise ValueError(f"a batch of {traj.obs.shape[1]} envs cannot be cut into {num_chunks} equal chunks")
-    chunks = [slice(index * size, (index + 1) * size) for index in range(num_chunks)]
-    return [map_envs(lambda axis, x, envs=envs: x[env_slice(axis, envs)], traj) for envs in chunks]
+    return map_envs(lambda axis, x: jax.lax.dynamic_slice_in_dim(x, index * size, size, axis), traj)
 
 
 def rescale_value_head(params, old: popart.PopArtStats, new: popart.PopArtStats):
@@ -32,52 +48,56 @@ def rescale_value_head(params, old: popart.PopArtStats, new: popart.PopArtStats)
     return {**params, "params": {**params["params"], VALUE_HEAD: {**head, "kernel": kernel, "bias": bias}}}
 
 
-def make_learner_step(
+def make_learner(
     *,
     loss_fn: LossFn,
     optimizer: optax.GradientTransformation,
     axis_name: str,
     num_chunks: int = 1,
     popart_step_size: float | None = None,
-) -> LearnerStep:
-    """Returns `learner_step(state, trajectory) -> (state, metrics)` for one device's shard.
+) -> LearnerFns:
+    """The learner's functions for one device's shard of every update (see `LearnerFns`).
 
-    It must run under a mapping that binds `axis_name` (see `sharding.data_parallel`). The loss is a
-    sum over envs, so gradients and metrics are summed over the axis: the update is the same
-    whether the batch sits on one device or is split across many. For the same reason the shard can
-    be processed in `num_chunks` sequential pieces along B whose gradients are added: the same
-    update, with smaller activations (faster per sample for conv nets on CPUs, less memory).
+    The loss is a sum over envs, so gradients and metrics are summed over the axis: the update is the
+    same whether the batch sits on one device or is split across many. For the same reason the shard can
+    be processed in `num_chunks` sequential pieces along B whose gradients are added: the same update,
+    with smaller activations (faster per sample for conv nets on CPUs, less memory) and one compiled
+    piece reused for all of them (XLA:CPU ran a conv net's backward pass many times slower inside
+    lax.scan, and a jitted Python loop compiles one copy of the network per piece).
 
     With `popart_step_size` (a loss made with `use_popart`), after the optimizer step the value
     statistics move towards the batch's targets (summed over every device, so identical on all) and the
     value head is rescaled to keep its unnormalised outputs.
     """
 
-    def gradients(params, traj: Trajectory, value_stats):
-        total = None
-        # A Python loop, unrolled by jit: XLA:CPU ran a conv net's backward pass many times slower
-        # inside lax.scan than unrolled.
-        for chunk in split_envs(traj, num_chunks):
-            grads_and_metrics = jax.grad(loss_fn, has_aux=True)(params, chunk, value_stats)
-            total = grads_and_metrics if total is None else jax.tree.map(jnp.add, total, grads_and_metrics)
-        return total
-
-    def learner_step(state: LearnerState, traj: Trajectory):
+    def sums_of(params, traj: Trajectory, value_stats) -> Sums:
         # Differentiate this device's copy of the params: gradients of the replicated params
         # themselves would already be summed over the axis by shard_map's transpose rule.
-        local_params = jax.lax.pcast(state.params, axis_name, to="varying")
-        grads, metrics = gradients(local_params, traj, state.value_stats)
-        grads = jax.lax.psum(grads, axis_name)
-        metrics = jax.lax.psum(metrics, axis_name)
+        local_params = jax.lax.pcast(params, axis_name, to="varying")
+        return jax.grad(loss_fn, has_aux=True)(local_params, traj, value_stats)
+
+    def zero_sums(params, traj: Trajectory, value_stats) -> Sums:
+        shapes = jax.eval_shape(sums_of, params, env_chunk(traj, 0, num_chunks), value_stats)
+        return jax.tree.map(lambda x: jnp.zeros(x.shape, x.dtype), shapes)
+
+    def add_piece(sums: Sums, params, traj: Trajectory, value_stats, index) -> Sums:
+        piece = sums_of(params, env_chunk(traj, index, num_chunks), value_stats)
+        return jax.tree.map(jnp.add, sums, piece)
+
+    def finish(state: LearnerState, sums: Sums):
+        grads, metrics = jax.lax.psum(sums, axis_name)
         updates, opt_state = optimizer.update(grads, state.opt_state, state.params)
         params = optax.apply_updates(state.params, updates)
         metrics["grad_norm"] = optax.tree.norm(grads)
         value_stats = state.value_stats
         if popart_step_size is not None:
-            sums = metrics.pop("target_sum"), metrics.pop("target_square_sum"), metrics["num_transitions"]
-            value_stats = popart.update_stats(value_stats, *sums, popart_step_size)
+            targets = metrics.pop("target_sum"), metrics.pop("target_square_sum"), metrics["num_transitions"]
+            value_stats = popart.update_stats(value_stats, *targets, popart_step_size)
             params = rescale_value_head(params, state.value_stats, value_stats)
             metrics["value_mean"], metrics["value_std"] = value_stats.mean, popart.std(value_stats)
         return LearnerState(params, opt_state, state.update_step + 1, value_stats), metrics
 
-    return learner_step
+    def step(state: LearnerState, traj: Trajectory):
+        return finish(state, sums_of(state.params, traj, state.value_stats))
+
+    return LearnerFns(step, zero_sums, add_piece, finish, num_chunks)

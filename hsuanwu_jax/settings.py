@@ -218,7 +218,7 @@ def validate(cfg, num_processes: int = 1, env: EnvFacts = NO_ENV_FACTS) -> Setti
     if env.env_id is not None:  # the train env's task stands for the config's (the test env follows it)
         if "env_id" not in given:
             given = {"env_id": env.env_id, "env_kwargs": dict(env.env_kwargs or {}), **given}
-        elif given["env_id"] != env.env_id:
+        elif given["env_id"] not in (env.env_id, *env.same_tasks):
             raise ValueError(
                 f"config field env_id={given['env_id']!r} differs from train_env's task {env.env_id!r}: set "
                 f"env_id={env.env_id!r} (or leave it out: the train env's task is taken)"

@@ -192,6 +192,56 @@ def data_parallel(step_fn: Callable, mesh: Mesh) -> Callable:
     return jax.jit(sharded, donate_argnums=0)
 
 
+def data_parallel_learner(fns, mesh: Mesh) -> Callable:
+    """`learner_step(state, trajectory) -> (state, metrics)` on every device of `mesh` from `learner.LearnerFns`.
+
+    One piece (`num_chunks` 1): `fns.step` as one jitted program. More: three programs, the piece's
+    gradients compiled once and called `num_chunks` times from Python on each device's part of the batch,
+    the running sums kept per device (a leading device axis) until `finish` adds them over the mesh.
+    """
+    if fns.num_chunks == 1:
+        return data_parallel(fns.step, mesh)
+    replicated, per_device, batch = PartitionSpec(), PartitionSpec(BATCH_AXIS), trajectory_spec()
+
+    def stacked(fn):  # a device's sums with a leading axis of 1, so that out_specs can place them per device
+        return lambda *args: jax.tree.map(lambda x: x[None], fn(*args))
+
+    def unstacked(sums):
+        return jax.tree.map(lambda x: x[0], sums)
+
+    zero = jax.jit(
+        jax.shard_map(
+            stacked(fns.zero_sums), mesh=mesh, in_specs=(replicated, batch, replicated), out_specs=per_device
+        )
+    )
+    add = jax.jit(
+        jax.shard_map(
+            stacked(lambda sums, *args: fns.add_piece(unstacked(sums), *args)),
+            mesh=mesh,
+            in_specs=(per_device, replicated, batch, replicated, replicated),
+            out_specs=per_device,
+        ),
+        donate_argnums=0,
+    )
+    finish = jax.jit(
+        jax.shard_map(
+            lambda state, sums: fns.finish(state, unstacked(sums)),
+            mesh=mesh,
+            in_specs=(replicated, per_device),
+            out_specs=(replicated, replicated),
+        ),
+        donate_argnums=0,  # the sums are read, not reused
+    )
+
+    def learner_step(state, traj):
+        sums = zero(state.params, traj, state.value_stats)
+        for index in range(fns.num_chunks):
+            sums = add(sums, state.params, traj, state.value_stats, np.int32(index))
+        return finish(state, sums)
+
+    return learner_step
+
+
 _FAILURE_KEY = "hsuanwu_jax/failure"
 
 

@@ -13,7 +13,7 @@ from fakes import CountingEnv
 
 from hsuanwu_jax import default_config, sharding
 from hsuanwu_jax.distributions import Categorical
-from hsuanwu_jax.learner import make_learner_step
+from hsuanwu_jax.learner import make_learner
 from hsuanwu_jax.losses import make_impala_loss
 from hsuanwu_jax.networks import ImpalaNetwork
 from hsuanwu_jax.optim import make_optimizer
@@ -122,10 +122,11 @@ def random_trajectory(seed, obs=None) -> Trajectory:
     )
 
 
-def learner_setup(num_updates=100, devices=None, envs_per_copy=1, dtype=np.float32):
+def learner_setup(num_updates=100, devices=None, envs_per_copy=1, dtype=np.float32, num_chunks=1):
     """A learner step on a mesh of `devices` (default: the first device) and a fixed batch: the
-    random test trajectory repeated `envs_per_copy` times along B. With `dtype=np.float64` (x64
-    enabled by the caller) the params and the batch's float fields are float64, so the update is too."""
+    random test trajectory repeated `envs_per_copy` times along B, each device's share processed in
+    `num_chunks` pieces. With `dtype=np.float64` (x64 enabled by the caller) the params and the batch's
+    float fields are float64, so the update is too. `traces` counts the loss's traces."""
     network = ImpalaNetwork(action_size=4, mlp_hidden_sizes=(16,))
     traj = random_trajectory(0)
     traj = jax.tree.map(lambda x: np.concatenate([x] * envs_per_copy, axis=1), traj)
@@ -138,13 +139,14 @@ def learner_setup(num_updates=100, devices=None, envs_per_copy=1, dtype=np.float
     )
     traces = []
 
-    def counted(state, batch):
+    def counted_loss(*args):
         traces.append(1)
-        return make_learner_step(loss_fn=loss_fn, optimizer=optimizer, axis_name=sharding.BATCH_AXIS)(
-            state, batch
-        )
+        return loss_fn(*args)
 
     mesh = sharding.learner_mesh(devices or jax.devices()[:1])
-    step = sharding.data_parallel(counted, mesh)
+    fns = make_learner(
+        loss_fn=counted_loss, optimizer=optimizer, axis_name=sharding.BATCH_AXIS, num_chunks=num_chunks
+    )
+    step = sharding.data_parallel_learner(fns, mesh)
     state = sharding.replicate(LearnerState(params, optimizer.init(params), jnp.zeros((), jnp.int32)), mesh)
     return step, state, traj, mesh, loss_fn, traces

@@ -18,6 +18,7 @@ from helpers import ROOT, cli, tiny_config
 
 import hsuanwu_jax
 from hsuanwu_jax import DistributedTrainer, load_policy, make_env, validate
+from hsuanwu_jax.envs import env_facts, make_envpool
 from hsuanwu_jax.hsuanwu_config import EnvFacts
 from hsuanwu_jax.metrics import HsuanwuLogs
 
@@ -184,6 +185,20 @@ def test_the_train_envs_task_fills_or_must_match_env_id():
     assert validate({"num_envs": 4}, env=facts).env_id == "Acrobot-v1"
     with pytest.raises(ValueError, match=r"env_id='CartPole-v1' differs from train_env's task 'Acrobot-v1'"):
         validate({"env_id": "CartPole-v1"}, env=facts)
+
+
+def test_tasks_envpool_makes_identically_are_the_same_task():
+    """EnvPool registers HalfCheetah-v3 and -v4 with the same spec and arguments: an env made as either
+    reads back as both, and a config naming either is accepted with it (the config's name is kept)."""
+    env = make_envpool("HalfCheetah-v4", num_envs=2, num_threads=1, seed=0, kwargs={})
+    try:
+        facts = env_facts(env)
+    finally:
+        env.close()
+    assert {"HalfCheetah-v3", "HalfCheetah-v4"} <= {facts.env_id, *facts.same_tasks}
+    assert validate({"env_id": "HalfCheetah-v4", "num_envs": 2}, env=facts).env_id == "HalfCheetah-v4"
+    with pytest.raises(ValueError, match=r"env_id='Hopper-v4' differs from train_env's task"):
+        validate({"env_id": "Hopper-v4", "num_envs": 2}, env=facts)
 
 
 def test_hsuanwu_import_paths_are_aliases():

@@ -9,7 +9,7 @@ from helpers import learner_setup, random_trajectory
 
 from hsuanwu_jax import sharding
 from hsuanwu_jax.distributions import Categorical
-from hsuanwu_jax.learner import make_learner_step, split_envs
+from hsuanwu_jax.learner import env_chunk, make_learner
 from hsuanwu_jax.losses import make_impala_loss
 from hsuanwu_jax.networks import ImpalaNetwork
 from hsuanwu_jax.optim import make_optimizer
@@ -81,8 +81,9 @@ def test_learning_rate_warm_up_then_linear_decay():
 
 
 def test_chunked_gradients_give_the_same_update():
-    """learner_chunks splits the batch along B and adds the pieces' gradients: the same update, also for an
-    LSTM whose initial states (random here, so a wrong split would show) are split with the batch."""
+    """learner_chunks splits the batch along B and adds the pieces' gradients (one compiled piece called once
+    per chunk): the same update, also for an LSTM whose initial states (random here, so a wrong split would
+    show) are split with the batch. Over several devices: tests/test_scale_out.py."""
     network = ImpalaNetwork(action_size=4, mlp_hidden_sizes=(16,), use_lstm=True, lstm_size=8)
     pieces = [random_trajectory(seed) for seed in range(3)]
     traj = jax.tree.map(lambda *xs: np.concatenate(xs, axis=1), *pieces)  # B = 9 envs
@@ -97,21 +98,23 @@ def test_chunked_gradients_give_the_same_update():
         apply_fn=network.apply, distribution=Categorical, discount=0.9, baseline_coef=0.5, ent_coef=0.01
     )
     mesh = sharding.learner_mesh(jax.devices()[:1])
-    results = {}
+    results, traces = {}, []
+    counted_loss = lambda *args: traces.append(1) or loss_fn(*args)  # noqa: E731
     for num_chunks in (1, 3, 9):
-        step = sharding.data_parallel(
-            make_learner_step(
-                loss_fn=loss_fn, optimizer=optimizer, axis_name=sharding.BATCH_AXIS, num_chunks=num_chunks
-            ),
-            mesh,
+        fns = make_learner(
+            loss_fn=counted_loss, optimizer=optimizer, axis_name=sharding.BATCH_AXIS, num_chunks=num_chunks
         )
+        step = sharding.data_parallel_learner(fns, mesh)
         state = sharding.replicate(
             LearnerState(params, optimizer.init(params), jnp.zeros((), jnp.int32)), mesh
         )
         for _ in range(3):
             state, metrics = step(state, sharding.shard_trajectory(traj, mesh))
         results[num_chunks] = jax.device_get((state.params, metrics))
-    for num_chunks in (3, 9):
+    # Each piece count traced the loss once for its gradients (and once for zero_sums' shapes): never once
+    # per chunk, whatever the number of chunks.
+    assert len(traces) == 1 + 2 * (len(results) - 1)
+    for num_chunks in set(results) - {1}:
         jax.tree.map(
             # float32 sums of the same per-env gradients grouped into chunks: reordering only, carried
             # through 3 RMSProp updates (each at most lr / eps = 1 per unit of gradient error): twice the
@@ -121,7 +124,7 @@ def test_chunked_gradients_give_the_same_update():
             results[1],
         )
     with pytest.raises(ValueError, match="cannot be cut into 4 equal chunks"):
-        split_envs(traj, 4)
+        env_chunk(traj, 0, 4)
     # The split itself is what makes this test able to fail: a shuffled split would change the loss.
     wrong = jax.tree.map(lambda x: x[::-1], core)
     assert not np.isclose(

@@ -9,7 +9,7 @@ from helpers import random_trajectory, tiny_config
 
 from hsuanwu_jax import DistributedTrainer, load_policy, make_env, popart, sharding
 from hsuanwu_jax.distributions import Categorical
-from hsuanwu_jax.learner import make_learner_step, rescale_value_head
+from hsuanwu_jax.learner import make_learner, rescale_value_head
 from hsuanwu_jax.losses import make_impala_loss
 from hsuanwu_jax.networks import ImpalaNetwork
 from hsuanwu_jax.optim import make_optimizer
@@ -113,12 +113,12 @@ def test_the_learner_moves_the_statistics_and_keeps_the_value_head_outputs():
     traj = random_trajectory(5)
     network, params, loss_fn = network_params_and_loss(traj, use_popart=True)
     optimizer = make_optimizer(lr=0.0, eps=0.01, alpha=0.99, max_grad_norm=40.0, num_updates=10)  # no step
-    step = make_learner_step(
+    fns = make_learner(
         loss_fn=loss_fn, optimizer=optimizer, axis_name=sharding.BATCH_AXIS, popart_step_size=0.5
     )
     mesh = sharding.learner_mesh(jax.devices()[:1])
     state = LearnerState(params, optimizer.init(params), jnp.zeros((), jnp.int32), stats(1.0, 5.0))
-    new_state, metrics = sharding.data_parallel(step, mesh)(sharding.replicate(state, mesh), traj)
+    new_state, metrics = sharding.data_parallel(fns.step, mesh)(sharding.replicate(state, mesh), traj)
     old_stats, new_stats = state.value_stats, sharding.fetch(new_state.value_stats)
     assert float(new_stats.mean) != 1.0 and float(metrics["value_std"]) == pytest.approx(
         float(popart.std(new_stats))

@@ -1,0 +1,244 @@
+"""A task suite: one preset on many tasks x seeds, final greedy returns against random play, and an
+aggregate of normalised scores with confidence intervals.
+
+    python benchmarks/suite.py --config configs/impala_classic_control.py \
+        --tasks CartPole-v1 LunarLander-v2 Pendulum-v1 MountainCarContinuous-v0 --seeds 1 2 3 \
+        --out benchmarks/results/suite_classic_control.json [--plot PATH.png] [--quick]
+
+Every run is the preset as shipped with only `env_id` and `seed` changed (and `--set` overrides, the same for
+all). Each run trains to the preset's num_train_steps with a greedy test every `--test-every` env steps, then
+a final greedy test; its curve is written. A task's score is normalised so that random play is 0 and the
+task's solved threshold is 1: (final - random) / (threshold - random). Thresholds are EnvPool's (gym's
+`reward_threshold`) or `--threshold TASK=VALUE`; random play is `--random-episodes` episodes of uniform
+random actions on the test env. The aggregate over tasks is the interquartile mean (IQM) of the runs'
+normalised scores with a 95% stratified-bootstrap confidence interval (rliable, Agarwal et al. 2021).
+
+Runs are written to `--out` as they finish and a rerun with the same `--out` skips the runs already there,
+so a long suite can be stopped and continued. `--quick` (for CI) trains each run for two updates.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+
+import envpool
+import numpy as np
+from common import benchmark_parser, parse_overrides, print_table, train_quietly_and_test, write_json
+from random_policy import random_returns
+
+from hsuanwu_jax import load_config, make_env
+
+CONFIDENCE = 0.95
+BOOTSTRAP_REPS = 2000
+QUICK_BOOTSTRAP_REPS = 100
+
+
+def solved_threshold(task: str, given: dict[str, float]) -> float:
+    """The return that counts as solving `task`: `--threshold`, else EnvPool's `reward_threshold`."""
+    if task in given:
+        return given[task]
+    threshold = getattr(envpool.make_spec(task).config, "reward_threshold", None)
+    if threshold is None:
+        raise SystemExit(f"{task} has no reward_threshold in EnvPool: give one with --threshold {task}=VALUE")
+    return float(threshold)
+
+
+def task_config(args, task: str, seed: int, overrides: dict):
+    """The preset with this run's task and seed (and, with --quick, two updates and short tests)."""
+    cfg = load_config(args.config)
+    cfg.update(dict(overrides, env_id=task, seed=seed, test_every=args.test_every))
+    if args.quick:
+        cfg.update(
+            num_train_steps=2 * cfg.batch_size * cfg.num_steps,
+            num_test_episodes=2,
+            test_max_episode_steps=200,
+            test_every=0,
+        )
+    return cfg
+
+
+def run_one(args, task: str, seed: int, overrides: dict) -> dict:
+    cfg = task_config(args, task, seed, overrides)
+    run = train_quietly_and_test(cfg, lambda cfg: (make_env(cfg), make_env(cfg, test=True)))
+    print(f"{task} seed {seed}: final greedy test {run['final']['episode_reward']:.1f}", flush=True)
+    return {
+        "task": task,
+        "seed": seed,
+        "num_train_steps": cfg.num_train_steps,
+        "final_test_episode_reward": run["final"]["episode_reward"],
+        "seconds": run["seconds"],
+        "curve": run["curve"],
+    }
+
+
+def random_play(args, task: str, overrides: dict) -> dict:
+    cfg = task_config(args, task, 0, overrides)
+    returns = random_returns(cfg, args.random_episodes, seed=0)
+    return {"returns": returns, "mean": float(np.mean(returns)), "std": float(np.std(returns))}
+
+
+def normalised_scores(runs: list[dict], tasks: dict[str, dict], seeds: list[int]) -> np.ndarray:
+    """`[num_seeds, num_tasks]` scores, random play 0 and the solved threshold 1."""
+    final = {(r["task"], r["seed"]): r["final_test_episode_reward"] for r in runs}
+    return np.array(
+        [
+            [
+                (final[task, seed] - info["random"]["mean"]) / (info["threshold"] - info["random"]["mean"])
+                for task, info in tasks.items()
+            ]
+            for seed in seeds
+        ]
+    )
+
+
+def aggregate(scores: np.ndarray, reps: int) -> dict:
+    """IQM over every (seed, task) score with its stratified-bootstrap confidence interval (rliable)."""
+    from rliable import library as rly
+    from rliable import metrics
+
+    point, interval = rly.get_interval_estimates(
+        {"preset": scores},
+        lambda s: np.array([metrics.aggregate_iqm(s)]),
+        reps=reps,
+        confidence_interval_size=CONFIDENCE,
+    )
+    low, high = interval["preset"][:, 0]
+    return {"iqm": float(point["preset"][0]), "ci_low": float(low), "ci_high": float(high), "reps": reps}
+
+
+def plot_suite(result: dict, path: str) -> None:
+    """One panel per task (each seed's greedy tests, random play and the threshold) and the IQM with its CI."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    tasks = result["tasks"]
+    fig, axes = plt.subplots(1, len(tasks) + 1, figsize=(3.2 * (len(tasks) + 1), 3.0), squeeze=False)
+    for ax, (task, info) in zip(axes[0], tasks.items(), strict=False):
+        for run in (r for r in result["runs"] if r["task"] == task):
+            points = [
+                *run["curve"],
+                {"step": run["num_train_steps"], "test_episode_reward": run["final_test_episode_reward"]},
+            ]
+            ax.plot(
+                [p["step"] for p in points],
+                [p["test_episode_reward"] for p in points],
+                marker=".",
+                label=f"seed {run['seed']}",
+            )
+        ax.axhline(info["random"]["mean"], color="grey", linestyle=":", label="random")
+        ax.axhline(info["threshold"], color="black", linestyle="--", label="solved")
+        ax.set_title(task, fontsize=9)
+        ax.set_xlabel("env steps")
+    axes[0][0].set_ylabel("greedy test return")
+    axes[0][0].legend(fontsize=7)
+    summary = result["aggregate"]
+    ax = axes[0][-1]
+    ax.errorbar(
+        [0],
+        [summary["iqm"]],
+        yerr=[[summary["iqm"] - summary["ci_low"]], [summary["ci_high"] - summary["iqm"]]],
+        fmt="o",
+        capsize=6,
+    )
+    ax.axhline(1.0, color="black", linestyle="--")
+    ax.axhline(0.0, color="grey", linestyle=":")
+    ax.set_xticks([])
+    ax.set_title(f"IQM normalised score, {CONFIDENCE:.0%} CI", fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)
+    plt.close(fig)
+    print(f"wrote {path}")
+
+
+def main() -> None:
+    parser = benchmark_parser(__doc__, "benchmarks/results/suite.json")
+    parser.add_argument("--tasks", nargs="+", required=True, help="EnvPool task ids")
+    parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
+    parser.add_argument("--test-every", type=int, default=1_000_000, help="env steps between greedy tests")
+    parser.add_argument("--threshold", nargs="*", default=[], help="TASK=VALUE where EnvPool has none")
+    parser.add_argument("--random-episodes", type=int, default=20)
+    parser.add_argument("--plot", default="", help="a PNG of the curves and the aggregate")
+    parser.add_argument("--quick", action="store_true", help="two updates per run: checks the suite runs")
+    args = parser.parse_args()
+    overrides = parse_overrides(args.set)
+    given = {k: float(v) for k, v in (item.split("=", 1) for item in args.threshold)}
+    thresholds = {task: solved_threshold(task, given) for task in args.tasks}  # before any training
+    done = []
+    if os.path.exists(args.out):
+        with open(args.out, encoding="utf-8") as f:
+            previous = json.load(f)
+        if (previous["config"], previous["overrides"], previous["quick"]) == (
+            args.config,
+            overrides,
+            args.quick,
+        ):
+            done = [r for r in previous["runs"] if r["task"] in args.tasks and r["seed"] in args.seeds]
+            print(f"{len(done)} runs already in {args.out}: not run again")
+    tasks = {
+        task: {"threshold": thresholds[task], "random": random_play(args, task, overrides)}
+        for task in args.tasks
+    }
+    result = {
+        "config": args.config,
+        "overrides": overrides,
+        "quick": args.quick,
+        "command": " ".join(sys.argv),
+    }
+    runs = list(done)
+    for task in args.tasks:
+        for seed in args.seeds:
+            if not any(r["task"] == task and r["seed"] == seed for r in runs):
+                runs.append(run_one(args, task, seed, overrides))
+                write_json(
+                    args.out, {**result, "tasks": tasks, "runs": runs}
+                )  # a stopped suite keeps its runs
+    scores = normalised_scores(runs, tasks, args.seeds)
+    reps = QUICK_BOOTSTRAP_REPS if args.quick else BOOTSTRAP_REPS
+    result.update(
+        tasks=tasks, runs=runs, normalised_scores=scores.tolist(), aggregate=aggregate(scores, reps)
+    )
+    rows = []
+    for column, (task, info) in enumerate(tasks.items()):
+        finals = [
+            r["final_test_episode_reward"]
+            for seed in args.seeds
+            for r in runs
+            if (r["task"], r["seed"]) == (task, seed)
+        ]
+        rows.append(
+            {
+                "task": task,
+                "finals": " / ".join(f"{v:.1f}" for v in finals),
+                "median": float(np.median(finals)),
+                "random": info["random"]["mean"],
+                "threshold": info["threshold"],
+                "score": float(np.median(scores[:, column])),
+            }
+        )
+    print_table(
+        rows,
+        [
+            ("task", "task", "s"),
+            (f"final greedy test, seeds {' / '.join(map(str, args.seeds))}", "finals", "s"),
+            ("median", "median", ",.1f"),
+            ("random", "random", ",.1f"),
+            ("solved", "threshold", ",.1f"),
+            ("median normalised", "score", ".2f"),
+        ],
+    )
+    summary = result["aggregate"]
+    print(
+        f"\nIQM normalised score over {scores.size} runs: {summary['iqm']:.2f} "
+        f"({CONFIDENCE:.0%} CI {summary['ci_low']:.2f} to {summary['ci_high']:.2f})"
+    )
+    write_json(args.out, result)
+    if args.plot:
+        plot_suite(result, args.plot)
+
+
+if __name__ == "__main__":
+    main()
