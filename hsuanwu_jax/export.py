@@ -129,6 +129,8 @@ def read_export(path: str) -> tuple[ImpalaNetwork, EnvSpec, Params, dict[str, An
             raise ValueError(f"export {field}={network_args.get(field)!r} is not one of {accepted}")
     try:
         network_args["mlp_hidden_sizes"] = tuple(network_args["mlp_hidden_sizes"])
+        if network_args.get("max_std") is not None:
+            network_args["max_std"] = tuple(network_args["max_std"])
         network = ImpalaNetwork(**network_args)
         spec = spec_from_json(metadata["spec"])
     except (KeyError, TypeError, ValueError) as error:
@@ -150,14 +152,16 @@ def read_export(path: str) -> tuple[ImpalaNetwork, EnvSpec, Params, dict[str, An
 
 
 def stats_to_json(stats: PopArtStats | None) -> dict[str, float] | None:
-    return None if stats is None else {"mean": float(stats.mean), "second_moment": float(stats.second_moment)}
+    return None if stats is None else {"mean": float(stats.mean), "variance": float(stats.variance)}
 
 
 def stats_from_json(data: dict[str, float] | None) -> PopArtStats | None:
-    """The PopArt statistics an export stores (None: trained without PopArt)."""
+    """The PopArt statistics an export stores (None: trained without PopArt). Exports written before
+    the variance was kept (2026-11-25) hold the second moment instead: the variance is derived from it."""
     if data is None:
         return None
-    return PopArtStats(jnp.float32(data["mean"]), jnp.float32(data["second_moment"]))
+    variance = data["variance"] if "variance" in data else data["second_moment"] - data["mean"] ** 2
+    return PopArtStats(jnp.float32(data["mean"]), jnp.float32(variance))
 
 
 class Policy:

@@ -91,7 +91,11 @@ def make_learner(
         metrics["grad_norm"] = optax.tree.norm(grads)
         value_stats = state.value_stats
         if popart_step_size is not None:
-            targets = metrics.pop("target_sum"), metrics.pop("target_square_sum"), metrics["num_transitions"]
+            targets = (
+                metrics.pop("normalised_target_sum"),
+                metrics.pop("normalised_target_square_sum"),
+                metrics["num_transitions"],
+            )
             value_stats = popart.update_stats(value_stats, *targets, popart_step_size)
             params = rescale_value_head(params, state.value_stats, value_stats)
             metrics["value_mean"], metrics["value_std"] = value_stats.mean, popart.std(value_stats)

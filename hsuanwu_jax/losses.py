@@ -98,9 +98,10 @@ def make_impala_loss(
             "entropy": entropy,
             "num_transitions": jnp.sum(mask),
         }
-        if use_popart:
-            metrics["target_sum"] = jnp.sum(mask * vs)
-            metrics["target_square_sum"] = jnp.sum(mask * jnp.square(vs))
+        if use_popart:  # the targets normalised by the statistics in use, for popart.update_stats
+            normalised_targets = (vs - value_mean) / value_std
+            metrics["normalised_target_sum"] = jnp.sum(mask * normalised_targets)
+            metrics["normalised_target_square_sum"] = jnp.sum(mask * jnp.square(normalised_targets))
         return loss, metrics
 
     return loss_fn

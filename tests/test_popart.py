@@ -9,6 +9,7 @@ from helpers import random_trajectory, tiny_config
 
 from hsuanwu_jax import DistributedTrainer, load_policy, make_env, popart, sharding
 from hsuanwu_jax.distributions import Categorical
+from hsuanwu_jax.export import stats_from_json
 from hsuanwu_jax.learner import make_learner, rescale_value_head
 from hsuanwu_jax.losses import make_impala_loss
 from hsuanwu_jax.networks import ImpalaNetwork
@@ -16,24 +17,24 @@ from hsuanwu_jax.optim import make_optimizer
 from hsuanwu_jax.types import LearnerState
 
 
-def stats(mean, second_moment):
-    return popart.PopArtStats(jnp.asarray(mean), jnp.asarray(second_moment))
+def stats(mean, variance):
+    return popart.PopArtStats(jnp.asarray(mean), jnp.asarray(variance))
 
 
 @pytest.mark.parametrize(
     ("old", "new"),
     [
-        ((0.0, 1.0), (3.0, 25.0)),  # std 1 -> 4, mean 0 -> 3
-        ((-50.0, 2600.0), (10.0, 101.0)),  # std 10 -> 1: a shrinking scale
-        ((2.0, 4.0), (2.5, 6.25 + 1e-12)),  # variances below MIN_STD^2: the clipped std on both sides
+        ((0.0, 1.0), (3.0, 16.0)),  # std 1 -> 4, mean 0 -> 3
+        ((-50.0, 100.0), (10.0, 1.0)),  # std 10 -> 1: a shrinking scale
+        ((2.0, 0.0), (2.5, 1e-12)),  # variances below MIN_STD^2: the clipped std on both sides
     ],
 )
 def test_the_rescale_preserves_unnormalised_outputs_exactly(old, new):
     rng = np.random.default_rng(0)
     features, kernel, bias = rng.normal(size=(50, 8)), rng.normal(size=(8, 1)), rng.normal(size=(1,))
 
-    def reference_std(mean, second):  # float64, written out here
-        return np.sqrt(np.clip(second - mean**2, popart.MIN_STD**2, popart.MAX_STD**2))
+    def reference_std(mean, variance):  # float64, written out here
+        return np.sqrt(np.clip(variance, popart.MIN_STD**2, popart.MAX_STD**2))
 
     with jax.enable_x64(True):
         new_kernel, new_bias = popart.preserve_outputs(
@@ -47,24 +48,51 @@ def test_the_rescale_preserves_unnormalised_outputs_exactly(old, new):
     np.testing.assert_allclose(after, before, rtol=1e-12, atol=1e-9)
 
 
+def normalised_sums(s, targets, mask):
+    """What the loss hands to update_stats: sums of the valid targets normalised by `s`, float64."""
+    normalised = (targets - float(s.mean)) / float(popart.std(s))
+    return (mask * normalised).sum(), (mask * normalised**2).sum(), float(mask.sum())
+
+
 def test_the_statistics_follow_the_targets_and_normalise_them():
     rng = np.random.default_rng(1)
     s, beta = popart.initial_stats(), 0.05
-    mean, second = 0.0, 1.0
+    mean, variance = 0.0, 1.0
     for _ in range(400):
         targets = rng.normal(200.0, 30.0, size=64)
         mask = rng.random(64) < 0.9  # a batch's invalid steps are left out of the sums
-        s = popart.update_stats(s, (mask * targets).sum(), (mask * targets**2).sum(), float(mask.sum()), beta)
-        mean = (1 - beta) * mean + beta * targets[mask].mean()  # the paper's update, in float64
-        second = (1 - beta) * second + beta * (targets[mask] ** 2).mean()
-    # float32 moments of size ~4e4 after 400 steps: relative error ~400 * 6e-8 ~ 2.4e-5.
-    np.testing.assert_allclose([float(s.mean), float(s.second_moment)], [mean, second], rtol=1e-4)
+        s = popart.update_stats(s, *normalised_sums(s, targets, mask), beta)
+        mean = (1 - beta) * mean + beta * targets[mask].mean()  # in float64, from the raw targets
+        variance = (1 - beta) * variance + beta * targets[mask].var()
+    # float32 statistics after 400 steps of a few operations each: relative error ~400 * 6e-8 ~ 2.4e-5.
+    np.testing.assert_allclose([float(s.mean), float(s.variance)], [mean, variance], rtol=1e-4)
     fresh = rng.normal(200.0, 30.0, size=100_000)
     normalised = (fresh - float(s.mean)) / float(popart.std(s))
-    # Running moments of samples drawn from N(200, 30^2): within a few standard errors of 0 and 1.
+    # Running statistics of samples drawn from N(200, 30^2): within a few standard errors of 0 and 1.
     assert abs(normalised.mean()) < 0.15 and abs(normalised.std() - 1.0) < 0.15
     unchanged = popart.update_stats(s, 0.0, 0.0, 0.0, beta)  # no valid target: nothing moves
     assert unchanged == s
+
+
+def test_targets_that_drift_with_the_scale_do_not_inflate_it():
+    """Bootstrapped targets move with the values, and an optimizer step moves the values by an amount
+    proportional to std: batches of spread 30 whose mean takes random steps of 0.3 std. The variance of
+    each batch keeps std near 30; the paper's running second moment minus the squared running mean counts
+    the drift too and feeds it back (float64 here), std growing by orders of magnitude."""
+    rng = np.random.default_rng(2)
+    s, beta, centre = popart.initial_stats(), 0.01, 0.0
+    paper_mean, paper_second, paper_centre = 0.0, 1.0, 0.0
+    mask = np.ones(64)
+    for _ in range(3000):
+        centre += 0.3 * float(popart.std(s)) * rng.normal()
+        s = popart.update_stats(s, *normalised_sums(s, rng.normal(centre, 30.0, size=64), mask), beta)
+        paper_std = np.sqrt(max(paper_second - paper_mean**2, popart.MIN_STD**2))
+        paper_centre += 0.3 * paper_std * rng.normal()
+        targets = rng.normal(paper_centre, 30.0, size=64)
+        paper_mean = (1 - beta) * paper_mean + beta * targets.mean()
+        paper_second = (1 - beta) * paper_second + beta * (targets**2).mean()
+    assert 20.0 < float(popart.std(s)) < 45.0
+    assert np.sqrt(paper_second - paper_mean**2) > 1e3
 
 
 def network_params_and_loss(traj, use_popart):
@@ -95,18 +123,18 @@ def test_popart_with_unit_statistics_is_the_plain_loss_bit_for_bit():
         assert np.asarray(plain[name]) == np.asarray(unit[name]), name
     for a, b in zip(jax.tree.leaves(plain_grads), jax.tree.leaves(unit_grads), strict=True):
         np.testing.assert_array_equal(a, b)
-    assert "target_sum" not in plain and float(unit["num_transitions"]) > 0
+    assert "normalised_target_sum" not in plain and float(unit["num_transitions"]) > 0
 
 
 def test_popart_normalises_the_baseline_and_the_advantages():
     traj = random_trajectory(4)
-    big = stats(5.0, 25.0 + 9.0)  # mean 5, std 3
+    big = stats(5.0, 9.0)  # mean 5, std 3
     _, unit = loss_and_grads(True, popart.initial_stats(), traj)
     _, scaled = loss_and_grads(True, big, traj)
     # With std 3 the normalised head's errors and the advantages are rescaled: the losses differ, and the
     # target sums are those of V-trace targets built from 3 * n + 5.
     assert float(scaled["baseline_loss"]) != pytest.approx(float(unit["baseline_loss"]))
-    assert float(scaled["target_sum"]) != pytest.approx(float(unit["target_sum"]))
+    assert float(scaled["normalised_target_sum"]) != pytest.approx(float(unit["normalised_target_sum"]))
 
 
 def test_the_learner_moves_the_statistics_and_keeps_the_value_head_outputs():
@@ -117,7 +145,7 @@ def test_the_learner_moves_the_statistics_and_keeps_the_value_head_outputs():
         loss_fn=loss_fn, optimizer=optimizer, axis_name=sharding.BATCH_AXIS, popart_step_size=0.5
     )
     mesh = sharding.learner_mesh(jax.devices()[:1])
-    state = LearnerState(params, optimizer.init(params), jnp.zeros((), jnp.int32), stats(1.0, 5.0))
+    state = LearnerState(params, optimizer.init(params), jnp.zeros((), jnp.int32), stats(1.0, 4.0))
     new_state, metrics = sharding.data_parallel(fns.step, mesh)(sharding.replicate(state, mesh), traj)
     old_stats, new_stats = state.value_stats, sharding.fetch(new_state.value_stats)
     assert float(new_stats.mean) != 1.0 and float(metrics["value_std"]) == pytest.approx(
@@ -152,10 +180,9 @@ def test_the_statistics_are_checkpointed_exported_and_resumed(tmp_path):
     finally:
         resumed.close()
     exported = load_policy(str(tmp_path / "export")).value_stats
-    assert (float(exported.mean), float(exported.second_moment)) == (
-        float(trained.mean),
-        float(trained.second_moment),
-    )
+    assert (float(exported.mean), float(exported.variance)) == (float(trained.mean), float(trained.variance))
+    # Exports written before the variance was kept hold the second moment: 25 - 3^2 = 16.
+    assert stats_from_json({"mean": 3.0, "second_moment": 25.0}) == stats(np.float32(3.0), np.float32(16.0))
     off = tiny_config(tmp_path, env_id="CartPole-v1", num_train_steps=800)
     with pytest.raises(ValueError, match="config field popart=False differs from True"):
         DistributedTrainer(off, train_env=make_env(off), test_env=make_env(off, test=True))

@@ -54,3 +54,51 @@ def test_chaos_five_random_kills_lose_and_repeat_nothing(tmp_path):
     assert report["ok"] and report["duplicated_steps"] == report["missing_intervals"] == 0
     assert report["final_step"] >= 100_000 and report["export_loads"]
     assert not any(r["crashed"] for r in report["rounds"])
+
+
+def test_the_task_suite_runs_and_aggregates(tmp_path):
+    """benchmarks/suite.py --quick: two tasks (discrete and continuous) x two seeds of the classic-control
+    preset, scores normalised against random play and the solved threshold, the IQM inside its CI, a plot;
+    and a rerun with the same --out runs nothing again."""
+    out, plot = tmp_path / "suite.json", tmp_path / "suite.png"
+    command = [
+        sys.executable,
+        "benchmarks/suite.py",
+        "--config",
+        "configs/impala_classic_control.py",
+        "--tasks",
+        "CartPole-v1",
+        "Pendulum-v1",
+        "--seeds",
+        "1",
+        "2",
+        "--threshold",
+        "Pendulum-v1=-250",
+        "--random-episodes",
+        "4",
+        "--quick",
+        "--out",
+        str(out),
+        "--plot",
+        str(plot),
+    ]
+    first = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert first.returncode == 0, first.stdout[-3000:] + first.stderr[-3000:]
+    report = json.loads(out.read_text())
+    assert report["tasks"]["CartPole-v1"]["threshold"] == 475.0  # EnvPool's reward_threshold
+    assert report["tasks"]["Pendulum-v1"]["threshold"] == -250.0  # --threshold
+    assert len(report["tasks"]["Pendulum-v1"]["random"]["returns"]) == 4
+    finals = {(r["task"], r["seed"]): r["final_test_episode_reward"] for r in report["runs"]}
+    assert set(finals) == {(t, s) for t in ("CartPole-v1", "Pendulum-v1") for s in (1, 2)}
+    for column, (task, info) in enumerate(report["tasks"].items()):
+        for row, seed in enumerate((1, 2)):
+            expected = (finals[task, seed] - info["random"]["mean"]) / (
+                info["threshold"] - info["random"]["mean"]
+            )
+            assert report["normalised_scores"][row][column] == pytest.approx(expected)
+    summary = report["aggregate"]
+    assert summary["ci_low"] <= summary["iqm"] <= summary["ci_high"]
+    assert "IQM normalised score over 4 runs" in first.stdout and plot.stat().st_size > 10_000
+    again = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert again.returncode == 0 and "4 runs already in" in again.stdout
+    assert json.loads(out.read_text())["runs"] == report["runs"]
