@@ -14,7 +14,7 @@ def get_config():
     cfg = default_config()
     cfg.env_id = "CartPole-v1"
     cfg.popart = True
-    cfg.lr = 3e-3
+    cfg.lr = 1e-3
     cfg.num_train_steps = 5_000_000
     cfg.test_every = 1_000_000
     cfg.log_every = 100_000

@@ -74,6 +74,7 @@ def build_agent(s: Settings, spec: EnvSpec, plan: RunPlan, init_key: jax.Array) 
         optimizer=optimizer,
         axis_name=sharding.BATCH_AXIS,
         num_chunks=plan.learner_chunks,
+        chunks_per_call=plan.learner_chunks_per_call,
         popart_step_size=s.popart_step_size if s.popart else None,
     )
     params, value_stats = initial_params(s, network, network_args, spec, init_key)

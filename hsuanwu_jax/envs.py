@@ -45,7 +45,9 @@ class EnvSpec(NamedTuple):
         deviation the Gaussian policy may take (networks.ImpalaNetwork's `max_std`)."""
         if self.is_discrete or not np.all(np.isfinite([*self.action_low, *self.action_high])):
             return None
-        return tuple(float(high - low) / 2 for low, high in zip(self.action_low, self.action_high, strict=True))
+        return tuple(
+            float(high - low) / 2 for low, high in zip(self.action_low, self.action_high, strict=True)
+        )
 
     @property
     def distribution(self) -> str:

@@ -22,14 +22,15 @@ Sums = tuple[Params, dict[str, jax.Array]]  # gradients and metrics summed over 
 class LearnerFns(NamedTuple):
     """One device's share of an update, written for a mapping that binds the learner's axis
     (`sharding.data_parallel_learner` maps and jits them). `step` processes the shard at once;
-    `zero_sums`, `add_piece` and `finish` process it in `num_chunks` pieces along B, each piece one call of
-    the same compiled program, and give the same update."""
+    `zero_sums`, `add_pieces` and `finish` process it in `num_chunks` pieces along B, `chunks_per_call`
+    pieces per call of one compiled program, and give the same update."""
 
     step: Callable  # (state, traj [T+1, B, ...]) -> (state, metrics)
     zero_sums: Callable  # (params, traj, value_stats) -> zeros shaped like one piece's Sums
-    add_piece: Callable  # (sums, params, traj, value_stats, index) -> sums + piece `index`'s Sums
+    add_pieces: Callable  # (sums, params, traj, value_stats, call) -> sums + the Sums of call `call`'s pieces
     finish: Callable  # (state, sums) -> (state, metrics): Sums added over devices, the optimizer step
     num_chunks: int
+    chunks_per_call: int
 
 
 def env_chunk(traj: Trajectory, index, num_chunks: int) -> Trajectory:
@@ -54,6 +55,7 @@ def make_learner(
     optimizer: optax.GradientTransformation,
     axis_name: str,
     num_chunks: int = 1,
+    chunks_per_call: int = 1,
     popart_step_size: float | None = None,
 ) -> LearnerFns:
     """The learner's functions for one device's shard of every update (see `LearnerFns`).
@@ -80,9 +82,11 @@ def make_learner(
         shapes = jax.eval_shape(sums_of, params, env_chunk(traj, 0, num_chunks), value_stats)
         return jax.tree.map(lambda x: jnp.zeros(x.shape, x.dtype), shapes)
 
-    def add_piece(sums: Sums, params, traj: Trajectory, value_stats, index) -> Sums:
-        piece = sums_of(params, env_chunk(traj, index, num_chunks), value_stats)
-        return jax.tree.map(jnp.add, sums, piece)
+    def add_pieces(sums: Sums, params, traj: Trajectory, value_stats, call) -> Sums:
+        for offset in range(chunks_per_call):  # unrolled: chunks_per_call copies of the network
+            piece = sums_of(params, env_chunk(traj, call * chunks_per_call + offset, num_chunks), value_stats)
+            sums = jax.tree.map(jnp.add, sums, piece)
+        return sums
 
     def finish(state: LearnerState, sums: Sums):
         grads, metrics = jax.lax.psum(sums, axis_name)
@@ -104,4 +108,6 @@ def make_learner(
     def step(state: LearnerState, traj: Trajectory):
         return finish(state, sums_of(state.params, traj, state.value_stats))
 
-    return LearnerFns(step, zero_sums, add_piece, finish, num_chunks)
+    if num_chunks % chunks_per_call:
+        raise ValueError(f"chunks_per_call={chunks_per_call} must divide num_chunks={num_chunks}")
+    return LearnerFns(step, zero_sums, add_pieces, finish, num_chunks, chunks_per_call)

@@ -29,6 +29,7 @@ class RunPlan(NamedTuple):
     actor_device: jax.Device  # where actors keep their params and run the policy
     actor_mode: str  # "xla" (each rollout one jitted scan) or "python"
     learner_chunks: int  # sequential pieces of each learner device's batch
+    learner_chunks_per_call: int  # pieces per call of the one compiled learner piece program
 
 
 def plan_run(
@@ -87,6 +88,7 @@ def plan_run(
         actor_device=actor_device,
         actor_mode=actor_mode,
         learner_chunks=learner_chunks,
+        learner_chunks_per_call=chunks_per_call(learner_chunks),
     )
 
 
@@ -95,6 +97,19 @@ def default_learner_chunks(encoder: str, device_batch: int, platform: str) -> in
     2.4x faster on 81-frame pieces than on the whole 2,592-frame batch (benchmarks/learner_chunks.py);
     otherwise the whole batch at once (the MLP, and accelerators, which want large batches)."""
     return device_batch if platform == "cpu" and encoder in CONV_ENCODERS else 1
+
+
+# Pieces of the batch per call of the compiled piece program. Each piece is a copy of the network's forward
+# and backward in the program (compile time, memory); fewer per call ran slower. Breakout Nature CNN, 32
+# one-env pieces of 21 frames, learner alone (benchmarks/RESULTS.md, "Start-up, second look"): 8 per call
+# 1,166 / 959 env steps/s, first update 21 s cold, peak 1.1 GB; 1 per call 991 / 928, 17 s, 0.9 GB; all 32
+# in one program (before) 1,333 / 1,243, 38 s, 1.8 GB.
+MAX_CHUNKS_PER_CALL = 8
+
+
+def chunks_per_call(learner_chunks: int) -> int:
+    """The largest divisor of `learner_chunks` up to MAX_CHUNKS_PER_CALL."""
+    return max(k for k in range(1, min(learner_chunks, MAX_CHUNKS_PER_CALL) + 1) if learner_chunks % k == 0)
 
 
 def validate_and_join(cfgs, env: EnvFacts = NO_ENV_FACTS) -> Settings:

@@ -195,9 +195,10 @@ def data_parallel(step_fn: Callable, mesh: Mesh) -> Callable:
 def data_parallel_learner(fns, mesh: Mesh) -> Callable:
     """`learner_step(state, trajectory) -> (state, metrics)` on every device of `mesh` from `learner.LearnerFns`.
 
-    One piece (`num_chunks` 1): `fns.step` as one jitted program. More: three programs, the piece's
-    gradients compiled once and called `num_chunks` times from Python on each device's part of the batch,
-    the running sums kept per device (a leading device axis) until `finish` adds them over the mesh.
+    One piece (`num_chunks` 1): `fns.step` as one jitted program. More: three programs, the gradients of
+    `chunks_per_call` pieces compiled once and called `num_chunks / chunks_per_call` times from Python on
+    each device's part of the batch, the running sums kept per device (a leading device axis) until
+    `finish` adds them over the mesh.
     """
     if fns.num_chunks == 1:
         return data_parallel(fns.step, mesh)
@@ -216,7 +217,7 @@ def data_parallel_learner(fns, mesh: Mesh) -> Callable:
     )
     add = jax.jit(
         jax.shard_map(
-            stacked(lambda sums, *args: fns.add_piece(unstacked(sums), *args)),
+            stacked(lambda sums, *args: fns.add_pieces(unstacked(sums), *args)),
             mesh=mesh,
             in_specs=(per_device, replicated, batch, replicated, replicated),
             out_specs=per_device,
@@ -235,8 +236,8 @@ def data_parallel_learner(fns, mesh: Mesh) -> Callable:
 
     def learner_step(state, traj):
         sums = zero(state.params, traj, state.value_stats)
-        for index in range(fns.num_chunks):
-            sums = add(sums, state.params, traj, state.value_stats, np.int32(index))
+        for call in range(fns.num_chunks // fns.chunks_per_call):
+            sums = add(sums, state.params, traj, state.value_stats, np.int32(call))
         return finish(state, sums)
 
     return learner_step

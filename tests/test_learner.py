@@ -81,9 +81,10 @@ def test_learning_rate_warm_up_then_linear_decay():
 
 
 def test_chunked_gradients_give_the_same_update():
-    """learner_chunks splits the batch along B and adds the pieces' gradients (one compiled piece called once
-    per chunk): the same update, also for an LSTM whose initial states (random here, so a wrong split would
-    show) are split with the batch. Over several devices: tests/test_scale_out.py."""
+    """learner_chunks splits the batch along B and adds the pieces' gradients (one compiled program of
+    `chunks_per_call` pieces, called once per group): the same update, also for an LSTM whose initial states
+    (random here, so a wrong split would show) are split with the batch. Over several devices:
+    tests/test_scale_out.py."""
     network = ImpalaNetwork(action_size=4, mlp_hidden_sizes=(16,), use_lstm=True, lstm_size=8)
     pieces = [random_trajectory(seed) for seed in range(3)]
     traj = jax.tree.map(lambda *xs: np.concatenate(xs, axis=1), *pieces)  # B = 9 envs
@@ -98,11 +99,16 @@ def test_chunked_gradients_give_the_same_update():
         apply_fn=network.apply, distribution=Categorical, discount=0.9, baseline_coef=0.5, ent_coef=0.01
     )
     mesh = sharding.learner_mesh(jax.devices()[:1])
-    results, traces = {}, []
-    counted_loss = lambda *args: traces.append(1) or loss_fn(*args)  # noqa: E731
-    for num_chunks in (1, 3, 9):
+    results, traces = {}, {}
+    for num_chunks, per_call in ((1, 1), (3, 1), (9, 1), (9, 3)):
+        traces[num_chunks, per_call] = []
+        counted_loss = lambda *args, t=traces[num_chunks, per_call]: t.append(1) or loss_fn(*args)  # noqa: E731
         fns = make_learner(
-            loss_fn=counted_loss, optimizer=optimizer, axis_name=sharding.BATCH_AXIS, num_chunks=num_chunks
+            loss_fn=counted_loss,
+            optimizer=optimizer,
+            axis_name=sharding.BATCH_AXIS,
+            num_chunks=num_chunks,
+            chunks_per_call=per_call,
         )
         step = sharding.data_parallel_learner(fns, mesh)
         state = sharding.replicate(
@@ -110,18 +116,18 @@ def test_chunked_gradients_give_the_same_update():
         )
         for _ in range(3):
             state, metrics = step(state, sharding.shard_trajectory(traj, mesh))
-        results[num_chunks] = jax.device_get((state.params, metrics))
-    # Each piece count traced the loss once for its gradients (and once for zero_sums' shapes): never once
-    # per chunk, whatever the number of chunks.
-    assert len(traces) == 1 + 2 * (len(results) - 1)
-    for num_chunks in set(results) - {1}:
+        results[num_chunks, per_call] = jax.device_get((state.params, metrics))
+    # The loss is traced once per piece in the compiled program (and once for zero_sums' shapes): never once
+    # per chunk of the batch.
+    assert {key: len(t) for key, t in traces.items()} == {(1, 1): 1, (3, 1): 2, (9, 1): 2, (9, 3): 4}
+    for key in set(results) - {(1, 1)}:
         jax.tree.map(
             # float32 sums of the same per-env gradients grouped into chunks: reordering only, carried
             # through 3 RMSProp updates (each at most lr / eps = 1 per unit of gradient error): twice the
             # single-update bound of test_matches_an_unjitted_optax_update.
             lambda a, b: np.testing.assert_allclose(a, b, rtol=2e-5, atol=1e-6),
-            results[num_chunks],
-            results[1],
+            results[key],
+            results[1, 1],
         )
     with pytest.raises(ValueError, match="cannot be cut into 4 equal chunks"):
         env_chunk(traj, 0, 4)

@@ -15,7 +15,7 @@ from hsuanwu_jax.config import (
     default_config,
 )
 from hsuanwu_jax.envs import EnvSpec
-from hsuanwu_jax.learner import split_envs
+from hsuanwu_jax.learner import env_chunk
 from hsuanwu_jax.networks import ImpalaNetwork
 from hsuanwu_jax.plan import plan_run
 from hsuanwu_jax.schedule import Schedule
@@ -117,7 +117,7 @@ def test_the_trajectory_layout_splits_and_joins_along_the_env_axis():
         and ENV_AXES.initial_core_state == 0
         and "initial_core_state" not in TIME_MAJOR_FIELDS
     )
-    pieces = split_envs(traj, 3)
+    pieces = [jax.tree.map(np.asarray, env_chunk(traj, index, 3)) for index in range(3)]
     assert pieces[1].obs.shape == (traj.obs.shape[0], 1, 2)
     np.testing.assert_array_equal(pieces[2].initial_core_state[0], core[0][2:3])
     joined = map_envs(lambda axis, *xs: np.concatenate(xs, axis), *pieces)
