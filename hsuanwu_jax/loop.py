@@ -39,6 +39,36 @@ from hsuanwu_jax.settings import Settings
 from hsuanwu_jax.types import LearnerState, RunState, Trajectory
 
 JOIN_TIMEOUT_SECONDS = 10.0
+# Progress is checked about every second while the learner waits for rollouts: a longer gap between two checks
+# means the process was stopped (SIGSTOP, a suspended VM) or the learner was busy (compiling, testing), and
+# that time does not count against an actor's actor_timeout_seconds.
+UNWATCHED_GAP_SECONDS = 5.0
+
+
+class ActorWatch:
+    """Seconds each actor has been busy on its current rollout, leaving out the gaps in which nobody watched.
+
+    A process paused with SIGSTOP for longer than actor_timeout_seconds must not find every actor "stuck"
+    when it resumes: the monotonic clock ran on while nothing did."""
+
+    def __init__(self):
+        self._last_check = time.monotonic()
+        self._unwatched = 0.0  # seconds of gaps between checks, summed
+        self._seen: dict[int, tuple[float, float]] = {}  # actor -> (busy_since, self._unwatched when seen)
+
+    def busy_seconds(self, busy_since: list[float | None]) -> list[float | None]:
+        """For each actor's `busy_since` (monotonic seconds, None when idle): its watched busy seconds."""
+        now = time.monotonic()
+        for index, since in enumerate(busy_since):
+            if since is not None and self._seen.get(index, (None,))[0] != since:
+                self._seen[index] = (since, self._unwatched)
+        if now - self._last_check > UNWATCHED_GAP_SECONDS:
+            self._unwatched += now - self._last_check
+        self._last_check = now
+        return [
+            None if since is None else now - since - (self._unwatched - self._seen[index][1])
+            for index, since in enumerate(busy_since)
+        ]
 
 
 class Learner:
@@ -140,7 +170,7 @@ class TrainingLoop:
         params_source = ParamsSource(self._learner.actor_params(), self._learner.update_step())
         for index, actor in enumerate(self._actors):
             workers.start(f"actor-{index}", functools.partial(actor.run, params_source, rollouts, stop))
-        check = functools.partial(self._check_progress, workers)
+        check = functools.partial(self._check_progress, workers, ActorWatch())
         try:
             with StopRequests() as stop_requested:
                 result = self._learn(target, rollouts, check, params_source, stop_requested)
@@ -157,19 +187,18 @@ class TrainingLoop:
             raise RuntimeError(f"actor threads did not stop within {JOIN_TIMEOUT_SECONDS} s: {alive}")
         return result
 
-    def _check_progress(self, workers: WorkerGroup) -> None:
+    def _check_progress(self, workers: WorkerGroup, watch: ActorWatch) -> None:
         """Raises an actor thread's exception, or a TimeoutError naming an actor that has been busy on one
-        rollout for more than `actor_timeout_seconds` and the call it is in."""
+        rollout for more than `actor_timeout_seconds` (while the process ran) and the call it is in."""
         workers.raise_if_failed()
         timeout = self._s.actor_timeout_seconds
+        busy = watch.busy_seconds([actor.busy_since for actor in self._actors])
         if not timeout:
             return
-        now = time.monotonic()
-        for index, actor in enumerate(self._actors):
-            since = actor.busy_since
-            if since is not None and now - since > timeout:
+        for index, (actor, seconds) in enumerate(zip(self._actors, busy, strict=True)):
+            if seconds is not None and seconds > timeout:
                 raise TimeoutError(
-                    f"actor-{index} has made no progress for {now - since:.0f} s (actor_timeout_seconds="
+                    f"actor-{index} has made no progress for {seconds:.0f} s (actor_timeout_seconds="
                     f"{timeout}): it is in {actor.activity}; is its env stuck?"
                 )
 

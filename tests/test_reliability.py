@@ -122,6 +122,27 @@ def test_sigterm_writes_a_checkpoint_and_exits_cleanly(tmp_path):
     assert len(steps) == 1 and steps[0] >= read_metrics(str(tmp_path / "metrics.jsonl"))[-1]["step"]
 
 
+def test_a_run_paused_longer_than_the_actor_timeout_goes_on_when_resumed(tmp_path):
+    """SIGSTOP (how a run is paused for a timing, or a suspended VM) for longer than actor_timeout_seconds:
+    after SIGCONT the actors are not taken for stuck, and the run ends normally."""
+    command = cli(
+        tmp_path,
+        "--config.num_train_steps=300000",
+        "--config.actor_timeout_seconds=3",
+        "--config.log_every=20000",
+    )
+    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    wait_for(lambda: read_metrics(str(tmp_path / "metrics.jsonl")), 120, process)
+    process.send_signal(signal.SIGSTOP)
+    time.sleep(8)  # well past actor_timeout_seconds=3
+    process.send_signal(signal.SIGCONT)
+    _, stderr = process.communicate(timeout=300)
+    assert process.returncode == 0, stderr[-3000:]
+    assert (
+        "no progress" not in stderr and read_metrics(str(tmp_path / "metrics.jsonl"))[-1]["step"] >= 300_000
+    )
+
+
 def test_metrics_reader_skips_a_half_written_line(tmp_path):
     path = tmp_path / "metrics.jsonl"
     path.write_text('{"step": 1, "sps": 2}\n{"step": 2, "sp')
