@@ -44,7 +44,6 @@ def build_agent(s: Settings, spec: EnvSpec, plan: RunPlan, init_key: jax.Array) 
     network_args = {
         "action_size": spec.action_size,
         "distribution": spec.distribution,
-        "max_std": spec.max_action_std,
         **{field: getattr(s, field) for field in NETWORK_FIELDS},
     }
     network = ImpalaNetwork(**network_args)

@@ -40,16 +40,6 @@ class EnvSpec(NamedTuple):
         return np.dtype(np.int32 if self.is_discrete else np.float32)
 
     @property
-    def max_action_std(self) -> tuple[float, ...] | None:
-        """Half the range of each continuous action (None: discrete or unbounded): the largest standard
-        deviation the Gaussian policy may take (networks.ImpalaNetwork's `max_std`)."""
-        if self.is_discrete or not np.all(np.isfinite([*self.action_low, *self.action_high])):
-            return None
-        return tuple(
-            float(high - low) / 2 for low, high in zip(self.action_low, self.action_high, strict=True)
-        )
-
-    @property
     def distribution(self) -> str:
         """The distribution that fits the action space."""
         return "categorical" if self.is_discrete else "diag_gaussian"

@@ -129,8 +129,6 @@ def read_export(path: str) -> tuple[ImpalaNetwork, EnvSpec, Params, dict[str, An
             raise ValueError(f"export {field}={network_args.get(field)!r} is not one of {accepted}")
     try:
         network_args["mlp_hidden_sizes"] = tuple(network_args["mlp_hidden_sizes"])
-        if network_args.get("max_std") is not None:
-            network_args["max_std"] = tuple(network_args["max_std"])
         network = ImpalaNetwork(**network_args)
         spec = spec_from_json(metadata["spec"])
     except (KeyError, TypeError, ValueError) as error:

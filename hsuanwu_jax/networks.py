@@ -123,11 +123,7 @@ class ImpalaNetwork(nn.Module):
 
     `distribution` "categorical": `action_size` discrete actions, the last one fed one-hot, the
     policy head gives logits. "diag_gaussian": actions are vectors of `action_size`, fed as they
-    are, the head gives a mean and a state-independent log standard deviation: with `max_std` (half
-    the range of bounded actions) the std is `max_std * sigmoid(p)`, starting at `max_std / 2` and never
-    above `max_std`, so that it cannot grow until most samples are clipped to the bounds (a policy
-    acting bang-bang through its noise while its mean, which test() plays, learns nothing); without
-    it `exp(p)`, starting at 1.
+    are, the head gives a mean and a state-independent log standard deviation (initially 0).
     `weight_init` "lecun" is Flax's default; "orthogonal" is orthogonal with gain sqrt(2) for the
     hidden layers, 0.01 for the policy head and 1 for the value head (the LSTM keeps its own).
     """
@@ -139,7 +135,6 @@ class ImpalaNetwork(nn.Module):
     use_lstm: bool = False
     lstm_size: int = 256
     weight_init: str = "lecun"
-    max_std: Sequence[float] | None = None  # per action dimension, for "diag_gaussian" (see above)
 
     def initial_core_state(self, batch_size: int) -> CoreState:
         """The core's state before any observation: `(c, h)` zeros `[B, lstm_size]`, or `()`."""
@@ -181,8 +176,6 @@ class ImpalaNetwork(nn.Module):
         policy = nn.Dense(self.action_size, kernel_init=policy_init, name="policy")(x)
         if self.distribution != "categorical":
             log_std = self.param("log_std", nn.initializers.zeros, (self.action_size,))
-            if self.max_std is not None:
-                log_std = jnp.log(jnp.asarray(self.max_std, jnp.float32)) + jax.nn.log_sigmoid(log_std)
             policy = (policy, jnp.broadcast_to(log_std, policy.shape))
         value = nn.Dense(1, kernel_init=kernel_init(self.weight_init, 1.0), name=VALUE_HEAD)(x)[..., 0]
         return NetworkOutput(policy, value), core_state

@@ -109,27 +109,3 @@ def test_lecun_init_stays_flax_default_so_older_exports_rebuild_the_same_network
     orthogonal = ImpalaNetwork(action_size=3, weight_init="orthogonal").init(jax.random.PRNGKey(0), *obs, ())
     assert all(jax.tree.leaves(jax.tree.map(np.array_equal, default, lecun)))
     assert not np.array_equal(default["params"]["policy"]["kernel"], orthogonal["params"]["policy"]["kernel"])
-
-
-def test_the_gaussian_std_starts_at_half_its_bound_and_never_passes_it():
-    """With `max_std` (half the action range) the std is max_std * sigmoid(p): max_std / 2 at p = 0, below
-    max_std for any p, and p keeps a gradient there (a hard clip would leave it stuck above the bound)."""
-    from hsuanwu_jax.envs import EnvSpec
-
-    spec = EnvSpec((3,), np.dtype(np.float32), (2,), 2, action_low=(-2.0, 0.0), action_high=(2.0, 0.5))
-    assert spec.max_action_std == (2.0, 0.25)
-    assert EnvSpec((3,), np.dtype(np.float32), (2,), 2, (-np.inf, 0.0), (np.inf, 1.0)).max_action_std is None
-    network = ImpalaNetwork(action_size=2, distribution="diag_gaussian", max_std=spec.max_action_std)
-    obs = np.random.default_rng(0).normal(size=(2, 3, 3)).astype(np.float32)
-    args = (obs, np.zeros((2, 3, 2), np.float32), np.zeros((2, 3), np.float32), np.zeros((2, 3), bool), ())
-    params = network.init(jax.random.PRNGKey(0), *args)
-    std = lambda p: np.exp(np.asarray(network.apply(p, *args)[0].policy[1][0, 0], np.float64))  # noqa: E731
-    np.testing.assert_allclose(std(params), [1.0, 0.125], rtol=1e-6)
-    for raw in (5.0, 50.0):  # float32: sigmoid(50) rounds to 1, so the std reaches its bound but not past it
-        pushed = jax.tree.map(lambda x: x, params)
-        pushed["params"]["log_std"] = jnp.full((2,), raw)
-        assert np.all(std(pushed) <= np.array([2.0, 0.25]) * (1 + 1e-6)) and np.all(std(pushed) > std(params))
-    grad = jax.grad(lambda p: jnp.sum(network.apply(p, *args)[0].policy[1]))(params)
-    assert np.all(np.asarray(grad["params"]["log_std"]) > 0)
-    unbounded = ImpalaNetwork(action_size=2, distribution="diag_gaussian")  # exports from before: exp(p)
-    assert np.all(np.asarray(unbounded.apply(params, *args)[0].policy[1]) == 0.0)
