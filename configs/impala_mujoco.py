@@ -21,7 +21,7 @@ def get_config():
     cfg.ent_coef = 0.0  # an entropy bonus on a learned log-std only widens the Gaussian
     # Returns here run into the hundreds: with unscaled rewards the greedy policy never ran (-524 after
     # 2M steps); with rewards scaled by 0.1 it reached 1,287 (benchmarks/RESULTS.md). PopArt instead of the
-    # scale reached 416 / -412 / 434 (RESULTS.md, "PopArt"): not yet the default here.
+    # scale reached 416 / -412 / 434 (with a since-removed bound on the policy's std; RESULTS.md, "PopArt").
     cfg.reward_scale = 0.1
     cfg.num_train_steps = 2_000_000
     cfg.num_test_episodes = 10
