@@ -247,7 +247,8 @@ def test_checkpoints_as_a_file_is_refused_before_training(tmp_path):
 
 def test_a_stuck_env_stops_training_naming_the_actor(tmp_path):
     release = threading.Event()
-    cfg = tiny_config(tmp_path, num_train_steps=10**6, actor_timeout_seconds=2, actor_mode="python")
+    # 5 s: on a loaded 2-core CI machine the healthy actor's first (compiling) policy step took over 2 s.
+    cfg = tiny_config(tmp_path, num_train_steps=10**6, actor_timeout_seconds=5, actor_mode="python")
     envs = [CountingEnv([5, 7, 9, 11]), BlockingEnv([5, 7, 9, 11], block_after=12, release=release)]
     trainer = trainer_for(cfg, envs=envs)
     started = time.monotonic()
