@@ -25,10 +25,11 @@ import sys
 
 import envpool
 import numpy as np
-from common import benchmark_parser, parse_overrides, print_table, train_quietly_and_test, write_json
+from common import benchmark_parser, parse_overrides, print_table, write_json
+from learning_curves import run_seed
 from random_policy import random_returns
 
-from hsuanwu_jax import load_config, make_env
+from hsuanwu_jax import load_config
 
 CONFIDENCE = 0.95
 BOOTSTRAP_REPS = 2000
@@ -45,36 +46,30 @@ def solved_threshold(task: str, given: dict[str, float]) -> float:
     return float(threshold)
 
 
-def task_config(args, task: str, seed: int, overrides: dict):
-    """The preset with this run's task and seed (and, with --quick, two updates and short tests)."""
-    cfg = load_config(args.config)
-    cfg.update(dict(overrides, env_id=task, seed=seed, test_every=args.test_every))
+def task_overrides(args, task: str, overrides: dict) -> dict:
+    """The --set overrides with this run's task (and, with --quick, two updates and short tests)."""
+    result = dict(overrides, env_id=task)
     if args.quick:
-        cfg.update(
+        cfg = load_config(args.config)
+        cfg.update(result)
+        result.update(
             num_train_steps=2 * cfg.batch_size * cfg.num_steps,
             num_test_episodes=2,
             test_max_episode_steps=200,
-            test_every=0,
         )
-    return cfg
+    return result
 
 
 def run_one(args, task: str, seed: int, overrides: dict) -> dict:
-    cfg = task_config(args, task, seed, overrides)
-    run = train_quietly_and_test(cfg, lambda cfg: (make_env(cfg), make_env(cfg, test=True)))
-    print(f"{task} seed {seed}: final greedy test {run['final']['episode_reward']:.1f}", flush=True)
-    return {
-        "task": task,
-        "seed": seed,
-        "num_train_steps": cfg.num_train_steps,
-        "final_test_episode_reward": run["final"]["episode_reward"],
-        "seconds": run["seconds"],
-        "curve": run["curve"],
-    }
+    test_every = 0 if args.quick else args.test_every
+    run = run_seed(args.config, seed, test_every, task_overrides(args, task, overrides))
+    print(f"{task} seed {seed}: final greedy test {run['final_test_episode_reward']:.1f}", flush=True)
+    return {"task": task, **run}
 
 
 def random_play(args, task: str, overrides: dict) -> dict:
-    cfg = task_config(args, task, 0, overrides)
+    cfg = load_config(args.config)
+    cfg.update(dict(task_overrides(args, task, overrides), seed=0))
     returns = random_returns(cfg, args.random_episodes, seed=0)
     return {"returns": returns, "mean": float(np.mean(returns)), "std": float(np.std(returns))}
 

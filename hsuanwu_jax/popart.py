@@ -58,7 +58,7 @@ def update_stats(
     normalised_mean = normalised_sum / count
     normalised_variance = jnp.maximum(normalised_square_sum / count - jnp.square(normalised_mean), 0.0)
     scale = std(stats)
-    mean = (1 - step_size) * stats.mean + step_size * (stats.mean + scale * normalised_mean)
+    mean = stats.mean + step_size * scale * normalised_mean  # (1 - beta) mean + beta * (mean + scale * m)
     variance = (1 - step_size) * stats.variance + step_size * jnp.square(scale) * normalised_variance
     return PopArtStats(
         jnp.where(has_targets, mean, stats.mean), jnp.where(has_targets, variance, stats.variance)

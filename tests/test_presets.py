@@ -15,7 +15,14 @@ PRESETS = sorted(p.stem for p in (ROOT / "configs").glob("*.py") if p.stem != "_
 
 
 def test_the_presets_are_all_here():
-    assert {"impala_cartpole", "impala_atari", "atari_machado", "impala_mujoco"} <= set(PRESETS)
+    assert {
+        "impala_cartpole",
+        "impala_classic_control",
+        "impala_atari",
+        "atari_machado",
+        "impala_mujoco",
+        "seed_defaults",
+    } <= set(PRESETS)
 
 
 @pytest.mark.parametrize("name", PRESETS)
