@@ -32,11 +32,18 @@ PARAMS_FILE, META_FILE = "params.msgpack", "model.json"
 
 
 def init_params(network: ImpalaNetwork, spec: EnvSpec, key: jax.Array) -> Params:
-    """Fresh params for `network` on observations and actions of `spec`."""
-    obs = np.zeros((1, 1, *spec.obs_shape), spec.obs_dtype)
-    action = jnp.zeros((1, 1, *spec.action_shape), spec.action_dtype)
-    zeros = jnp.zeros((1, 1), jnp.float32)
-    return network.init(key, obs, action, zeros, zeros.astype(bool), network.initial_core_state(1))
+    """Fresh params for `network` on observations and actions of `spec`.
+
+    One jitted program (cached across processes like the others), not the dozens of small ones an
+    eager `init` compiles and runs op by op."""
+
+    def init(key):
+        obs = jnp.zeros((1, 1, *spec.obs_shape), jax.dtypes.canonicalize_dtype(spec.obs_dtype))
+        action = jnp.zeros((1, 1, *spec.action_shape), jax.dtypes.canonicalize_dtype(spec.action_dtype))
+        zeros = jnp.zeros((1, 1), jnp.float32)
+        return network.init(key, obs, action, zeros, zeros.astype(bool), network.initial_core_state(1))
+
+    return jax.jit(init)(key)
 
 
 def check_spec(saved: EnvSpec, actual: EnvSpec, what: str) -> None:

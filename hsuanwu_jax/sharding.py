@@ -78,9 +78,12 @@ def local_copy(tree, device: jax.Device):
 
 def make_local_copier(mesh: Mesh, device: jax.Device) -> Callable:
     """`copy(tree)`: like `local_copy(tree, device)` for trees replicated over `mesh`, as one asynchronous
-    jitted copy when the mesh is that one device (the learner publishes params after every update)."""
+    jitted copy when the mesh is that one device (the learner publishes params after every update).
+    Either way the copies are plain single-device arrays, with no mesh in their types: a jitted consumer
+    (an actor's rollout) sees the same input types on every call and compiles once."""
     if tuple(mesh.devices.flat) == (device,):
-        return jax.jit(lambda tree: jax.tree.map(jnp.copy, tree))
+        copy = jax.jit(lambda tree: jax.tree.map(jnp.copy, tree))
+        return lambda tree: copy(jax.tree.map(lambda x: x.addressable_data(0), tree))
     return functools.partial(local_copy, device=device)
 
 
