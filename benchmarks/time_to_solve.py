@@ -1,12 +1,13 @@
 """Wall-clock seconds from process start to a greedy test return at or above a threshold.
 
     python benchmarks/time_to_solve.py --config configs/impala_cartpole.py --seeds 1 2 3 [--threshold 475]
-        [--test-every 100000] [--set field=value ...]
+        [--test-every 100000] [--cache warm|cold] [--set field=value ...]
 
 For each seed, starts the command line (`python -m hsuanwu_jax.train`, a fresh process: imports, env
 creation and compilation all count) and watches its metrics.jsonl; the time is taken when the first line
-with `test_episode_reward >= threshold` appears, then the run is stopped (SIGTERM). Prints a table with
-the median over seeds and writes JSON.
+with `test_episode_reward >= threshold` appears, then the run is stopped (SIGTERM). `--cache cold` gives
+each seed an empty compilation cache; `--cache warm` (the default) one cache filled beforehand by an
+untimed short run of the same config. Prints a table with the median over seeds and writes JSON.
 """
 
 from __future__ import annotations
@@ -25,13 +26,26 @@ from common import print_table, write_json
 from hsuanwu_jax.metrics import read_metrics
 
 
+def train_command(config: str, workdir: str, cache: str, overrides: list[str]) -> list[str]:
+    command = [sys.executable, "-m", "hsuanwu_jax.train", "--config", config, "--workdir", workdir]
+    command += [f"--config.compile_cache_dir={cache}", "--config.progress=none"]
+    return command + [f"--config.{item}" for item in overrides]
+
+
+def fill_cache(config: str, cache: str, test_every: int, overrides: list[str]) -> None:
+    """An untimed run of the config for one test interval, so that its programs are in `cache`."""
+    with tempfile.TemporaryDirectory() as workdir:
+        short = [f"test_every={test_every}", f"num_train_steps={test_every}", *overrides]
+        subprocess.run(train_command(config, workdir, cache, short), check=True, capture_output=True)
+
+
 def time_one_seed(
-    config: str, seed: int, threshold: float, test_every: int, overrides: list[str], limit: float
+    config: str, seed: int, threshold: float, test_every: int, overrides: list[str], limit: float, cache: str
 ):
     with tempfile.TemporaryDirectory() as workdir:
-        command = [sys.executable, "-m", "hsuanwu_jax.train", "--config", config, "--workdir", workdir]
-        command += [f"--config.seed={seed}", f"--config.test_every={test_every}", "--config.progress=none"]
-        command += [f"--config.{item}" for item in overrides]
+        command = train_command(
+            config, workdir, cache, [f"seed={seed}", f"test_every={test_every}", *overrides]
+        )
         started = time.perf_counter()
         process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
         solved = None
@@ -71,12 +85,23 @@ def main() -> None:
     parser.add_argument(
         "--set", nargs="*", default=[], help="config overrides as field=value (command-line syntax)"
     )
+    parser.add_argument(
+        "--cache",
+        choices=("warm", "cold"),
+        default="warm",
+        help="warm: one compilation cache, filled first by an untimed run; cold: an empty one per seed",
+    )
     parser.add_argument("--out", default="benchmarks/results/time_to_solve.json")
     args = parser.parse_args()
-    rows = [
-        time_one_seed(args.config, s, args.threshold, args.test_every, args.set, args.limit)
-        for s in args.seeds
-    ]
+    with tempfile.TemporaryDirectory() as scratch:
+        if args.cache == "warm":
+            fill_cache(args.config, scratch, args.test_every, args.set)
+        rows = []
+        for seed in args.seeds:
+            cache = scratch if args.cache == "warm" else tempfile.mkdtemp(dir=scratch)
+            rows.append(
+                time_one_seed(args.config, seed, args.threshold, args.test_every, args.set, args.limit, cache)
+            )
     print_table(
         rows,
         [
@@ -99,6 +124,7 @@ def main() -> None:
             "overrides": args.set,
             "command": " ".join(sys.argv),
             "threshold": args.threshold,
+            "cache": args.cache,
             "runs": rows,
             "median_seconds": median,
         },

@@ -14,7 +14,7 @@ from hsuanwu_jax.config import NETWORK_FIELDS
 from hsuanwu_jax.distributions import get_distribution
 from hsuanwu_jax.envs import EnvSpec
 from hsuanwu_jax.export import check_spec, init_params, read_export, stats_from_json
-from hsuanwu_jax.learner import LearnerStep, make_learner, rescale_value_head
+from hsuanwu_jax.learner import make_learner, rescale_value_head
 from hsuanwu_jax.losses import make_impala_loss
 from hsuanwu_jax.networks import ImpalaNetwork
 from hsuanwu_jax.optim import make_optimizer
@@ -30,8 +30,8 @@ class Agent(NamedTuple):
     network: ImpalaNetwork
     network_args: dict[str, Any]  # ImpalaNetwork's arguments, as stored in model exports
     learner_step: (
-        LearnerStep  # jitted over the plan's mesh: (LearnerState, sharded batch) -> (state, metrics)
-    )
+        sharding.DataParallelLearner
+    )  # (LearnerState, sharded batch) -> (state, metrics) on the mesh
     initial_state: (
         LearnerState  # fresh (or init_model_path's) params, an empty optimizer, update 0; host values
     )
@@ -77,11 +77,15 @@ def build_agent(s: Settings, spec: EnvSpec, plan: RunPlan, init_key: jax.Array) 
         popart_step_size=s.popart_step_size if s.popart else None,
     )
     params, value_stats = initial_params(s, network, network_args, spec, init_key)
+
+    def fresh_state(params, value_stats):  # one jitted program, not one per optimizer slot
+        return LearnerState(params, optimizer.init(params), jnp.zeros((), jnp.int32), value_stats)
+
     return Agent(
         network=network,
         network_args=network_args,
-        learner_step=sharding.data_parallel_learner(learner_fns, plan.mesh),
-        initial_state=LearnerState(params, optimizer.init(params), jnp.zeros((), jnp.int32), value_stats),
+        learner_step=sharding.DataParallelLearner(learner_fns, plan.mesh),
+        initial_state=jax.jit(fresh_state)(params, value_stats),
         sample_policy=make_policy_fn(network, distribution, greedy=False),
         greedy_policy=make_policy_fn(network, distribution, greedy=True),
     )

@@ -15,13 +15,12 @@ from hsuanwu_jax.losses import LossFn
 from hsuanwu_jax.networks import VALUE_HEAD
 from hsuanwu_jax.types import LearnerState, Params, Trajectory, map_envs
 
-LearnerStep = Callable[[LearnerState, Trajectory], tuple[LearnerState, dict[str, jax.Array]]]
 Sums = tuple[Params, dict[str, jax.Array]]  # gradients and metrics summed over some envs of the batch
 
 
 class LearnerFns(NamedTuple):
     """One device's share of an update, written for a mapping that binds the learner's axis
-    (`sharding.data_parallel_learner` maps and jits them). `step` processes the shard at once;
+    (`sharding.DataParallelLearner` maps and jits them). `step` processes the shard at once;
     `zero_sums`, `add_pieces` and `finish` process it in `num_chunks` pieces along B, `chunks_per_call`
     pieces per call of one compiled program, and give the same update."""
 

@@ -21,7 +21,6 @@ import numpy as np
 from hsuanwu_jax import sharding
 from hsuanwu_jax.checkpoint import RunCheckpoints
 from hsuanwu_jax.evaluation import EvaluationStopped, Evaluator
-from hsuanwu_jax.learner import LearnerStep
 from hsuanwu_jax.metrics import (
     EpisodeLog,
     HsuanwuLogs,
@@ -74,7 +73,9 @@ class ActorWatch:
 class Learner:
     """The learner's current state on the mesh and the env steps trained on; `dispatch` advances both."""
 
-    def __init__(self, learner_step: LearnerStep, mesh, state: LearnerState, actor_device: jax.Device):
+    def __init__(
+        self, learner_step: sharding.DataParallelLearner, mesh, state: LearnerState, actor_device: jax.Device
+    ):
         self._step, self._mesh = learner_step, mesh
         self.state = sharding.replicate(state, mesh)
         self.env_steps = 0  # counted by the training loop, which knows how many steps a batch holds
@@ -85,6 +86,10 @@ class Learner:
         device arrays (the update runs asynchronously until they are fetched)."""
         self.state, metrics = self._step(self.state, sharding.shard_trajectory(batch, self._mesh))
         return metrics
+
+    def compile(self, batch: Trajectory) -> None:
+        """Compiles the update for host batches like `batch` (its values are not read) without running it."""
+        self._step.compile(self.state, sharding.shard_trajectory(batch, self._mesh))
 
     def update_step(self) -> int:
         return int(sharding.fetch(self.state.update_step))
@@ -170,6 +175,9 @@ class TrainingLoop:
         params_source = ParamsSource(self._learner.actor_params(), self._learner.update_step())
         for index, actor in enumerate(self._actors):
             workers.start(f"actor-{index}", functools.partial(actor.run, params_source, rollouts, stop))
+        # Traced and compiled (or loaded from the cache) here while the actors compile their rollouts, rather
+        # than after their first rollouts arrive: on a warm start the tracing is most of the learner's cost.
+        self._learner.compile(self._batches.empty_batch())
         check = functools.partial(self._check_progress, workers, ActorWatch())
         try:
             with StopRequests() as stop_requested:

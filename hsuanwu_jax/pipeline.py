@@ -104,6 +104,10 @@ class BatchAssembler:
         self._allocate = lambda: allocate_trajectory(spec, num_steps, batch_size, core_template)
         self._rollouts_per_batch, self._num_envs = rollouts_per_batch, num_envs
 
+    def empty_batch(self) -> Trajectory:
+        """A new batch, its values uninitialised (for compiling the update ahead of the first batch)."""
+        return self._allocate()
+
     def next(self, rollouts: RolloutQueue, check: Callable[[], None], stages: StageTimes):
         """`(batch, versions)`: the batch and the params version each of its rollouts acted with.
         `check()` (which may raise) runs before each rollout is taken and while waiting for one."""

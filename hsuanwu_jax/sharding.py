@@ -195,55 +195,76 @@ def data_parallel(step_fn: Callable, mesh: Mesh) -> Callable:
     return jax.jit(sharded, donate_argnums=0)
 
 
-def data_parallel_learner(fns, mesh: Mesh) -> Callable:
-    """`learner_step(state, trajectory) -> (state, metrics)` on every device of `mesh` from `learner.LearnerFns`.
+class DataParallelLearner:
+    """`learner(state, trajectory) -> (state, metrics)` on every device of a mesh, from `learner.LearnerFns`.
 
     One piece (`num_chunks` 1): `fns.step` as one jitted program. More: three programs, the gradients of
     `chunks_per_call` pieces compiled once and called `num_chunks / chunks_per_call` times from Python on
     each device's part of the batch, the running sums kept per device (a leading device axis) until
     `finish` adds them over the mesh.
     """
-    if fns.num_chunks == 1:
-        return data_parallel(fns.step, mesh)
-    replicated, per_device, batch = PartitionSpec(), PartitionSpec(BATCH_AXIS), trajectory_spec()
 
-    def stacked(fn):  # a device's sums with a leading axis of 1, so that out_specs can place them per device
-        return lambda *args: jax.tree.map(lambda x: x[None], fn(*args))
+    def __init__(self, fns, mesh: Mesh):
+        self._fns = fns
+        if fns.num_chunks == 1:
+            self._step = data_parallel(fns.step, mesh)
+            return
+        self._step = None
+        replicated, per_device, batch = PartitionSpec(), PartitionSpec(BATCH_AXIS), trajectory_spec()
 
-    def unstacked(sums):
-        return jax.tree.map(lambda x: x[0], sums)
+        def stacked(
+            fn,
+        ):  # a device's sums with a leading axis of 1, so that out_specs can place them per device
+            return lambda *args: jax.tree.map(lambda x: x[None], fn(*args))
 
-    zero = jax.jit(
-        jax.shard_map(
-            stacked(fns.zero_sums), mesh=mesh, in_specs=(replicated, batch, replicated), out_specs=per_device
+        def unstacked(sums):
+            return jax.tree.map(lambda x: x[0], sums)
+
+        self._zero = jax.jit(
+            jax.shard_map(
+                stacked(fns.zero_sums),
+                mesh=mesh,
+                in_specs=(replicated, batch, replicated),
+                out_specs=per_device,
+            )
         )
-    )
-    add = jax.jit(
-        jax.shard_map(
-            stacked(lambda sums, *args: fns.add_pieces(unstacked(sums), *args)),
-            mesh=mesh,
-            in_specs=(per_device, replicated, batch, replicated, replicated),
-            out_specs=per_device,
-        ),
-        donate_argnums=0,
-    )
-    finish = jax.jit(
-        jax.shard_map(
-            lambda state, sums: fns.finish(state, unstacked(sums)),
-            mesh=mesh,
-            in_specs=(replicated, per_device),
-            out_specs=(replicated, replicated),
-        ),
-        donate_argnums=0,  # the sums are read, not reused
-    )
+        self._add = jax.jit(
+            jax.shard_map(
+                stacked(lambda sums, *args: fns.add_pieces(unstacked(sums), *args)),
+                mesh=mesh,
+                in_specs=(per_device, replicated, batch, replicated, replicated),
+                out_specs=per_device,
+            ),
+            donate_argnums=0,
+        )
+        self._finish = jax.jit(
+            jax.shard_map(
+                lambda state, sums: fns.finish(state, unstacked(sums)),
+                mesh=mesh,
+                in_specs=(replicated, per_device),
+                out_specs=(replicated, replicated),
+            ),
+            donate_argnums=0,  # the sums are read, not reused
+        )
 
-    def learner_step(state, traj):
-        sums = zero(state.params, traj, state.value_stats)
-        for call in range(fns.num_chunks // fns.chunks_per_call):
-            sums = add(sums, state.params, traj, state.value_stats, np.int32(call))
-        return finish(state, sums)
+    def __call__(self, state, traj):
+        if self._step is not None:
+            return self._step(state, traj)
+        sums = self._zero(state.params, traj, state.value_stats)
+        for call in range(self._fns.num_chunks // self._fns.chunks_per_call):
+            sums = self._add(sums, state.params, traj, state.value_stats, np.int32(call))
+        return self._finish(state, sums)
 
-    return learner_step
+    def compile(self, state, traj) -> None:
+        """Traces and compiles (or loads from the persistent cache) every program of an update for arguments
+        like `state` and `traj`, without running one: the first call then starts at once. The training loop
+        does this on the main thread while the actor threads compile their rollouts."""
+        if self._step is not None:
+            self._step.lower(state, traj).compile()
+            return
+        sums = self._zero.lower(state.params, traj, state.value_stats).compile().out_info
+        self._add.lower(sums, state.params, traj, state.value_stats, np.int32(0)).compile()
+        self._finish.lower(state, sums).compile()
 
 
 _FAILURE_KEY = "hsuanwu_jax/failure"

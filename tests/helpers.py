@@ -147,6 +147,6 @@ def learner_setup(num_updates=100, devices=None, envs_per_copy=1, dtype=np.float
     fns = make_learner(
         loss_fn=counted_loss, optimizer=optimizer, axis_name=sharding.BATCH_AXIS, num_chunks=num_chunks
     )
-    step = sharding.data_parallel_learner(fns, mesh)
+    step = sharding.DataParallelLearner(fns, mesh)
     state = sharding.replicate(LearnerState(params, optimizer.init(params), jnp.zeros((), jnp.int32)), mesh)
     return step, state, traj, mesh, loss_fn, traces

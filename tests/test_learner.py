@@ -110,7 +110,7 @@ def test_chunked_gradients_give_the_same_update():
             num_chunks=num_chunks,
             chunks_per_call=per_call,
         )
-        step = sharding.data_parallel_learner(fns, mesh)
+        step = sharding.DataParallelLearner(fns, mesh)
         state = sharding.replicate(
             LearnerState(params, optimizer.init(params), jnp.zeros((), jnp.int32)), mesh
         )
