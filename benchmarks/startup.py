@@ -1,7 +1,8 @@
 """Start-up: seconds from process start to the first update, with a cold and a warm compilation cache,
 after a SIGTERM resume, and the peak resident memory, for the command line on a few workloads.
 
-    python benchmarks/startup.py [--workloads cartpole breakout_nature breakout_resnet] [--out FILE]
+    python benchmarks/startup.py [--workloads cartpole breakout_nature breakout_resnet] [--set field=value ...]
+        [--out FILE]
 
 Each workload runs `python -m hsuanwu_jax.train` three times in one workdir with one fresh compilation
 cache directory: cold (empty cache) until its first metrics line (logged after the first update, as
@@ -82,7 +83,7 @@ def until_first_update(command: list[str], workdir: str, limit: float) -> dict:
     return {"seconds": seconds, "peak_rss_mib": rss}
 
 
-def measure(name: str, workload: list[str], limit: float) -> dict:
+def measure(name: str, workload: list[str], limit: float, overrides: list[str]) -> dict:
     with tempfile.TemporaryDirectory() as scratch:
         cache, first, second = (os.path.join(scratch, d) for d in ("cache", "run", "again"))
         flags = [
@@ -90,6 +91,7 @@ def measure(name: str, workload: list[str], limit: float) -> dict:
             f"--config.log_every={steps_per_update(workload)}",
             "--config.progress=none",
             "--config.checkpoint_every=0",
+            *(f"--config.{item}" for item in overrides),
         ]
 
         def command(workdir: str) -> list[str]:
@@ -115,9 +117,12 @@ def main() -> None:
     )
     parser.add_argument("--workloads", nargs="+", default=list(WORKLOADS), choices=list(WORKLOADS))
     parser.add_argument("--limit", type=float, default=600.0, help="seconds to wait for one first update")
+    parser.add_argument(
+        "--set", nargs="*", default=[], help="config overrides for every workload, as field=value"
+    )
     parser.add_argument("--out", default="benchmarks/results/startup.json")
     args = parser.parse_args()
-    rows = [measure(name, WORKLOADS[name], args.limit) for name in args.workloads]
+    rows = [measure(name, WORKLOADS[name], args.limit, args.set) for name in args.workloads]
     print_table(
         rows,
         [
