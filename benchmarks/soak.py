@@ -1,6 +1,6 @@
 """Soak run: train for a fixed wall time and sample resident memory every interval.
 
-    python benchmarks/soak.py --config configs/impala_cartpole.py --minutes 30 \
+    python benchmarks/soak.py --config configs/impala_cartpole.py --minutes 30 [--set field=value ...] \
         --out benchmarks/results/soak_cartpole.json
 
 Trains with `num_train_steps` set out of reach and a checkpoint every `checkpoint_every` env steps,
@@ -20,7 +20,7 @@ import tempfile
 import threading
 import time
 
-from common import write_json
+from common import parse_overrides, write_json
 
 from hsuanwu_jax import DistributedTrainer, load_config, make_env
 from hsuanwu_jax.runtime import limit_malloc_arenas
@@ -43,6 +43,7 @@ def main() -> None:
     parser.add_argument("--interval", type=float, default=60.0, help="seconds between samples")
     parser.add_argument("--no-arena-limit", action="store_true", help="leave glibc's malloc arenas uncapped")
     parser.add_argument("--warmup", type=float, default=2.0, help="minutes excluded from the growth figure")
+    parser.add_argument("--set", nargs="*", default=[], help="config overrides as field=python_literal")
     parser.add_argument("--out", default="benchmarks/results/soak.json")
     args = parser.parse_args()
 
@@ -52,6 +53,7 @@ def main() -> None:
     cfg.num_train_steps = 10**12
     cfg.test_every = 0
     cfg.log_every = 1_000_000
+    cfg.update(parse_overrides(args.set))
     samples = []
     with tempfile.TemporaryDirectory() as workdir:
         cfg.workdir = workdir

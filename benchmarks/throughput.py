@@ -37,6 +37,7 @@ from hsuanwu_jax import DistributedTrainer, load_config, make_env
 from hsuanwu_jax.envs import env_spec
 from hsuanwu_jax.metrics import read_metrics
 from hsuanwu_jax.pipeline import ParamsSource, RolloutQueue, WorkerGroup
+from hsuanwu_jax.runtime import limit_malloc_arenas
 
 
 def time_env_alone(cfg, seconds: float) -> float:
@@ -138,6 +139,7 @@ def main() -> None:
     parser = benchmark_parser(__doc__, "benchmarks/results/throughput.json")
     parser.add_argument("--seconds", type=float, default=10.0, help="timed seconds per stage")
     args = parser.parse_args()
+    limit_malloc_arenas()  # as the command line does: the full-training rate is the one a user gets
     overrides = parse_overrides(args.set)
     cfg = load_config(args.config)
     cfg.update(dict(progress="none", test_every=0, checkpoint_every=0, num_train_steps=10**12), **overrides)

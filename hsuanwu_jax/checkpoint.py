@@ -20,6 +20,7 @@ import orbax.checkpoint as ocp
 from hsuanwu_jax import sharding
 from hsuanwu_jax.config import STATE_SHAPE_FIELDS
 from hsuanwu_jax.envs import EnvSpec, spec_differences, spec_from_json, spec_to_json
+from hsuanwu_jax.runtime import return_free_memory
 from hsuanwu_jax.types import LearnerState, RunState
 
 CHECKPOINT_FORMAT = "hsuanwu_jax.checkpoint/1"
@@ -74,6 +75,7 @@ class Checkpointer:
             args=ocp.args.Composite(state=ocp.args.StandardSave(state), meta=ocp.args.JsonSave(metadata)),
         )
         self._manager.wait_until_finished()
+        return_free_memory()
 
     def restore_newest(
         self, target: Any, check_metadata: Callable[[dict[str, Any]], None], newest: int | None = None

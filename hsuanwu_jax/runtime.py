@@ -3,6 +3,7 @@ the command line that starts one."""
 
 from __future__ import annotations
 
+import contextlib
 import ctypes
 import ctypes.util
 import logging
@@ -30,22 +31,39 @@ _LOG_LEVELS = {"warning": logging.WARNING, "info": logging.INFO, "debug": loggin
 _M_ARENA_MAX = -8  # glibc's mallopt parameter number for the arena limit
 
 
-def limit_malloc_arenas(arenas: int = 2) -> bool:
+def _libc() -> ctypes.CDLL | None:
+    name = ctypes.util.find_library("c")
+    try:
+        return ctypes.CDLL(name) if name else None
+    except OSError:
+        return None
+
+
+def limit_malloc_arenas(arenas: int = 8) -> bool:
     """Caps glibc's malloc arenas (as MALLOC_ARENA_MAX does); returns whether it took effect.
 
-    Each thread that allocates can get an arena of its own, and memory freed there is seldom
-    returned to the system. Orbax writes checkpoints from pools of short-lived threads: in a 30-minute
-    CartPole soak with a checkpoint every few seconds, resident memory crept up by about 0.5 MiB a
-    minute without a cap and stayed flat with one (benchmarks/RESULTS.md). A no-op off glibc.
+    Each thread that allocates can get an arena of its own (glibc allows 8 per core), and memory freed
+    in one is seldom returned to the system: with hundreds of cores that is hundreds of arenas. Fewer
+    than 8 makes the actor, learner and EnvPool threads wait on each other's allocations: Breakout ran at
+    705 env steps/s with 2, 798 with 8 and 786 uncapped (benchmarks/RESULTS.md). A no-op off glibc.
     """
-    name = ctypes.util.find_library("c")
-    if name is None:
-        return False
+    libc = _libc()
     try:
-        libc = ctypes.CDLL(name)
-        return bool(libc.mallopt(_M_ARENA_MAX, arenas))
-    except (OSError, AttributeError):
+        return bool(libc and libc.mallopt(_M_ARENA_MAX, arenas))
+    except AttributeError:
         return False
+
+
+def return_free_memory() -> None:
+    """Hands the memory glibc's malloc holds free back to the system (malloc_trim), in every arena.
+
+    Orbax writes each checkpoint from short-lived threads whose freed buffers otherwise stay with their
+    arenas: with a checkpoint every few seconds, resident memory crept up by 0.5 to 2.6 MiB a minute
+    (benchmarks/RESULTS.md). Called after every checkpoint; a no-op off glibc."""
+    libc = _libc()
+    with contextlib.suppress(AttributeError):
+        if libc:
+            libc.malloc_trim(0)
 
 
 def train_command(config: str, workdir: str, *overrides: str, **fields) -> list[str]:
