@@ -29,9 +29,8 @@ class Agent(NamedTuple):
 
     network: ImpalaNetwork
     network_args: dict[str, Any]  # ImpalaNetwork's arguments, as stored in model exports
-    learner_step: (
-        sharding.DataParallelLearner
-    )  # (LearnerState, sharded batch) -> (state, metrics) on the mesh
+    # (LearnerState, sharded batch) -> (state, metrics) on the plan's mesh
+    learner_step: sharding.DataParallelLearner
     initial_state: (
         LearnerState  # fresh (or init_model_path's) params, an empty optimizer, update 0; host values
     )

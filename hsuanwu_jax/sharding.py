@@ -212,9 +212,8 @@ class DataParallelLearner:
         self._step = None
         replicated, per_device, batch = PartitionSpec(), PartitionSpec(BATCH_AXIS), trajectory_spec()
 
-        def stacked(
-            fn,
-        ):  # a device's sums with a leading axis of 1, so that out_specs can place them per device
+        # A device's sums with a leading axis of 1, so that out_specs can place them per device.
+        def stacked(fn):
             return lambda *args: jax.tree.map(lambda x: x[None], fn(*args))
 
         def unstacked(sums):

@@ -136,3 +136,28 @@ def test_chunked_gradients_give_the_same_update():
     assert not np.isclose(
         float(loss_fn(params, traj._replace(initial_core_state=wrong))[0]), float(loss_fn(params, traj)[0])
     )
+
+
+@pytest.mark.parametrize("num_chunks", [1, 3])
+def test_an_update_compiled_ahead_runs_without_tracing_or_compiling_again(num_chunks, caplog):
+    """The training loop compiles the update while the actors compile their rollouts: the first update
+    must then run what was compiled (no new trace, no new compilation) and equal an update not compiled ahead."""
+    step, state, traj, mesh, _, traces = learner_setup(num_chunks=num_chunks)
+    sharded = sharding.shard_trajectory(traj, mesh)
+    step.compile(state, sharded)
+    assert traces  # the loss was traced ahead
+    traced_ahead = len(traces)
+    jax.config.update("jax_log_compiles", True)
+    try:
+        with caplog.at_level("WARNING"):
+            new_state, metrics = step(state, sharded)
+            jax.block_until_ready(new_state)
+    finally:
+        jax.config.update("jax_log_compiles", False)
+    assert len(traces) == traced_ahead
+    assert not [r for r in caplog.records if r.getMessage().startswith("Compiling")]
+    other_step, other_state, *_ = learner_setup(num_chunks=num_chunks)
+    expected = other_step(other_state, sharded)
+    jax.tree.map(
+        np.testing.assert_array_equal, jax.device_get((new_state, metrics)), jax.device_get(expected)
+    )
