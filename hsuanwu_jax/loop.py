@@ -126,6 +126,7 @@ class TrainingLoop:
         # Actor threads that did not stop when asked: their envs may still be in use.
         self.stuck_actors: list[str] = []
         self._metrics_path = os.path.join(workdir, "metrics.jsonl")
+        self._has_checkpoint = False  # whether the workdir holds a checkpoint of this run
 
     def run_state(self) -> RunState:
         """The state a checkpoint holds, as it is now: the learner's, and each actor's key and episode count
@@ -152,6 +153,7 @@ class TrainingLoop:
                 )
             return
         self._learner.state, self._learner.env_steps = restored.learner, restored.env_steps
+        self._has_checkpoint = True
         for actor, key in zip(self._actors, restored.actor_keys, strict=True):
             if jax.process_index() > 0:  # the checkpoint holds process 0's keys; others derive theirs
                 key = jax.random.fold_in(key, jax.process_index())
@@ -254,6 +256,11 @@ class TrainingLoop:
                 due = schedule.due(learner.env_steps, finished, stopping=stopped_early)
                 if primary:
                     progress.advance(learner.env_steps)
+                if due.log and s.checkpoint_every and not self._has_checkpoint:
+                    # No metrics line before a checkpoint: a run killed after its first lines and before its
+                    # first periodic checkpoint would leave a workdir that resume() refuses.
+                    self._checkpoints.save(self.run_state())
+                    self._has_checkpoint = True
                 if primary and due.log:
                     now = time.perf_counter()
                     seconds, steps = now - last_log_time, learner.env_steps - last_log_steps
@@ -281,7 +288,8 @@ class TrainingLoop:
                     last_log_steps, lags = learner.env_steps, []
                     schedule.logged(learner.env_steps, due.test)
                 if due.checkpoint:
-                    self._checkpoints.save(self.run_state())
+                    self._checkpoints.save(self.run_state())  # a no-op when just written above
+                    self._has_checkpoint = True
                     schedule.checkpointed(learner.env_steps)
                 if finished or stopped_early:
                     return last_record, stopped_early

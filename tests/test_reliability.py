@@ -122,6 +122,27 @@ def test_sigterm_writes_a_checkpoint_and_exits_cleanly(tmp_path):
     assert len(steps) == 1 and steps[0] >= read_metrics(str(tmp_path / "metrics.jsonl"))[-1]["step"]
 
 
+def test_a_run_killed_after_its_first_metrics_line_and_before_its_first_checkpoint_resumes(tmp_path):
+    """With a checkpoint interval longer than the log interval, the first metrics line comes with a checkpoint:
+    a workdir with metrics and no checkpoint is refused on resume, so a SIGKILL there must not leave one."""
+    overrides = ["--config.log_every=10000", "--config.checkpoint_every=100000000"]
+    command = cli(tmp_path, "--config.num_train_steps=100000000", *overrides)
+    process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    wait_for(lambda: read_metrics(str(tmp_path / "metrics.jsonl")), 120, process)
+    process.kill()
+    process.communicate(timeout=30)
+    first_line = read_metrics(str(tmp_path / "metrics.jsonl"))[0]["step"]
+    assert checkpoint_steps(tmp_path) and checkpoint_steps(tmp_path)[0] <= first_line
+    again = subprocess.run(
+        cli(tmp_path, f"--config.num_train_steps={first_line + 20000}", *overrides),
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+    )
+    assert again.returncode == 0, again.stderr[-3000:]
+    assert "resuming from the checkpoint" in again.stdout
+
+
 def test_a_run_paused_longer_than_the_actor_timeout_goes_on_when_resumed(tmp_path):
     """SIGSTOP (how a run is paused for a timing, or a suspended VM) for longer than actor_timeout_seconds:
     after SIGCONT the actors are not taken for stuck, and the run ends normally."""
