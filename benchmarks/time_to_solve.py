@@ -24,26 +24,27 @@ import time
 from common import print_table, write_json
 
 from hsuanwu_jax.metrics import read_metrics
+from hsuanwu_jax.runtime import train_command
 
 
-def train_command(config: str, workdir: str, cache: str, overrides: list[str]) -> list[str]:
-    command = [sys.executable, "-m", "hsuanwu_jax.train", "--config", config, "--workdir", workdir]
-    command += [f"--config.compile_cache_dir={cache}", "--config.progress=none"]
-    return command + [f"--config.{item}" for item in overrides]
+def command_line(config: str, workdir: str, cache: str, overrides: list[str]) -> list[str]:
+    """The CLI on `config` with the compilation cache in `cache` and `overrides` (`field=value`)."""
+    flags = [f"--config.{item}" for item in overrides]
+    return train_command(config, workdir, *flags, compile_cache_dir=cache, progress="none")
 
 
 def fill_cache(config: str, cache: str, test_every: int, overrides: list[str]) -> None:
     """An untimed run of the config for one test interval, so that its programs are in `cache`."""
     with tempfile.TemporaryDirectory() as workdir:
         short = [f"test_every={test_every}", f"num_train_steps={test_every}", *overrides]
-        subprocess.run(train_command(config, workdir, cache, short), check=True, capture_output=True)
+        subprocess.run(command_line(config, workdir, cache, short), check=True, capture_output=True)
 
 
 def time_one_seed(
     config: str, seed: int, threshold: float, test_every: int, overrides: list[str], limit: float, cache: str
 ):
     with tempfile.TemporaryDirectory() as workdir:
-        command = train_command(
+        command = command_line(
             config, workdir, cache, [f"seed={seed}", f"test_every={test_every}", *overrides]
         )
         started = time.perf_counter()

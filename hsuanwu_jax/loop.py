@@ -12,6 +12,7 @@ import functools
 import os
 import threading
 import time
+from collections.abc import Callable
 from typing import Any
 
 import jax
@@ -80,6 +81,7 @@ class Learner:
         self.state = sharding.replicate(state, mesh)
         self.env_steps = 0  # counted by the training loop, which knows how many steps a batch holds
         self._copy_to_actor_device = sharding.make_local_copier(mesh, actor_device)
+        self._compiled = False
 
     def dispatch(self, batch: Trajectory) -> dict[str, jax.Array]:
         """Starts one update on this process's host batch `[T+1, batch_size, ...]`; returns its metrics as
@@ -87,9 +89,12 @@ class Learner:
         self.state, metrics = self._step(self.state, sharding.shard_trajectory(batch, self._mesh))
         return metrics
 
-    def compile(self, batch: Trajectory) -> None:
-        """Compiles the update for host batches like `batch` (its values are not read) without running it."""
-        self._step.compile(self.state, sharding.shard_trajectory(batch, self._mesh))
+    def compile(self, make_batch: Callable[[], Trajectory]) -> None:
+        """Compiles the update for host batches like `make_batch()`'s (their values are not read) without
+        running it; once per learner (later train() calls find it compiled)."""
+        if not self._compiled:
+            self._step.compile(self.state, sharding.shard_trajectory(make_batch(), self._mesh))
+            self._compiled = True
 
     def update_step(self) -> int:
         return int(sharding.fetch(self.state.update_step))
@@ -179,7 +184,7 @@ class TrainingLoop:
             workers.start(f"actor-{index}", functools.partial(actor.run, params_source, rollouts, stop))
         # Traced and compiled (or loaded from the cache) here while the actors compile their rollouts, rather
         # than after their first rollouts arrive: on a warm start the tracing is most of the learner's cost.
-        self._learner.compile(self._batches.empty_batch())
+        self._learner.compile(self._batches.empty_batch)
         check = functools.partial(self._check_progress, workers, ActorWatch())
         try:
             with StopRequests() as stop_requested:

@@ -6,6 +6,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import ctypes.util
+import functools
 import logging
 import os
 import sys
@@ -31,6 +32,7 @@ _LOG_LEVELS = {"warning": logging.WARNING, "info": logging.INFO, "debug": loggin
 _M_ARENA_MAX = -8  # glibc's mallopt parameter number for the arena limit
 
 
+@functools.cache
 def _libc() -> ctypes.CDLL | None:
     name = ctypes.util.find_library("c")
     try:
