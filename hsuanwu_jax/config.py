@@ -134,16 +134,21 @@ def load_config(path_or_preset: str) -> ml_collections.ConfigDict:
     if path.suffix in (".yaml", ".yml"):
         with open(path, encoding="utf-8") as f:
             return ml_collections.ConfigDict(yaml.safe_load(f) or {})
-    presets_dir = pathlib.Path(str(importlib.resources.files("hsuanwu_jax.configs")))
     if not path.suffix:
-        path = presets_dir / f"{path_or_preset}.py"
+        path = _presets_dir() / f"{path_or_preset}.py"
     if not path.is_file():
-        presets = sorted(p.stem for p in presets_dir.glob("*.py") if p.stem != "__init__")
+        presets = sorted(p.stem for p in _presets_dir().glob("*.py") if p.stem != "__init__")
         raise FileNotFoundError(f"no config file {str(path)!r}; presets: {presets}")
     spec = importlib.util.spec_from_file_location(f"hsuanwu_jax_config_{path.stem}", path)
     module = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(module)
     return module.get_config()
+
+
+def _presets_dir() -> pathlib.Path:
+    """Where the presets are installed; looked up only for a preset name, so that a config file's path
+    also works from a source checkout on PYTHONPATH, where `hsuanwu_jax.configs` does not exist."""
+    return pathlib.Path(str(importlib.resources.files("hsuanwu_jax.configs")))
 
 
 def to_config_dict(cfg) -> ml_collections.ConfigDict:

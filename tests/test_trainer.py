@@ -10,6 +10,7 @@ import traceback
 
 import envpool
 import gymnasium
+import jax
 import numpy as np
 import pytest
 from fakes import CountingEnv
@@ -96,6 +97,7 @@ def test_bad_config_is_refused_before_any_thread_starts(tmp_path, overrides, mes
     cfg = tiny_config(tmp_path)
     envs = fake_envs(cfg)
     cfg = {**cfg.to_dict(), **overrides}  # a plain dict: ConfigDict itself refuses some of these
+    jax.devices()  # JAX's backend start-up leaves a cancelled Timer thread exiting: not the trainer's
     before = set(threading.enumerate())
     with pytest.raises(ValueError, match=message.replace("[", r"\[").replace("]", r"\]")):
         DistributedTrainer(cfg, train_env=envs, test_env=CountingEnv([3]))
@@ -165,3 +167,16 @@ def test_configs_load_by_preset_name_or_path_and_validate():
     assert validate("impala_atari").encoder == "nature_cnn"  # a preset name is a config too
     with pytest.raises(FileNotFoundError, match=r"no config file .*; presets: .*impala_cartpole"):
         load_config("impala_cartpol")
+
+
+def test_a_config_file_loads_from_a_source_checkout_without_the_installed_presets(monkeypatch):
+    """With the repository on PYTHONPATH and no `pip install`, `hsuanwu_jax.configs` does not exist (it is
+    configs/ mapped into the package at install): a config file's path must still load."""
+
+    def not_installed(package):
+        raise ModuleNotFoundError(f"No module named {package!r}")
+
+    monkeypatch.setattr("importlib.resources.files", not_installed)
+    assert load_config(str(ROOT / "configs" / "impala_atari.py")).encoder == "nature_cnn"
+    with pytest.raises(ModuleNotFoundError):
+        load_config("impala_atari")  # a preset name needs the installed presets
