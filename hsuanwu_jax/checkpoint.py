@@ -11,7 +11,7 @@ from __future__ import annotations
 import json
 import os
 from collections.abc import Callable, Mapping
-from typing import Any
+from typing import Any, NamedTuple
 
 import jax
 import numpy as np
@@ -20,6 +20,7 @@ import orbax.checkpoint as ocp
 from hsuanwu_jax import sharding
 from hsuanwu_jax.config import STATE_SHAPE_FIELDS
 from hsuanwu_jax.envs import EnvSpec, spec_differences, spec_from_json, spec_to_json
+from hsuanwu_jax.popart import PopArtStats
 from hsuanwu_jax.runtime import return_free_memory
 from hsuanwu_jax.types import LearnerState, RunState
 
@@ -156,6 +157,9 @@ class RunCheckpoints:
             "spec": spec_to_json(self._spec),
             "env_steps": run.env_steps,
         }
+        if run.learner.value_stats is not None:
+            reward_range = (run.learner.value_stats.reward_min, run.learner.value_stats.reward_max)
+            metadata["popart_reward_range"] = [float(sharding.fetch(x)) for x in reward_range]
         self._checkpointer.save(run.env_steps, _to_tree(run), metadata)
 
     def restore_newest(self, template: RunState) -> RunState | None:
@@ -180,11 +184,21 @@ class RunCheckpoints:
             )
         if restored is None:
             return None
-        _, tree, _ = restored
+        _, tree, metadata = restored
+        value_stats = None
+        if "value_stats" in tree:  # the reward range from the metadata, placed like the template's
+            fresh = template.learner.value_stats
+            reward_range = metadata.get("popart_reward_range", [0.0, 0.0])  # none kept before 2026-11-26
+            value_stats = PopArtStats(
+                tree["value_stats"].mean,
+                tree["value_stats"].variance,
+                *(
+                    jax.make_array_from_process_local_data(like.sharding, np.float32(value))
+                    for like, value in zip((fresh.reward_min, fresh.reward_max), reward_range, strict=True)
+                ),
+            )
         return RunState(
-            learner=LearnerState(
-                tree["params"], tree["opt_state"], tree["update_step"], tree.get("value_stats")
-            ),
+            learner=LearnerState(tree["params"], tree["opt_state"], tree["update_step"], value_stats),
             actor_keys=tree["actor_keys"],
             test_key=tree["test_key"],
             env_steps=int(tree["env_steps"]),
@@ -215,10 +229,23 @@ class RunCheckpoints:
         self._checkpointer.close()
 
 
+class _SavedPopArtStats(NamedTuple):
+    """`popart.PopArtStats` as checkpoints hold them; the reward range is in the checkpoint's metadata
+    (`popart_reward_range`), so checkpoints written before it was kept still restore."""
+
+    mean: Any
+    variance: Any
+
+
 def _to_tree(run: RunState) -> dict[str, Any]:
     """The checkpoint's layout of a RunState (flat names, as checkpoints have always been written; the
     PopArt statistics only in runs that have them)."""
-    stats = {} if run.learner.value_stats is None else {"value_stats": run.learner.value_stats}
+    value_stats = run.learner.value_stats
+    stats = (
+        {}
+        if value_stats is None
+        else {"value_stats": _SavedPopArtStats(value_stats.mean, value_stats.variance)}
+    )
     return {
         **stats,
         "params": run.learner.params,

@@ -157,16 +157,18 @@ def read_export(path: str) -> tuple[ImpalaNetwork, EnvSpec, Params, dict[str, An
 
 
 def stats_to_json(stats: PopArtStats | None) -> dict[str, float] | None:
-    return None if stats is None else {"mean": float(stats.mean), "variance": float(stats.variance)}
+    return None if stats is None else {name: float(value) for name, value in stats._asdict().items()}
 
 
 def stats_from_json(data: dict[str, float] | None) -> PopArtStats | None:
     """The PopArt statistics an export stores (None: trained without PopArt). Exports written before
-    the variance was kept (2026-11-25) hold the second moment instead: the variance is derived from it."""
+    the variance was kept (2026-11-25) hold the second moment instead: the variance is derived from it;
+    those written before the reward range was kept (2026-11-26) start it at 0, as a fresh run does."""
     if data is None:
         return None
     variance = data["variance"] if "variance" in data else data["second_moment"] - data["mean"] ** 2
-    return PopArtStats(jnp.float32(data["mean"]), jnp.float32(variance))
+    reward_range = (data.get("reward_min", 0.0), data.get("reward_max", 0.0))
+    return PopArtStats(*(jnp.float32(x) for x in (data["mean"], variance, *reward_range)))
 
 
 class Policy:

@@ -47,7 +47,8 @@ def make_impala_loss(
       reward_scale: multiplies the rewards the targets are built from (the network's reward input
         stays as the env gave it), e.g. 0.1 where returns are in the hundreds.
       use_popart: the value head outputs values normalised by `value_stats` (popart.py): V-trace runs
-        on the unnormalised values std * n + mean, the baseline regresses n on the normalised targets
+        on the unnormalised values std * n + mean, clipped to the returns the rewards seen allow
+        (`popart.value_bounds`), the baseline regresses n on the normalised targets
         (vs - mean) / std, the policy gradient's advantages are divided by std (Hessel et al. 2019),
         and `metrics` add the targets' sums for the statistics' update. Off, `value_stats` is unused.
     """
@@ -61,6 +62,8 @@ def make_impala_loss(
         if use_popart:
             value_std, value_mean = popart.std(value_stats), value_stats.mean
             normalised_values, values = values, value_std * values + value_mean
+            if discount < 1:  # the values bootstrapped from, kept to the returns the rewards allow
+                values = jnp.clip(values, *popart.value_bounds(value_stats, reward_scale, discount))
         # A transition that starts at a `done` observation is EnvPool's reset step: the env
         # ignored the action, so it carries no learning signal. Giving it reward V(x_t) and
         # discount 0 makes its V-trace target exactly V(x_t), which is also the right bootstrap

@@ -27,15 +27,20 @@ MIN_STD, MAX_STD = 1e-4, 1e6
 
 
 class PopArtStats(NamedTuple):
-    """Running mean and variance of the value targets (float32 scalars)."""
+    """Running mean and variance of the value targets, and the range of the rewards seen so far (float32
+    scalars). The reward range bounds every return (`value_bounds`): values outside it are clipped where
+    V-trace bootstraps from them, so the targets, and the statistics that follow them, cannot run away."""
 
     mean: jax.Array
     variance: jax.Array
+    reward_min: jax.Array  # the smallest reward (as the env gave it) of every batch learned from, or 0
+    reward_max: jax.Array  # the largest, or 0
 
 
 def initial_stats() -> PopArtStats:
-    """mean 0, variance 1: std 1, so normalised and unnormalised values start equal."""
-    return PopArtStats(jnp.zeros((), jnp.float32), jnp.ones((), jnp.float32))
+    """mean 0, variance 1: std 1, so normalised and unnormalised values start equal; no rewards seen."""
+    zero = jnp.zeros((), jnp.float32)
+    return PopArtStats(zero, jnp.ones((), jnp.float32), zero, zero)
 
 
 def std(stats: PopArtStats) -> jax.Array:
@@ -60,9 +65,26 @@ def update_stats(
     scale = std(stats)
     mean = stats.mean + step_size * scale * normalised_mean  # (1 - beta) mean + beta * (mean + scale * m)
     variance = (1 - step_size) * stats.variance + step_size * jnp.square(scale) * normalised_variance
-    return PopArtStats(
-        jnp.where(has_targets, mean, stats.mean), jnp.where(has_targets, variance, stats.variance)
+    return stats._replace(
+        mean=jnp.where(has_targets, mean, stats.mean),
+        variance=jnp.where(has_targets, variance, stats.variance),
     )
+
+
+def widen_reward_range(stats: PopArtStats, batch_min, batch_max) -> PopArtStats:
+    """`stats` whose reward range also covers a batch's smallest and largest reward."""
+    return stats._replace(
+        reward_min=jnp.minimum(stats.reward_min, batch_min),
+        reward_max=jnp.maximum(stats.reward_max, batch_max),
+    )
+
+
+def value_bounds(stats: PopArtStats, reward_scale: float, discount: float) -> tuple[jax.Array, jax.Array]:
+    """The range every discounted return lies in when each reward, times `reward_scale`, lies within the
+    range seen: [min, max] * reward_scale / (1 - discount), 0 included (an episode can end at any step).
+    A V-trace target built from rewards and values within it stays within it. `discount` < 1."""
+    low, high = reward_scale * stats.reward_min, reward_scale * stats.reward_max
+    return jnp.minimum(low, high) / (1 - discount), jnp.maximum(low, high) / (1 - discount)
 
 
 def preserve_outputs(kernel, bias, old: PopArtStats, new: PopArtStats):

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from helpers import random_trajectory, tiny_config
 
-from hsuanwu_jax import DistributedTrainer, load_policy, make_env, popart, sharding
+from hsuanwu_jax import DistributedTrainer, checkpoint, load_policy, make_env, popart, sharding
 from hsuanwu_jax.distributions import Categorical
 from hsuanwu_jax.export import stats_from_json
 from hsuanwu_jax.learner import make_learner, rescale_value_head
@@ -17,8 +17,9 @@ from hsuanwu_jax.optim import make_optimizer
 from hsuanwu_jax.types import LearnerState
 
 
-def stats(mean, variance):
-    return popart.PopArtStats(jnp.asarray(mean), jnp.asarray(variance))
+def stats(mean, variance, reward_range=(-1e30, 1e30)):
+    """PopArt statistics; by default with a reward range so wide that no value is clipped."""
+    return popart.PopArtStats(*(jnp.asarray(x) for x in (mean, variance, *reward_range)))
 
 
 @pytest.mark.parametrize(
@@ -118,7 +119,7 @@ def loss_and_grads(use_popart, value_stats, traj):
 def test_popart_with_unit_statistics_is_the_plain_loss_bit_for_bit():
     traj = random_trajectory(3)
     plain_grads, plain = loss_and_grads(False, None, traj)
-    unit_grads, unit = loss_and_grads(True, popart.initial_stats(), traj)
+    unit_grads, unit = loss_and_grads(True, stats(0.0, 1.0), traj)  # mean 0, std 1, no value clipped
     for name in ("loss", "pg_loss", "baseline_loss", "entropy"):
         assert np.asarray(plain[name]) == np.asarray(unit[name]), name
     for a, b in zip(jax.tree.leaves(plain_grads), jax.tree.leaves(unit_grads), strict=True):
@@ -129,12 +130,54 @@ def test_popart_with_unit_statistics_is_the_plain_loss_bit_for_bit():
 def test_popart_normalises_the_baseline_and_the_advantages():
     traj = random_trajectory(4)
     big = stats(5.0, 9.0)  # mean 5, std 3
-    _, unit = loss_and_grads(True, popart.initial_stats(), traj)
+    _, unit = loss_and_grads(True, stats(0.0, 1.0), traj)
     _, scaled = loss_and_grads(True, big, traj)
     # With std 3 the normalised head's errors and the advantages are rescaled: the losses differ, and the
     # target sums are those of V-trace targets built from 3 * n + 5.
     assert float(scaled["baseline_loss"]) != pytest.approx(float(unit["baseline_loss"]))
     assert float(scaled["normalised_target_sum"]) != pytest.approx(float(unit["normalised_target_sum"]))
+
+
+@pytest.mark.parametrize(
+    ("low", "high", "reward_scale"),
+    [(-16.3, -0.01, 1.0), (-1.0, 1.0, 1.0), (0.5, 3.0, 1.0), (-30.0, 400.0, 0.1)],
+)
+def test_every_discounted_return_lies_within_the_value_bounds(low, high, reward_scale):
+    # Rewards drawn within [low, high] (endpoints included), episodes ending at random steps: every
+    # discounted return, summed backward in float64, lies within the bounds of the range the rewards span.
+    rng, discount = np.random.default_rng(int(high * 10)), 0.97
+    rewards = rng.uniform(low, high, size=(2000, 16))
+    rewards[::97] = low
+    rewards[1::89] = high
+    ends = rng.random((2000, 16)) < 0.01
+    returns, following = np.zeros_like(rewards), np.zeros(16)
+    for t in reversed(range(len(rewards))):
+        following = reward_scale * rewards[t] + discount * np.where(ends[t], 0.0, following)
+        returns[t] = following
+    seen = stats(0.0, 1.0, (0.0, 0.0))
+    seen = popart.widen_reward_range(seen, jnp.float32(rewards.min()), jnp.float32(rewards.max()))
+    lower, upper = map(float, popart.value_bounds(seen, reward_scale, discount))
+    assert lower <= returns.min() and returns.max() <= upper
+    # The bounds are the returns of the extreme rewards forever, and 0 (an episode ending at once).
+    span = reward_scale * np.array([min(low, 0.0), max(high, 0.0)]) / (1 - discount)
+    np.testing.assert_allclose([lower, upper], span, rtol=1e-5)
+
+
+def test_the_loss_bootstraps_only_from_values_the_rewards_allow():
+    # Statistics whose mean (5,000) lies far outside every return the rewards seen allow: V-trace must
+    # bootstrap from values clipped into the bounds, so every target lies within them. Unclipped, the targets
+    # would sit near 5,000 and their normalised mean near 0.
+    traj = random_trajectory(6)
+    rewards = np.asarray(traj.reward[1:])
+    far = stats(5000.0, 1.0, (rewards.min(), rewards.max()))
+    _, metrics = loss_and_grads(True, far, traj)
+    lower, upper = (float(x) - 5000.0 for x in popart.value_bounds(far, 1.0, 0.9))  # normalised (std 1)
+    count = float(metrics["num_transitions"])
+    mean, mean_square = (
+        float(metrics[k]) / count for k in ("normalised_target_sum", "normalised_target_square_sum")
+    )
+    assert lower - 1e-2 <= mean <= upper + 1e-2 and mean_square <= lower**2 * (1 + 1e-5)
+    assert upper < -4000.0  # the bounds themselves: within about +-20 of 0, far from the statistics' mean
 
 
 def test_the_learner_moves_the_statistics_and_keeps_the_value_head_outputs():
@@ -145,7 +188,9 @@ def test_the_learner_moves_the_statistics_and_keeps_the_value_head_outputs():
         loss_fn=loss_fn, optimizer=optimizer, axis_name=sharding.BATCH_AXIS, popart_step_size=0.5
     )
     mesh = sharding.learner_mesh(jax.devices()[:1])
-    state = LearnerState(params, optimizer.init(params), jnp.zeros((), jnp.int32), stats(1.0, 4.0))
+    state = LearnerState(
+        params, optimizer.init(params), jnp.zeros((), jnp.int32), stats(1.0, 4.0, (-0.5, 0.0))
+    )
     new_state, metrics = sharding.data_parallel(fns.step, mesh)(sharding.replicate(state, mesh), traj)
     old_stats, new_stats = state.value_stats, sharding.fetch(new_state.value_stats)
     assert float(metrics["value_std"]) == pytest.approx(float(popart.std(new_stats)))
@@ -160,6 +205,13 @@ def test_the_learner_moves_the_statistics_and_keeps_the_value_head_outputs():
         [float(new_stats.mean), float(new_stats.variance)],
         [0.5 * 1.0 + 0.5 * (1.0 + 2.0 * normalised_mean), 0.5 * 4.0 + 0.5 * 4.0 * normalised_variance],
         rtol=1e-5,
+    )
+
+    # The reward range widened to the batch's rewards (those the targets were built from).
+    rewards = np.asarray(traj.reward[1:])
+    assert (float(new_stats.reward_min), float(new_stats.reward_max)) == (
+        min(-0.5, rewards.min()),
+        max(0.0, rewards.max()),
     )
 
     def values(p, s):
@@ -191,11 +243,40 @@ def test_the_statistics_are_checkpointed_exported_and_resumed(tmp_path):
         resumed.close()
     exported = load_policy(str(tmp_path / "export")).value_stats
     assert (float(exported.mean), float(exported.variance)) == (float(trained.mean), float(trained.variance))
-    # Exports written before the variance was kept hold the second moment: 25 - 3^2 = 16.
-    assert stats_from_json({"mean": 3.0, "second_moment": 25.0}) == stats(np.float32(3.0), np.float32(16.0))
+    # Exports written before the variance was kept hold the second moment: 25 - 3^2 = 16; before the reward
+    # range was kept, none (a fresh run's 0, 0).
+    assert stats_from_json({"mean": 3.0, "second_moment": 25.0}) == stats(3.0, 16.0, (0.0, 0.0))
+    assert (float(trained.reward_min), float(trained.reward_max)) == (0.0, 1.0)  # CartPole's rewards: all 1
+    assert (float(exported.reward_min), float(exported.reward_max)) == (0.0, 1.0)
     off = tiny_config(tmp_path, env_id="CartPole-v1", num_train_steps=800)
     with pytest.raises(ValueError, match="config field popart=False differs from True"):
         DistributedTrainer(off, train_env=make_env(off), test_env=make_env(off, test=True))
+
+
+def test_a_checkpoint_written_before_the_reward_range_was_kept_resumes(tmp_path, monkeypatch):
+    # Checkpoints of 2026-11-25 hold the statistics' mean and variance and no reward range in their
+    # metadata: they resume, with the range a fresh run starts from (0, 0), which the next update widens.
+    cfg = tiny_config(tmp_path, env_id="CartPole-v1", popart=True, popart_step_size=0.1, num_train_steps=800)
+    save = checkpoint.Checkpointer.save
+
+    def save_without_the_range(self, step, state, metadata):
+        save(self, step, state, {k: v for k, v in metadata.items() if k != "popart_reward_range"})
+
+    monkeypatch.setattr(checkpoint.Checkpointer, "save", save_without_the_range)
+    trainer = DistributedTrainer(cfg, train_env=make_env(cfg), test_env=make_env(cfg, test=True))
+    try:
+        trainer.train()
+        trained = sharding.fetch(trainer.state.value_stats)
+    finally:
+        trainer.close()
+    monkeypatch.undo()
+    resumed = DistributedTrainer(cfg, train_env=make_env(cfg), test_env=make_env(cfg, test=True))
+    try:
+        stats_now = sharding.fetch(resumed.state.value_stats)
+        assert (stats_now.mean, stats_now.variance) == (trained.mean, trained.variance)
+        assert (float(stats_now.reward_min), float(stats_now.reward_max)) == (0.0, 0.0)
+    finally:
+        resumed.close()
 
 
 def test_an_export_trained_with_popart_starts_a_plain_run_with_the_same_values(tmp_path):
