@@ -45,6 +45,10 @@ def build_agent(s: Settings, spec: EnvSpec, plan: RunPlan, init_key: jax.Array) 
         "distribution": spec.distribution,
         **{field: getattr(s, field) for field in NETWORK_FIELDS},
     }
+    if not spec.is_discrete:
+        network_args["action_bounds"] = tuple(
+            tuple(map(float, b)) for b in (spec.action_low, spec.action_high)
+        )
     network = ImpalaNetwork(**network_args)
     distribution = get_distribution(spec.distribution)
     optimizer = make_optimizer(

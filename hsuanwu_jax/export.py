@@ -136,6 +136,8 @@ def read_export(path: str) -> tuple[ImpalaNetwork, EnvSpec, Params, dict[str, An
             raise ValueError(f"export {field}={network_args.get(field)!r} is not one of {accepted}")
     try:
         network_args["mlp_hidden_sizes"] = tuple(network_args["mlp_hidden_sizes"])
+        if network_args.get("action_bounds") is not None:  # JSON lists; exports before 2026-11-26 have none
+            network_args["action_bounds"] = tuple(map(tuple, network_args["action_bounds"]))
         network = ImpalaNetwork(**network_args)
         spec = spec_from_json(metadata["spec"])
     except (KeyError, TypeError, ValueError) as error:

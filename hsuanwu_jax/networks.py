@@ -11,6 +11,7 @@ from typing import Any, NamedTuple
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 from hsuanwu_jax.types import CoreState
 
@@ -126,6 +127,10 @@ class ImpalaNetwork(nn.Module):
     are, the head gives a mean and a state-independent log standard deviation (initially 0).
     `weight_init` "lecun" is Flax's default; "orthogonal" is orthogonal with gain sqrt(2) for the
     hidden layers, 0.01 for the policy head and 1 for the value head (the LSTM keeps its own).
+    `action_bounds` `(low, high)`, each `action_size` floats: the Gaussian's mean is kept within them,
+    centre + half-width * tanh(head output), in each dimension with finite bounds. Without it a mean could
+    leave the range, where every sample is clipped to the same action and no advantage can bring it back
+    (Pendulum-v1 runs ended with the greedy policy pinned at a bound: benchmarks/RESULTS.md).
     """
 
     action_size: int
@@ -135,6 +140,7 @@ class ImpalaNetwork(nn.Module):
     use_lstm: bool = False
     lstm_size: int = 256
     weight_init: str = "lecun"
+    action_bounds: tuple[tuple[float, ...], tuple[float, ...]] | None = None
 
     def initial_core_state(self, batch_size: int) -> CoreState:
         """The core's state before any observation: `(c, h)` zeros `[B, lstm_size]`, or `()`."""
@@ -176,9 +182,19 @@ class ImpalaNetwork(nn.Module):
         policy = nn.Dense(self.action_size, kernel_init=policy_init, name="policy")(x)
         if self.distribution != "categorical":
             log_std = self.param("log_std", nn.initializers.zeros, (self.action_size,))
-            policy = (policy, jnp.broadcast_to(log_std, policy.shape))
+            policy = (self._bounded_mean(policy), jnp.broadcast_to(log_std, policy.shape))
         value = nn.Dense(1, kernel_init=kernel_init(self.weight_init, 1.0), name=VALUE_HEAD)(x)[..., 0]
         return NetworkOutput(policy, value), core_state
+
+    def _bounded_mean(self, head: jax.Array) -> jax.Array:
+        """The Gaussian's mean `[T, B, A]` from the head's outputs: within `action_bounds` where finite."""
+        if self.action_bounds is None:
+            return head
+        low, high = (np.asarray(bound, np.float64) for bound in self.action_bounds)
+        finite = np.isfinite(low) & np.isfinite(high)
+        centre = np.where(finite, (high + low) / 2, 0.0).astype(np.float32)
+        half_width = np.where(finite, (high - low) / 2, 1.0).astype(np.float32)
+        return jnp.where(finite, centre + half_width * jnp.tanh(head), head)
 
     def _encoder(self) -> nn.Module:
         if self.encoder == "mlp":

@@ -109,3 +109,26 @@ def test_lecun_init_stays_flax_default_so_older_exports_rebuild_the_same_network
     orthogonal = ImpalaNetwork(action_size=3, weight_init="orthogonal").init(jax.random.PRNGKey(0), *obs, ())
     assert all(jax.tree.leaves(jax.tree.map(np.array_equal, default, lecun)))
     assert not np.array_equal(default["params"]["policy"]["kernel"], orthogonal["params"]["policy"]["kernel"])
+
+
+def test_the_gaussian_mean_stays_within_finite_action_bounds():
+    # Bounds [-2, 2] and [0, 1] (finite) and an unbounded third dimension; head outputs pushed far out by
+    # large params: the mean is centre + half-width * tanh(head), checked in float64, and the unbounded
+    # dimension's mean is the head output itself.
+    bounds = ((-2.0, 0.0, -np.inf), (2.0, 1.0, np.inf))
+    network = ImpalaNetwork(
+        action_size=3, distribution="diag_gaussian", mlp_hidden_sizes=(8,), action_bounds=bounds
+    )
+    plain = ImpalaNetwork(action_size=3, distribution="diag_gaussian", mlp_hidden_sizes=(8,))
+    obs = np.random.default_rng(0).normal(size=(2, 5, 4)).astype(np.float32)
+    args = (jnp.zeros((2, 5, 3)), jnp.zeros((2, 5)), jnp.zeros((2, 5), bool), ())
+    params = network.init(jax.random.PRNGKey(0), obs, *args)
+    params = jax.tree.map(lambda x: 30.0 * x, params)  # heads far beyond +-1
+    mean = network.apply(params, obs, *args)[0].policy[0]
+    head = np.asarray(plain.apply(params, obs, *args)[0].policy[0], np.float64)
+    assert np.abs(head[..., :2]).max() > 5.0  # the head would leave the bounds
+    low, high = np.array([-2.0, 0.0]), np.array([2.0, 1.0])
+    expected = (high + low) / 2 + (high - low) / 2 * np.tanh(head[..., :2])
+    np.testing.assert_allclose(np.asarray(mean)[..., :2], expected, rtol=1e-6, atol=1e-6)
+    assert (low <= np.asarray(mean)[..., :2]).all() and (np.asarray(mean)[..., :2] <= high).all()
+    np.testing.assert_array_equal(np.asarray(mean)[..., 2], np.asarray(head[..., 2], np.float32))

@@ -161,6 +161,8 @@ def test_continuous_control_trains_on_envpool(tmp_path):
     policy = load_policy(trainer.save(), make_env(cfg, test=True))
     action, _ = policy(np.zeros(3, np.float32))
     assert action.shape == (1,) and -2.0 <= float(action[0]) <= 2.0
+    # The export keeps the bounds the Gaussian's mean is kept within (Pendulum's torque, +-2).
+    assert policy.network.action_bounds == ((-2.0,), (2.0,)) == trainer.agent.network.action_bounds
 
 
 def test_gymnasium_vector_envs_train_through_the_adapter(tmp_path):
