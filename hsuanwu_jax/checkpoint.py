@@ -185,25 +185,7 @@ class RunCheckpoints:
         if restored is None:
             return None
         _, tree, metadata = restored
-        value_stats = None
-        if "value_stats" in tree:  # the reward range from the metadata, placed like the template's
-            fresh = template.learner.value_stats
-            reward_range = metadata.get("popart_reward_range", [0.0, 0.0])  # none kept before 2026-11-26
-            value_stats = PopArtStats(
-                tree["value_stats"].mean,
-                tree["value_stats"].variance,
-                *(
-                    jax.make_array_from_process_local_data(like.sharding, np.float32(value))
-                    for like, value in zip((fresh.reward_min, fresh.reward_max), reward_range, strict=True)
-                ),
-            )
-        return RunState(
-            learner=LearnerState(tree["params"], tree["opt_state"], tree["update_step"], value_stats),
-            actor_keys=tree["actor_keys"],
-            test_key=tree["test_key"],
-            env_steps=int(tree["env_steps"]),
-            total_episodes=int(tree["total_episodes"]),
-        )
+        return _from_tree(tree, metadata, template)
 
     def _check_resumable(self, metadata: dict[str, Any]) -> None:
         if "spec" in metadata:  # checkpoints written before the spec was stored have only the config
@@ -256,6 +238,30 @@ def _to_tree(run: RunState) -> dict[str, Any]:
         "env_steps": np.asarray(run.env_steps, np.int64),
         "total_episodes": np.asarray(run.total_episodes, np.int64),
     }
+
+
+def _from_tree(tree: dict[str, Any], metadata: dict[str, Any], template: RunState) -> RunState:
+    """The RunState of a restored `_to_tree` layout and its metadata; the PopArt statistics' reward range
+    (none kept before 2026-11-26: a fresh run's 0, 0) placed like `template`'s."""
+    value_stats = None
+    if "value_stats" in tree:
+        fresh = template.learner.value_stats
+        reward_range = metadata.get("popart_reward_range", [0.0, 0.0])
+        value_stats = PopArtStats(
+            tree["value_stats"].mean,
+            tree["value_stats"].variance,
+            *(
+                jax.make_array_from_process_local_data(like.sharding, np.float32(value))
+                for like, value in zip((fresh.reward_min, fresh.reward_max), reward_range, strict=True)
+            ),
+        )
+    return RunState(
+        learner=LearnerState(tree["params"], tree["opt_state"], tree["update_step"], value_stats),
+        actor_keys=tree["actor_keys"],
+        test_key=tree["test_key"],
+        env_steps=int(tree["env_steps"]),
+        total_episodes=int(tree["total_episodes"]),
+    )
 
 
 def _as_json(value):

@@ -27,7 +27,7 @@ class LearnerFns(NamedTuple):
     step: Callable  # (state, traj [T+1, B, ...]) -> (state, metrics)
     zero_sums: Callable  # (params, traj, value_stats) -> zeros shaped like one piece's Sums
     add_pieces: Callable  # (sums, params, traj, value_stats, call) -> sums + the Sums of call `call`'s pieces
-    finish: Callable  # (state, sums, traj) -> (state, metrics): Sums added over devices, the optimizer step
+    finish: Callable  # (state, sums, rewards [T+1, B]) -> (state, metrics): Sums added over devices, the optimizer step
     num_chunks: int
     chunks_per_call: int
 
@@ -88,7 +88,7 @@ def make_learner(
             sums = jax.tree.map(jnp.add, sums, piece)
         return sums
 
-    def finish(state: LearnerState, sums: Sums, traj: Trajectory):
+    def finish(state: LearnerState, sums: Sums, rewards: jax.Array):
         grads, metrics = jax.lax.psum(sums, axis_name)
         updates, opt_state = optimizer.update(grads, state.opt_state, state.params)
         params = optax.apply_updates(state.params, updates)
@@ -101,18 +101,18 @@ def make_learner(
                 metrics["num_transitions"],
             )
             value_stats = popart.update_stats(value_stats, *targets, popart_step_size)
-            rewards = traj.reward[1:]  # the rewards the targets were built from (every device's)
+            received = rewards[1:]  # the rewards the targets were built from (every device's)
             value_stats = popart.widen_reward_range(
                 value_stats,
-                jax.lax.pmin(jnp.min(rewards), axis_name),
-                jax.lax.pmax(jnp.max(rewards), axis_name),
+                jax.lax.pmin(jnp.min(received), axis_name),
+                jax.lax.pmax(jnp.max(received), axis_name),
             )
             params = rescale_value_head(params, state.value_stats, value_stats)
             metrics["value_mean"], metrics["value_std"] = value_stats.mean, popart.std(value_stats)
         return LearnerState(params, opt_state, state.update_step + 1, value_stats), metrics
 
     def step(state: LearnerState, traj: Trajectory):
-        return finish(state, sums_of(state.params, traj, state.value_stats), traj)
+        return finish(state, sums_of(state.params, traj, state.value_stats), traj.reward)
 
     if num_chunks % chunks_per_call:
         raise ValueError(f"chunks_per_call={chunks_per_call} must divide num_chunks={num_chunks}")

@@ -238,9 +238,9 @@ class DataParallelLearner:
         )
         self._finish = jax.jit(
             jax.shard_map(
-                lambda state, sums, traj: fns.finish(state, unstacked(sums), traj),
+                lambda state, sums, rewards: fns.finish(state, unstacked(sums), rewards),
                 mesh=mesh,
-                in_specs=(replicated, per_device, batch),
+                in_specs=(replicated, per_device, batch.reward),
                 out_specs=(replicated, replicated),
             ),
             donate_argnums=0,  # the sums are read, not reused
@@ -252,7 +252,7 @@ class DataParallelLearner:
         sums = self._zero(state.params, traj, state.value_stats)
         for call in range(self._fns.num_chunks // self._fns.chunks_per_call):
             sums = self._add(sums, state.params, traj, state.value_stats, np.int32(call))
-        return self._finish(state, sums, traj)
+        return self._finish(state, sums, traj.reward)
 
     def compile(self, state, traj) -> None:
         """Traces and compiles (or loads from the persistent cache) every program of an update for arguments
@@ -263,7 +263,7 @@ class DataParallelLearner:
             return
         sums = self._zero.lower(state.params, traj, state.value_stats).compile().out_info
         self._add.lower(sums, state.params, traj, state.value_stats, np.int32(0)).compile()
-        self._finish.lower(state, sums, traj).compile()
+        self._finish.lower(state, sums, traj.reward).compile()
 
 
 _FAILURE_KEY = "hsuanwu_jax/failure"
