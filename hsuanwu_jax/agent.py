@@ -3,6 +3,7 @@ built from the settings, the envs' spec and the run plan; and the params it star
 
 from __future__ import annotations
 
+import functools
 import math
 from typing import Any, NamedTuple
 
@@ -17,7 +18,7 @@ from hsuanwu_jax.export import check_spec, init_params, read_export, stats_from_
 from hsuanwu_jax.learner import make_learner, rescale_value_head
 from hsuanwu_jax.losses import make_impala_loss
 from hsuanwu_jax.networks import ImpalaNetwork
-from hsuanwu_jax.optim import make_optimizer
+from hsuanwu_jax.optim import LearningRate, make_optimizer
 from hsuanwu_jax.plan import RunPlan
 from hsuanwu_jax.policy import PolicyFn, make_policy_fn
 from hsuanwu_jax.settings import Settings
@@ -51,14 +52,8 @@ def build_agent(s: Settings, spec: EnvSpec, plan: RunPlan, init_key: jax.Array) 
         )
     network = ImpalaNetwork(**network_args)
     distribution = get_distribution(spec.distribution)
-    optimizer = make_optimizer(
-        lr=s.lr,
-        eps=s.eps,
-        alpha=s.alpha,
-        max_grad_norm=s.max_grad_norm,
-        num_updates=s.num_updates,
-        warmup_updates=math.ceil(s.lr_warmup_steps / s.steps_per_update),
-    )
+    rate = LearningRate(s.lr, math.ceil(s.lr_warmup_steps / s.steps_per_update), s.num_updates)
+    optimizer = functools.partial(make_optimizer, eps=s.eps, alpha=s.alpha, max_grad_norm=s.max_grad_norm)
     loss_fn = make_impala_loss(
         apply_fn=network.apply,
         distribution=distribution,
@@ -82,12 +77,12 @@ def build_agent(s: Settings, spec: EnvSpec, plan: RunPlan, init_key: jax.Array) 
     params, value_stats = initial_params(s, network, network_args, spec, init_key)
 
     def fresh_state(params, value_stats):  # one jitted program, not one per optimizer slot
-        return LearnerState(params, optimizer.init(params), jnp.zeros((), jnp.int32), value_stats)
+        return LearnerState(params, optimizer(rate).init(params), jnp.zeros((), jnp.int32), value_stats)
 
     return Agent(
         network=network,
         network_args=network_args,
-        learner_step=sharding.DataParallelLearner(learner_fns, plan.mesh),
+        learner_step=sharding.DataParallelLearner(learner_fns, plan.mesh, rate),
         initial_state=jax.jit(fresh_state)(params, value_stats),
         sample_policy=make_policy_fn(network, distribution, greedy=False),
         greedy_policy=make_policy_fn(network, distribution, greedy=True),

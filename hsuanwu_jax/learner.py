@@ -13,6 +13,7 @@ import optax
 from hsuanwu_jax import popart
 from hsuanwu_jax.losses import LossFn
 from hsuanwu_jax.networks import VALUE_HEAD
+from hsuanwu_jax.optim import LearningRate
 from hsuanwu_jax.types import LearnerState, Params, Trajectory, map_envs
 
 Sums = tuple[Params, dict[str, jax.Array]]  # gradients and metrics summed over some envs of the batch
@@ -24,10 +25,10 @@ class LearnerFns(NamedTuple):
     `zero_sums`, `add_pieces` and `finish` process it in `num_chunks` pieces along B, `chunks_per_call`
     pieces per call of one compiled program, and give the same update."""
 
-    step: Callable  # (state, traj [T+1, B, ...]) -> (state, metrics)
+    step: Callable  # (state, traj [T+1, B, ...], rate) -> (state, metrics)
     zero_sums: Callable  # (params, traj, value_stats) -> zeros shaped like one piece's Sums
     add_pieces: Callable  # (sums, params, traj, value_stats, call) -> sums + the Sums of call `call`'s pieces
-    finish: Callable  # (state, sums, rewards [T+1, B]) -> (state, metrics): Sums added over devices, the optimizer step
+    finish: Callable  # (state, sums, rewards [T+1, B], rate) -> (state, metrics): Sums added over devices, the optimizer step
     num_chunks: int
     chunks_per_call: int
 
@@ -51,13 +52,14 @@ def rescale_value_head(params, old: popart.PopArtStats, new: popart.PopArtStats)
 def make_learner(
     *,
     loss_fn: LossFn,
-    optimizer: optax.GradientTransformation,
+    optimizer: Callable[[LearningRate], optax.GradientTransformation],
     axis_name: str,
     num_chunks: int = 1,
     chunks_per_call: int = 1,
     popart_step_size: float | None = None,
 ) -> LearnerFns:
-    """The learner's functions for one device's shard of every update (see `LearnerFns`).
+    """The learner's functions for one device's shard of every update (see `LearnerFns`); `optimizer` makes
+    the update's optax transformation for the `LearningRate` the programs are called with (`optim.py`).
 
     The loss is a sum over envs, so gradients and metrics are summed over the axis: the update is the
     same whether the batch sits on one device or is split across many. For the same reason the shard can
@@ -88,9 +90,9 @@ def make_learner(
             sums = jax.tree.map(jnp.add, sums, piece)
         return sums
 
-    def finish(state: LearnerState, sums: Sums, rewards: jax.Array):
+    def finish(state: LearnerState, sums: Sums, rewards: jax.Array, rate: LearningRate):
         grads, metrics = jax.lax.psum(sums, axis_name)
-        updates, opt_state = optimizer.update(grads, state.opt_state, state.params)
+        updates, opt_state = optimizer(rate).update(grads, state.opt_state, state.params)
         params = optax.apply_updates(state.params, updates)
         metrics["grad_norm"] = optax.tree.norm(grads)
         value_stats = state.value_stats
@@ -111,8 +113,8 @@ def make_learner(
             metrics["value_mean"], metrics["value_std"] = value_stats.mean, popart.std(value_stats)
         return LearnerState(params, opt_state, state.update_step + 1, value_stats), metrics
 
-    def step(state: LearnerState, traj: Trajectory):
-        return finish(state, sums_of(state.params, traj, state.value_stats), traj.reward)
+    def step(state: LearnerState, traj: Trajectory, rate: LearningRate):
+        return finish(state, sums_of(state.params, traj, state.value_stats), traj.reward, rate)
 
     if num_chunks % chunks_per_call:
         raise ValueError(f"chunks_per_call={chunks_per_call} must divide num_chunks={num_chunks}")

@@ -183,13 +183,14 @@ def _wait_for_coordinator(address: str, timeout_seconds: int) -> None:
 
 
 def data_parallel(step_fn: Callable, mesh: Mesh) -> Callable:
-    """Jits `step_fn(state, trajectory) -> (state, metrics)`, written for one device over `BATCH_AXIS`,
-    to run on every device of `mesh` with the trajectory split along B; the state is donated."""
+    """Jits `step_fn(state, trajectory, rate) -> (state, metrics)`, written for one device over `BATCH_AXIS`,
+    to run on every device of `mesh` with the trajectory split along B (the state and the `LearningRate`
+    replicated); the state is donated."""
     replicated = PartitionSpec()
     sharded = jax.shard_map(
         step_fn,
         mesh=mesh,
-        in_specs=(replicated, trajectory_spec()),
+        in_specs=(replicated, trajectory_spec(), replicated),
         out_specs=(replicated, replicated),
     )
     return jax.jit(sharded, donate_argnums=0)
@@ -202,10 +203,14 @@ class DataParallelLearner:
     `chunks_per_call` pieces compiled once and called `num_chunks / chunks_per_call` times from Python on
     each device's part of the batch, the running sums kept per device (a leading device axis) until
     `finish` adds them over the mesh.
+
+    `rate` (`optim.LearningRate`) is an argument of every call, not a constant of the programs: runs that
+    differ only in the learning rate or their length load each other's programs from the persistent cache.
     """
 
-    def __init__(self, fns, mesh: Mesh):
+    def __init__(self, fns, mesh: Mesh, rate):
         self._fns = fns
+        self._rate = replicate(rate.as_arrays(), mesh)
         if fns.num_chunks == 1:
             self._step = data_parallel(fns.step, mesh)
             return
@@ -238,9 +243,9 @@ class DataParallelLearner:
         )
         self._finish = jax.jit(
             jax.shard_map(
-                lambda state, sums, rewards: fns.finish(state, unstacked(sums), rewards),
+                lambda state, sums, rewards, rate: fns.finish(state, unstacked(sums), rewards, rate),
                 mesh=mesh,
-                in_specs=(replicated, per_device, batch.reward),
+                in_specs=(replicated, per_device, batch.reward, replicated),
                 out_specs=(replicated, replicated),
             ),
             donate_argnums=0,  # the sums are read, not reused
@@ -248,22 +253,31 @@ class DataParallelLearner:
 
     def __call__(self, state, traj):
         if self._step is not None:
-            return self._step(state, traj)
+            return self._step(state, traj, self._rate)
         sums = self._zero(state.params, traj, state.value_stats)
         for call in range(self._fns.num_chunks // self._fns.chunks_per_call):
             sums = self._add(sums, state.params, traj, state.value_stats, np.int32(call))
-        return self._finish(state, sums, traj.reward)
+        return self._finish(state, sums, traj.reward, self._rate)
+
+    def lower(self, state, traj) -> list[jax.stages.Lowered]:
+        """The update's programs traced and lowered for arguments like `state` and `traj` (one, or three when
+        chunked), not compiled."""
+        if self._step is not None:
+            return [self._step.lower(state, traj, self._rate)]
+        zero = self._zero.lower(state.params, traj, state.value_stats)
+        sums = zero.compile().out_info
+        return [
+            zero,
+            self._add.lower(sums, state.params, traj, state.value_stats, np.int32(0)),
+            self._finish.lower(state, sums, traj.reward, self._rate),
+        ]
 
     def compile(self, state, traj) -> None:
-        """Traces and compiles (or loads from the persistent cache) every program of an update for arguments
-        like `state` and `traj`, without running one: the first call then starts at once. The training loop
-        does this on the main thread while the actor threads compile their rollouts."""
-        if self._step is not None:
-            self._step.lower(state, traj).compile()
-            return
-        sums = self._zero.lower(state.params, traj, state.value_stats).compile().out_info
-        self._add.lower(sums, state.params, traj, state.value_stats, np.int32(0)).compile()
-        self._finish.lower(state, sums, traj.reward).compile()
+        """Compiles (or loads from the persistent cache) every program of an update for arguments like `state`
+        and `traj`, without running one: the first call then starts at once. The training loop does this on
+        the main thread while the actor threads compile their rollouts."""
+        for program in self.lower(state, traj):
+            program.compile()
 
 
 _FAILURE_KEY = "hsuanwu_jax/failure"

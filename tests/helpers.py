@@ -2,6 +2,7 @@
 trajectories, a float64 V-trace reference and a learner set-up. Test modules import from here, never
 from each other."""
 
+import functools
 import pathlib
 import threading
 
@@ -16,7 +17,7 @@ from hsuanwu_jax.distributions import Categorical
 from hsuanwu_jax.learner import make_learner
 from hsuanwu_jax.losses import make_impala_loss
 from hsuanwu_jax.networks import ImpalaNetwork
-from hsuanwu_jax.optim import make_optimizer
+from hsuanwu_jax.optim import LearningRate, make_optimizer
 from hsuanwu_jax.runtime import train_command
 from hsuanwu_jax.types import LearnerState, Trajectory
 
@@ -122,10 +123,10 @@ def random_trajectory(seed, obs=None) -> Trajectory:
     )
 
 
-def learner_setup(num_updates=100, devices=None, envs_per_copy=1, dtype=np.float32, num_chunks=1):
+def learner_setup(rate=None, devices=None, envs_per_copy=1, dtype=np.float32, num_chunks=1):
     """A learner step on a mesh of `devices` (default: the first device) and a fixed batch: the
     random test trajectory repeated `envs_per_copy` times along B, each device's share processed in
-    `num_chunks` pieces. With `dtype=np.float64` (x64 enabled by the caller) the params and the batch's
+    `num_chunks` pieces, at the `LearningRate` `rate` (default lr 1e-2 over 100 updates). With `dtype=np.float64` (x64 enabled by the caller) the params and the batch's
     float fields are float64, so the update is too. `traces` counts the loss's traces."""
     network = ImpalaNetwork(action_size=4, mlp_hidden_sizes=(16,))
     traj = random_trajectory(0)
@@ -133,7 +134,8 @@ def learner_setup(num_updates=100, devices=None, envs_per_copy=1, dtype=np.float
     traj = jax.tree.map(lambda x: x.astype(dtype) if x.dtype == np.float32 else x, traj)
     params = network.init(jax.random.PRNGKey(0), traj.obs, traj.prev_action, traj.reward, traj.first, ())
     params = jax.tree.map(lambda x: x.astype(dtype), params)
-    optimizer = make_optimizer(lr=1e-2, eps=0.01, alpha=0.99, max_grad_norm=40.0, num_updates=num_updates)
+    rate = rate or LearningRate(1e-2, 0, 100)
+    optimizer = functools.partial(make_optimizer, eps=0.01, alpha=0.99, max_grad_norm=40.0)
     loss_fn = make_impala_loss(
         apply_fn=network.apply, distribution=Categorical, discount=0.9, baseline_coef=0.5, ent_coef=0.01
     )
@@ -147,6 +149,8 @@ def learner_setup(num_updates=100, devices=None, envs_per_copy=1, dtype=np.float
     fns = make_learner(
         loss_fn=counted_loss, optimizer=optimizer, axis_name=sharding.BATCH_AXIS, num_chunks=num_chunks
     )
-    step = sharding.DataParallelLearner(fns, mesh)
-    state = sharding.replicate(LearnerState(params, optimizer.init(params), jnp.zeros((), jnp.int32)), mesh)
+    step = sharding.DataParallelLearner(fns, mesh, rate)
+    state = sharding.replicate(
+        LearnerState(params, optimizer(rate).init(params), jnp.zeros((), jnp.int32)), mesh
+    )
     return step, state, traj, mesh, loss_fn, traces

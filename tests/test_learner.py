@@ -1,5 +1,7 @@
 """The jitted learner step: it learns on a fixed batch, compiles once, and shares nothing with actors."""
 
+import functools
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -12,7 +14,7 @@ from hsuanwu_jax.distributions import Categorical
 from hsuanwu_jax.learner import env_chunk, make_learner
 from hsuanwu_jax.losses import make_impala_loss
 from hsuanwu_jax.networks import ImpalaNetwork
-from hsuanwu_jax.optim import make_optimizer
+from hsuanwu_jax.optim import LearningRate, make_optimizer
 from hsuanwu_jax.types import LearnerState
 
 
@@ -32,7 +34,7 @@ def test_updates_fit_the_values_and_compile_once():
 def test_matches_an_unjitted_optax_update():
     step, state, traj, mesh, loss_fn, _ = learner_setup()
     params = jax.tree.map(np.array, state.params)
-    optimizer = make_optimizer(lr=1e-2, eps=0.01, alpha=0.99, max_grad_norm=40.0, num_updates=100)
+    optimizer = make_optimizer(LearningRate(1e-2, 0, 100), eps=0.01, alpha=0.99, max_grad_norm=40.0)
     grads = jax.grad(lambda p: loss_fn(p, traj)[0])(params)
     updates, _ = optimizer.update(grads, optimizer.init(params), params)
     expected = optax.apply_updates(params, updates)
@@ -47,7 +49,7 @@ def test_matches_an_unjitted_optax_update():
 
 def test_rmsprop_is_pytorch_style():
     """One step by hand: v = (1 - alpha) g^2, update = -lr g / (sqrt(v) + eps)."""
-    optimizer = make_optimizer(lr=0.1, eps=0.01, alpha=0.99, max_grad_norm=1e9, num_updates=10)
+    optimizer = make_optimizer(LearningRate(0.1, 0, 10), eps=0.01, alpha=0.99, max_grad_norm=1e9)
     g = jnp.array([0.5, -2.0])
     updates, _ = optimizer.update(g, optimizer.init(g))
     expected = -0.1 * g / (np.sqrt(0.01 * g**2) + 0.01)
@@ -65,9 +67,7 @@ def test_learning_rate_warm_up_then_linear_decay():
     """Against a float64 loop: lr_k = lr * k / W for k < W, then lr * (1 - (k - W) / (N - W)); RMSProp's
     v_k = alpha v_{k-1} + (1 - alpha) g^2 and update_k = -lr_k g / (sqrt(v_k) + eps)."""
     lr, eps, alpha, warmup, num_updates = 0.1, 0.01, 0.99, 4, 12
-    optimizer = make_optimizer(
-        lr=lr, eps=eps, alpha=alpha, max_grad_norm=1e9, num_updates=num_updates, warmup_updates=warmup
-    )
+    optimizer = make_optimizer(LearningRate(lr, warmup, num_updates), eps=eps, alpha=alpha, max_grad_norm=1e9)
     g = jnp.array([0.5, -2.0])
     state, v = optimizer.init(g), np.zeros(2)
     for k in range(num_updates + 1):
@@ -94,7 +94,8 @@ def test_chunked_gradients_give_the_same_update():
     )
     traj = traj._replace(initial_core_state=core)
     params = network.init(jax.random.PRNGKey(0), traj.obs, traj.prev_action, traj.reward, traj.first, core)
-    optimizer = make_optimizer(lr=1e-2, eps=0.01, alpha=0.99, max_grad_norm=40.0, num_updates=10)
+    rate = LearningRate(1e-2, 0, 10)
+    optimizer = functools.partial(make_optimizer, eps=0.01, alpha=0.99, max_grad_norm=40.0)
     loss_fn = make_impala_loss(
         apply_fn=network.apply, distribution=Categorical, discount=0.9, baseline_coef=0.5, ent_coef=0.01
     )
@@ -110,9 +111,9 @@ def test_chunked_gradients_give_the_same_update():
             num_chunks=num_chunks,
             chunks_per_call=per_call,
         )
-        step = sharding.DataParallelLearner(fns, mesh)
+        step = sharding.DataParallelLearner(fns, mesh, rate)
         state = sharding.replicate(
-            LearnerState(params, optimizer.init(params), jnp.zeros((), jnp.int32)), mesh
+            LearnerState(params, optimizer(rate).init(params), jnp.zeros((), jnp.int32)), mesh
         )
         for _ in range(3):
             state, metrics = step(state, sharding.shard_trajectory(traj, mesh))
@@ -161,3 +162,34 @@ def test_an_update_compiled_ahead_runs_without_tracing_or_compiling_again(num_ch
     jax.tree.map(
         np.testing.assert_array_equal, jax.device_get((new_state, metrics)), jax.device_get(expected)
     )
+
+
+@pytest.mark.parametrize("num_chunks", [1, 3])
+def test_runs_that_differ_in_learning_rate_or_length_compile_the_same_programs(num_chunks):
+    """The `LearningRate` is an argument of the update's programs, not a constant in them: a run with another
+    lr, warm-up or num_train_steps (a resume that extends a run, a short run that filled the cache) lowers
+    to the same programs, which the persistent compilation cache then finds."""
+    texts = []
+    for rate in (LearningRate(1e-2, 0, 100), LearningRate(3e-3, 5, 7_000)):
+        step, state, traj, mesh, *_ = learner_setup(rate, num_chunks=num_chunks)
+        texts.append(
+            [program.as_text() for program in step.lower(state, sharding.shard_trajectory(traj, mesh))]
+        )
+    assert len(texts[0]) == (1 if num_chunks == 1 else 3)
+    assert texts[0] == texts[1]
+
+
+def test_the_learning_rate_given_as_values_is_the_schedule():
+    """The schedule with traced values (as the learner's programs take it) against float64 formulas, over
+    the warm-up, the decay and past its end, with and without a warm-up."""
+    for peak, warmup, num_updates in ((0.1, 4, 12), (3e-3, 0, 10)):
+        rate = LearningRate(peak, warmup, num_updates).as_arrays()
+        counts = np.arange(num_updates + 3, dtype=np.int32)
+        traced = np.asarray(jax.jit(jax.vmap(lambda k, r=rate: r(k)))(counts))
+        expected = [
+            peak * k / warmup if k < warmup else peak * max(0.0, 1 - (k - warmup) / (num_updates - warmup))
+            for k in counts
+        ]
+        # float32 against float64: one division and one multiply-add, a few float32 epsilons (1.2e-7) of peak.
+        np.testing.assert_allclose(traced, expected, rtol=1e-6, atol=1e-6 * peak)
+        assert traced[num_updates:].tolist() == [0.0] * 3

@@ -1,6 +1,8 @@
 """PopArt: the statistics' update, the output-preserving rescale (against float64 NumPy), the loss with and
 without it, and the statistics carried through the learner, checkpoints and exports."""
 
+import functools
+
 import jax
 import jax.numpy as jnp
 import numpy as np
@@ -13,7 +15,7 @@ from hsuanwu_jax.export import stats_from_json
 from hsuanwu_jax.learner import make_learner, rescale_value_head
 from hsuanwu_jax.losses import make_impala_loss
 from hsuanwu_jax.networks import ImpalaNetwork
-from hsuanwu_jax.optim import make_optimizer
+from hsuanwu_jax.optim import LearningRate, make_optimizer
 from hsuanwu_jax.types import LearnerState
 
 
@@ -183,15 +185,16 @@ def test_the_loss_bootstraps_only_from_values_the_rewards_allow():
 def test_the_learner_moves_the_statistics_and_keeps_the_value_head_outputs():
     traj = random_trajectory(5)
     network, params, loss_fn = network_params_and_loss(traj, use_popart=True)
-    optimizer = make_optimizer(lr=0.0, eps=0.01, alpha=0.99, max_grad_norm=40.0, num_updates=10)  # no step
+    rate = LearningRate(0.0, 0, 10)  # no step
+    optimizer = functools.partial(make_optimizer, eps=0.01, alpha=0.99, max_grad_norm=40.0)
     fns = make_learner(
         loss_fn=loss_fn, optimizer=optimizer, axis_name=sharding.BATCH_AXIS, popart_step_size=0.5
     )
     mesh = sharding.learner_mesh(jax.devices()[:1])
     state = LearnerState(
-        params, optimizer.init(params), jnp.zeros((), jnp.int32), stats(1.0, 4.0, (-0.5, 0.0))
+        params, optimizer(rate).init(params), jnp.zeros((), jnp.int32), stats(1.0, 4.0, (-0.5, 0.0))
     )
-    new_state, metrics = sharding.data_parallel(fns.step, mesh)(sharding.replicate(state, mesh), traj)
+    new_state, metrics = sharding.data_parallel(fns.step, mesh)(sharding.replicate(state, mesh), traj, rate)
     old_stats, new_stats = state.value_stats, sharding.fetch(new_state.value_stats)
     assert float(metrics["value_std"]) == pytest.approx(float(popart.std(new_stats)))
     # The statistics moved half way (step size 0.5) to the V-trace targets' mean and variance over the
