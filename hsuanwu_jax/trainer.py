@@ -6,6 +6,7 @@ settings (settings.py) + envs (envs.py) -> run plan (plan.py) -> agent (agent.py
 
 from __future__ import annotations
 
+import functools
 import os
 from typing import Any
 
@@ -26,6 +27,21 @@ from hsuanwu_jax.runtime import new_run_directory, quiet_library_logs, use_compi
 from hsuanwu_jax.settings import NO_ENV_FACTS
 from hsuanwu_jax.types import Trajectory
 from hsuanwu_jax.xla_acting import make_actors
+
+
+def run_keys(seed: int, process_index: int, num_actors: int):
+    """The run's random streams from its seed: the params' initialisation key, one key per actor of this
+    process (each host its own streams) and the greedy tests' key."""
+    return _split_run_key(jax.random.PRNGKey(seed), process_index, num_actors)
+
+
+@functools.partial(jax.jit, static_argnums=(1, 2))
+def _split_run_key(key, process_index: int, num_actors: int):
+    # One program, not the eight one-op programs (each compiled at every start, too small for the persistent
+    # cache) that these calls make when run eagerly.
+    init_key, actors_key, test_key = jax.random.split(key, 3)
+    actor_keys = jax.random.split(jax.random.fold_in(actors_key, process_index), num_actors)
+    return init_key, tuple(actor_keys), test_key
 
 
 class DistributedTrainer:
@@ -73,8 +89,7 @@ class DistributedTrainer:
             local_devices=jax.local_devices(),
             global_devices=jax.devices(),
         )
-        init_key, actors_key, test_key = jax.random.split(jax.random.PRNGKey(s.seed), 3)
-        actors_key = jax.random.fold_in(actors_key, jax.process_index())  # each host its own streams
+        init_key, actor_keys, test_key = run_keys(s.seed, jax.process_index(), len(envs))
         self.agent = a = build_agent(s, self.spec, self.plan, init_key)
         self._evaluator = Evaluator(s.config, self.spec, a.network, a.greedy_policy, test_key, test_env)
         self.learner = Learner(a.learner_step, self.plan.mesh, a.initial_state, self.plan.actor_device)
@@ -83,7 +98,7 @@ class DistributedTrainer:
         self.actors = make_actors(
             self.plan.actor_mode,
             envs,
-            actors_key,
+            actor_keys,
             spec=self.spec,
             policy_fn=a.sample_policy,
             initial_core_state=core_state(s.num_envs),

@@ -181,11 +181,8 @@ class XlaActor(Actor):
         return traj
 
 
-def make_actors(actor_mode: str, envs: list, key: jax.Array, **actor_args) -> list[Actor]:
-    """One actor per env: `XlaActor`s for `actor_mode="xla"`, else `Actor`s, each with its own key split
-    from `key`; `actor_args` are the other arguments of `acting.Actor`, by name."""
+def make_actors(actor_mode: str, envs: list, keys, **actor_args) -> list[Actor]:
+    """One actor per env: `XlaActor`s for `actor_mode="xla"`, else `Actor`s, each with its key of `keys`;
+    `actor_args` are the other arguments of `acting.Actor`, by name."""
     actor_class = XlaActor if actor_mode == "xla" else Actor
-    return [
-        actor_class(env, key=k, **actor_args)
-        for env, k in zip(envs, jax.random.split(key, len(envs)), strict=True)
-    ]
+    return [actor_class(env, key=k, **actor_args) for env, k in zip(envs, keys, strict=True)]

@@ -180,3 +180,20 @@ def test_a_config_file_loads_from_a_source_checkout_without_the_installed_preset
     assert load_config(str(ROOT / "configs" / "impala_atari.py")).encoder == "nature_cnn"
     with pytest.raises(ModuleNotFoundError):
         load_config("impala_atari")  # a preset name needs the installed presets
+
+
+@pytest.mark.parametrize("seed", [0, 7, 2**31 - 1, 2**40 + 3])
+def test_the_run_keys_are_the_streams_split_from_the_seed(seed):
+    """`run_keys` computes in one program what these eager calls give (a change would change every seeded
+    run): PRNGKey(seed) split in 3; the actors' key folded with the process index, split per actor."""
+    from hsuanwu_jax.trainer import run_keys
+
+    for process_index in (0, 3):
+        init_key, actors_key, test_key = jax.random.split(jax.random.PRNGKey(seed), 3)
+        actor_keys = list(jax.random.split(jax.random.fold_in(actors_key, process_index), 2))
+        got_init, got_actors, got_test = run_keys(seed, process_index, 2)
+        assert len(got_actors) == 2
+        for got, expected in zip(
+            (got_init, *got_actors, got_test), (init_key, *actor_keys, test_key), strict=True
+        ):
+            np.testing.assert_array_equal(got, expected)
