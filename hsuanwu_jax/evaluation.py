@@ -75,7 +75,7 @@ class Evaluator:
     def _play(
         self, params: Params, env, num_episodes: int, after_step=None, should_stop=None
     ) -> dict[str, float]:
-        self.key, key = jax.random.split(self.key)
+        self.key, key = _split_in_two(self.key)
         core_state = self._network.initial_core_state(num_envs_of(env))
         return evaluate(
             env,
@@ -89,6 +89,13 @@ class Evaluator:
             max_episode_steps=self._config["test_max_episode_steps"],
             should_stop=should_stop,
         )
+
+
+@jax.jit
+def _split_in_two(key: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """`jax.random.split(key)` as one program (eagerly it is two, both compiled again in every process)."""
+    first, second = jax.random.split(key)
+    return first, second
 
 
 class EvaluationStopped(Exception):
@@ -124,6 +131,11 @@ def evaluate(
     per_env = math.ceil(num_episodes / num_envs)
     results: list[list[tuple[float, int, bool]]] = [[] for _ in range(num_envs)]  # (return, length, cut)
     tracker = EpisodeTracker(num_envs)
+    # The policy returns its next key on the params' device. Placed there from the start, every call has
+    # the same argument placements: one compiled policy, not one for the first step and one for the rest.
+    leaf = jax.tree.leaves(params)[0]
+    if isinstance(leaf, jax.Array):
+        key = jax.device_put(key, leaf.sharding)
     obs, _ = env.reset()
     first = np.ones(num_envs, bool)
     prev_action = np.zeros((num_envs, *spec.action_shape), spec.action_dtype)
