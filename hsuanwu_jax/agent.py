@@ -21,6 +21,7 @@ from hsuanwu_jax.networks import ImpalaNetwork
 from hsuanwu_jax.optim import LearningRate, make_optimizer
 from hsuanwu_jax.plan import RunPlan
 from hsuanwu_jax.policy import PolicyFn, make_policy_fn
+from hsuanwu_jax.runtime import jit_once
 from hsuanwu_jax.settings import Settings
 from hsuanwu_jax.types import LearnerState, Params
 
@@ -83,7 +84,7 @@ def build_agent(s: Settings, spec: EnvSpec, plan: RunPlan, init_key: jax.Array) 
         network=network,
         network_args=network_args,
         learner_step=sharding.DataParallelLearner(learner_fns, plan.mesh, rate),
-        initial_state=jax.jit(fresh_state)(params, value_stats),
+        initial_state=jit_once(fresh_state)(params, value_stats),
         sample_policy=make_policy_fn(network, distribution, greedy=False),
         greedy_policy=make_policy_fn(network, distribution, greedy=True),
     )

@@ -21,6 +21,7 @@ from hsuanwu_jax.envs import (
 )
 from hsuanwu_jax.networks import ImpalaNetwork
 from hsuanwu_jax.policy import PolicyFn
+from hsuanwu_jax.runtime import jit_once
 from hsuanwu_jax.types import CoreState, Params
 from hsuanwu_jax.video import check_video_path, write_video
 
@@ -91,7 +92,7 @@ class Evaluator:
         )
 
 
-@jax.jit
+@jit_once
 def _split_in_two(key: jax.Array) -> tuple[jax.Array, jax.Array]:
     """`jax.random.split(key)` as one program (eagerly it is two, both compiled again in every process)."""
     first, second = jax.random.split(key)

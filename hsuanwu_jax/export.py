@@ -24,7 +24,7 @@ from hsuanwu_jax.envs import EnvSpec, as_batched_env, env_spec, spec_differences
 from hsuanwu_jax.networks import ENCODERS, WEIGHT_INITS, ImpalaNetwork
 from hsuanwu_jax.policy import make_policy_fn
 from hsuanwu_jax.popart import PopArtStats
-from hsuanwu_jax.runtime import use_compile_cache
+from hsuanwu_jax.runtime import jit_once, use_compile_cache
 from hsuanwu_jax.types import Params
 
 EXPORT_FORMAT = "hsuanwu_jax.export/1"
@@ -43,7 +43,7 @@ def init_params(network: ImpalaNetwork, spec: EnvSpec, key: jax.Array) -> Params
         zeros = jnp.zeros((1, 1), jnp.float32)
         return network.init(key, obs, action, zeros, zeros.astype(bool), network.initial_core_state(1))
 
-    return jax.jit(init)(key)
+    return jit_once(init)(key)
 
 
 def check_spec(saved: EnvSpec, actual: EnvSpec, what: str) -> None:

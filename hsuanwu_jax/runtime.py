@@ -12,6 +12,7 @@ import os
 import sys
 import threading
 import time
+from collections.abc import Callable
 
 import jax
 from jax.experimental.compilation_cache import compilation_cache
@@ -66,6 +67,26 @@ def return_free_memory() -> None:
     with contextlib.suppress(AttributeError):
         if libc:
             libc.malloc_trim(0)
+
+
+def jit_once(fn: Callable, static_argnums: tuple[int, ...] = ()) -> Callable:
+    """`jax.jit(fn)` for a program that runs once or rarely per process (the params' initialisation, the
+    optimizer's empty state, splitting the run's keys). On CPUs it is compiled at XLA's lowest optimisation
+    level: 2-3x less compile time (the init of an MLP 0.79 -> 0.32 s, of a Nature CNN 1.26 -> 0.46 s, of
+    the ResNet 2.43 -> 1.46 s on this project's 2-vCPU machine) for a run that takes milliseconds longer.
+    Float results may differ from the optimised program's in the last bit. The platform is read at the
+    first call, not at import (multi-host runs start JAX's backends later)."""
+    jitted = None
+
+    @functools.wraps(fn)
+    def call(*args):
+        nonlocal jitted
+        if jitted is None:
+            options = {"xla_backend_optimization_level": 0} if jax.default_backend() == "cpu" else None
+            jitted = jax.jit(fn, static_argnums=static_argnums, compiler_options=options)
+        return jitted(*args)
+
+    return call
 
 
 def train_command(config: str, workdir: str, *overrides: str, **fields) -> list[str]:

@@ -23,7 +23,7 @@ from hsuanwu_jax.loop import Learner, TrainingLoop
 from hsuanwu_jax.metrics import EpisodeLog
 from hsuanwu_jax.pipeline import BatchAssembler
 from hsuanwu_jax.plan import plan_run, validate_and_join
-from hsuanwu_jax.runtime import new_run_directory, quiet_library_logs, use_compile_cache
+from hsuanwu_jax.runtime import jit_once, new_run_directory, quiet_library_logs, use_compile_cache
 from hsuanwu_jax.settings import NO_ENV_FACTS
 from hsuanwu_jax.types import Trajectory
 from hsuanwu_jax.xla_acting import make_actors
@@ -35,7 +35,7 @@ def run_keys(seed: int, process_index: int, num_actors: int):
     return _split_run_key(jax.random.PRNGKey(seed), process_index, num_actors)
 
 
-@functools.partial(jax.jit, static_argnums=(1, 2))
+@functools.partial(jit_once, static_argnums=(1, 2))
 def _split_run_key(key, process_index: int, num_actors: int):
     # One program, not the eight one-op programs (each compiled at every start, too small for the persistent
     # cache) that these calls make when run eagerly.

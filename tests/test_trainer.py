@@ -197,3 +197,24 @@ def test_the_run_keys_are_the_streams_split_from_the_seed(seed):
             (got_init, *got_actors, got_test), (init_key, *actor_keys, test_key), strict=True
         ):
             np.testing.assert_array_equal(got, expected)
+
+
+def test_programs_compiled_once_at_the_lowest_level_give_the_optimised_programs_values():
+    """`jit_once` (XLA's lowest optimisation level on CPUs, for the params' initialisation and other programs
+    run once): the same params as the optimised program up to float32 rounding in the last bit."""
+    from hsuanwu_jax.networks import ImpalaNetwork
+    from hsuanwu_jax.runtime import jit_once
+
+    network = ImpalaNetwork(action_size=3, encoder="nature_cnn", weight_init="orthogonal")
+
+    def init(key):
+        obs = jax.numpy.zeros((1, 1, 84, 84, 4), jax.numpy.uint8)
+        zeros = jax.numpy.zeros((1, 1))
+        return network.init(key, obs, zeros.astype(np.int32), zeros, zeros.astype(bool), ())
+
+    key = jax.random.PRNGKey(5)
+    once, optimised = jit_once(init)(key), jax.jit(init)(key)
+    leaves = jax.tree.leaves(once)
+    assert len(leaves) == len(jax.tree.leaves(optimised)) > 4 and any(np.abs(x).max() > 0.01 for x in leaves)
+    # Orthogonal init (a QR decomposition) of values of size ~0.1: a few float32 epsilons (1.2e-7) apart.
+    jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6), once, optimised)
