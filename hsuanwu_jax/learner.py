@@ -90,7 +90,7 @@ def make_learner(
     piece_sums = jax.jit(sums_of)
 
     def add_pieces(sums: Sums, params, traj: Trajectory, value_stats, call) -> Sums:
-        for offset in range(chunks_per_call):  # unrolled: chunks_per_call copies of the network
+        for offset in range(chunks_per_call):  # unrolled: chunks_per_call calls, which XLA inlines
             piece = piece_sums(
                 params, env_chunk(traj, call * chunks_per_call + offset, num_chunks), value_stats
             )
