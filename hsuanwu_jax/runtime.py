@@ -1,5 +1,5 @@
-"""Process-wide settings for training runs (malloc arenas, library log levels), where a new run writes, and
-the command line that starts one."""
+"""Process-wide settings for training runs (malloc arenas, library log levels, the compilation cache and how
+programs that run once are compiled), where a new run writes, and the command line that starts one."""
 
 from __future__ import annotations
 

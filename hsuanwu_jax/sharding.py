@@ -21,6 +21,7 @@ import numpy as np
 from jax.experimental import multihost_utils
 from jax.sharding import Mesh, NamedSharding, PartitionSpec
 
+from hsuanwu_jax.optim import LearningRate
 from hsuanwu_jax.types import ENV_AXES, Trajectory
 
 BATCH_AXIS = "batch"
@@ -204,11 +205,11 @@ class DataParallelLearner:
     each device's part of the batch, the running sums kept per device (a leading device axis) until
     `finish` adds them over the mesh.
 
-    `rate` (`optim.LearningRate`) is an argument of every call, not a constant of the programs: runs that
+    `rate` is an argument of every call, not a constant of the programs: runs that
     differ only in the learning rate or their length load each other's programs from the persistent cache.
     """
 
-    def __init__(self, fns, mesh: Mesh, rate):
+    def __init__(self, fns, mesh: Mesh, rate: LearningRate):
         self._fns = fns
         self._rate = replicate(rate.as_arrays(), mesh)
         if fns.num_chunks == 1:
