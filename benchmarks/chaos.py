@@ -24,8 +24,8 @@ import time
 from common import print_table, write_json
 
 from hsuanwu_jax import load_config, load_policy, validate
-from hsuanwu_jax.metrics import read_metrics
-from hsuanwu_jax.runtime import train_command
+from hsuanwu_jax.cli.train import train_command
+from hsuanwu_jax.outputs.records import read_metrics
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 LOG_EVERY, CHECKPOINT_EVERY = 10_000, 20_000

@@ -15,8 +15,8 @@ import time
 import numpy as np
 
 from hsuanwu_jax import DistributedTrainer
-from hsuanwu_jax.metrics import read_metrics
-from hsuanwu_jax.types import Trajectory, map_envs
+from hsuanwu_jax.core.types import Trajectory, map_envs
+from hsuanwu_jax.outputs.records import read_metrics
 
 
 def benchmark_parser(doc: str, default_out: str) -> argparse.ArgumentParser:

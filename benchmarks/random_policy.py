@@ -14,7 +14,8 @@ import numpy as np
 from common import benchmark_parser, parse_overrides, random_actions, write_json
 
 from hsuanwu_jax import load_config, make_env
-from hsuanwu_jax.envs import EpisodeTracker, env_spec
+from hsuanwu_jax.acting.episodes import EpisodeTracker
+from hsuanwu_jax.envs.interface import env_spec
 
 
 def random_returns(cfg, episodes: int, seed: int) -> list[float]:

@@ -16,7 +16,7 @@ import sys
 import numpy as np
 from common import print_table, write_json
 
-from hsuanwu_jax.plot import load_run
+from hsuanwu_jax.outputs.plot import load_run
 
 
 def summarize(run_dir: str, last: int) -> dict:

@@ -23,7 +23,7 @@ import time
 from common import parse_overrides, write_json
 
 from hsuanwu_jax import DistributedTrainer, load_config, make_env
-from hsuanwu_jax.runtime import limit_malloc_arenas
+from hsuanwu_jax.runtime.process import limit_malloc_arenas
 
 
 def resident_mib() -> float:

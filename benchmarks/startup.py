@@ -24,7 +24,7 @@ import time
 
 from common import print_table, write_json
 
-from hsuanwu_jax.metrics import read_metrics
+from hsuanwu_jax.outputs.records import read_metrics
 
 ATARI = [
     "--config",

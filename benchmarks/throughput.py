@@ -34,10 +34,11 @@ from common import (
 )
 
 from hsuanwu_jax import DistributedTrainer, load_config, make_env
-from hsuanwu_jax.envs import env_spec
-from hsuanwu_jax.metrics import read_metrics
-from hsuanwu_jax.pipeline import ParamsSource, RolloutQueue, WorkerGroup
-from hsuanwu_jax.runtime import limit_malloc_arenas
+from hsuanwu_jax.acting.pipeline import ParamsSource, RolloutQueue
+from hsuanwu_jax.acting.workers import WorkerGroup
+from hsuanwu_jax.envs.interface import env_spec
+from hsuanwu_jax.outputs.records import read_metrics
+from hsuanwu_jax.runtime.process import limit_malloc_arenas
 
 
 def time_env_alone(cfg, seconds: float) -> float:

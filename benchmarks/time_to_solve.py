@@ -23,8 +23,8 @@ import time
 
 from common import print_table, write_json
 
-from hsuanwu_jax.metrics import read_metrics
-from hsuanwu_jax.runtime import train_command
+from hsuanwu_jax.cli.train import train_command
+from hsuanwu_jax.outputs.records import read_metrics
 
 
 def command_line(config: str, workdir: str, cache: str, overrides: list[str]) -> list[str]:

@@ -1,4 +1,4 @@
-"""IMPALA on Atari through EnvPool, with the IMPALA paper's protocol (hsuanwu_jax/config.py lists every field).
+"""IMPALA on Atari through EnvPool, with the IMPALA paper's protocol (hsuanwu_jax/config/defaults.py lists every field).
 
 Protocol (Espeholt et al. 2018, as EnvPool implements it): 84x84 grey frames, 4-frame stacks,
 frame skip 4, up to 30 no-op starts, no sticky actions, the minimal action set, episodes capped at

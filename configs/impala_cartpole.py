@@ -1,4 +1,4 @@
-"""IMPALA on CartPole-v1 (see hsuanwu_jax/config.py for every field and its default)."""
+"""IMPALA on CartPole-v1 (see hsuanwu_jax/config/defaults.py for every field and its default)."""
 
 from hsuanwu_jax.config import default_config
 

@@ -2,7 +2,7 @@
 
 Actions: a diagonal Gaussian with a state-independent log standard deviation (chosen
 automatically for Box action spaces); samples are clipped to the action bounds when sent to the
-env, and log-probabilities are those of the unclipped samples. See hsuanwu_jax/config.py for every field.
+env, and log-probabilities are those of the unclipped samples. See hsuanwu_jax/config/defaults.py for every field.
 """
 
 from hsuanwu_jax.config import default_config

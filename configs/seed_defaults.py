@@ -1,4 +1,4 @@
-"""The seed's IMPALA settings on Atari, for parity runs against Hsuanwu (hsuanwu_jax/config.py lists every field).
+"""The seed's IMPALA settings on Atari, for parity runs against Hsuanwu (hsuanwu_jax/config/defaults.py lists every field).
 
 The IMPALA paper's protocol of configs/impala_atari.py with the learning settings the seed shipped: unroll 80,
 batch 32 env rollouts (2,560 samples per update), RMSProp lr 4e-4, LeCun init, 2 actor threads x 16 envs. On a

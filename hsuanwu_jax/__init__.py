@@ -1,11 +1,15 @@
-"""hsuanwu_jax: distributed IMPALA in JAX on EnvPool, behind Hsuanwu's `DistributedTrainer` face."""
+"""hsuanwu_jax: distributed IMPALA in JAX on EnvPool, behind Hsuanwu's `DistributedTrainer` face.
 
-from hsuanwu_jax import vtrace
+The public names are here; the layers below them (README, "Layout"), bottom first: `core` and `runtime`,
+`config`, `parallel`, `agent`, `envs`, `acting`, `outputs`, `run`, `hsuanwu`, `cli`.
+"""
+
 from hsuanwu_jax.config import default_config, load_config
-from hsuanwu_jax.envs import make_env
-from hsuanwu_jax.export import load_policy
-from hsuanwu_jax.settings import validate
-from hsuanwu_jax.trainer import DistributedTrainer
+from hsuanwu_jax.config.settings import validate
+from hsuanwu_jax.core import vtrace
+from hsuanwu_jax.envs.making import make_env
+from hsuanwu_jax.outputs.export import load_policy
+from hsuanwu_jax.run.trainer import DistributedTrainer
 
 __all__ = [
     "DistributedTrainer",

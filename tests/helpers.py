@@ -12,14 +12,16 @@ import jax.numpy as jnp
 import numpy as np
 from fakes import CountingEnv
 
-from hsuanwu_jax import default_config, sharding
-from hsuanwu_jax.distributions import Categorical
-from hsuanwu_jax.learner import make_learner
-from hsuanwu_jax.losses import make_impala_loss
-from hsuanwu_jax.networks import ImpalaNetwork
-from hsuanwu_jax.optim import LearningRate, make_optimizer
-from hsuanwu_jax.runtime import train_command
-from hsuanwu_jax.types import LearnerState, Trajectory
+from hsuanwu_jax import default_config
+from hsuanwu_jax.agent.data_parallel import DataParallelUpdate
+from hsuanwu_jax.agent.losses import make_impala_loss
+from hsuanwu_jax.agent.networks import ImpalaNetwork
+from hsuanwu_jax.agent.optim import LearningRate, make_optimizer
+from hsuanwu_jax.agent.update import make_update_fns
+from hsuanwu_jax.cli.train import train_command
+from hsuanwu_jax.core.distributions import Categorical
+from hsuanwu_jax.core.types import LearnerState, Trajectory
+from hsuanwu_jax.parallel.mesh import BATCH_AXIS, learner_mesh, replicate
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 
@@ -145,12 +147,10 @@ def learner_setup(rate=None, devices=None, envs_per_copy=1, dtype=np.float32, nu
         traces.append(1)
         return loss_fn(*args)
 
-    mesh = sharding.learner_mesh(devices or jax.devices()[:1])
-    fns = make_learner(
-        loss_fn=counted_loss, optimizer=optimizer, axis_name=sharding.BATCH_AXIS, num_chunks=num_chunks
+    mesh = learner_mesh(devices or jax.devices()[:1])
+    fns = make_update_fns(
+        loss_fn=counted_loss, optimizer=optimizer, axis_name=BATCH_AXIS, num_chunks=num_chunks
     )
-    step = sharding.DataParallelLearner(fns, mesh, rate)
-    state = sharding.replicate(
-        LearnerState(params, optimizer(rate).init(params), jnp.zeros((), jnp.int32)), mesh
-    )
+    step = DataParallelUpdate(fns, mesh, rate)
+    state = replicate(LearnerState(params, optimizer(rate).init(params), jnp.zeros((), jnp.int32)), mesh)
     return step, state, traj, mesh, loss_fn, traces

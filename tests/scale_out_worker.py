@@ -20,8 +20,8 @@ import numpy as np
 
 sys.path.insert(0, str(pathlib.Path(__file__).parent))
 
-from hsuanwu_jax import sharding
-from hsuanwu_jax.runtime import new_run_directory
+from hsuanwu_jax.parallel.mesh import fetch, shard_trajectory
+from hsuanwu_jax.run.workdir import new_run_directory
 
 
 def same_update() -> None:
@@ -45,10 +45,10 @@ def same_update() -> None:
                 step, state, traj, mesh, _, _ = learner_setup(
                     devices=devices, envs_per_copy=jax.device_count(), dtype=dtype, num_chunks=num_chunks
                 )
-                params["initial"] = sharding.fetch(state.params)
+                params["initial"] = fetch(state.params)
                 for _ in range(3):
-                    state, _ = step(state, sharding.shard_trajectory(traj, mesh))
-                params[name] = sharding.fetch(state.params)
+                    state, _ = step(state, shard_trajectory(traj, mesh))
+                params[name] = fetch(state.params)
         assert all(x.dtype == dtype for x in jax.tree.leaves(params["all"]))
         largest = lambda tree: max(float(np.max(np.abs(x))) for x in jax.tree.leaves(tree))  # noqa: E731
         moved = largest(jax.tree.map(np.subtract, params["one"], params["initial"]))
@@ -124,7 +124,7 @@ def multihost(port: str, process_id: str, workdir: str, updates: str) -> None:
     print(json.dumps({"event": "run_directory", "name": os.path.basename(new_run_directory(str(parent)))}))
 
     def report(trainer, event):
-        flat = np.concatenate([np.ravel(x) for x in jax.tree.leaves(sharding.fetch(trainer.state.params))])
+        flat = np.concatenate([np.ravel(x) for x in jax.tree.leaves(fetch(trainer.state.params))])
         print(
             json.dumps(
                 {
@@ -148,7 +148,7 @@ def multihost(port: str, process_id: str, workdir: str, updates: str) -> None:
     resumed.close()
     # Process 1 cannot see the newest checkpoint (as if not yet on its disk): both resume from the one before.
     if jax.process_index() == 1:
-        from hsuanwu_jax.checkpoint import Checkpointer
+        from hsuanwu_jax.run.checkpointer import Checkpointer
 
         all_steps = Checkpointer.steps
         Checkpointer.steps = lambda self: all_steps(self)[:-1]

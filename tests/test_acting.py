@@ -4,11 +4,11 @@ import jax
 import numpy as np
 from fakes import CountingEnv
 
-from hsuanwu_jax.acting import Actor
-from hsuanwu_jax.distributions import Categorical
-from hsuanwu_jax.envs import env_spec
-from hsuanwu_jax.networks import ImpalaNetwork
-from hsuanwu_jax.policy import make_policy_fn
+from hsuanwu_jax.acting.actor import Actor
+from hsuanwu_jax.agent.networks import ImpalaNetwork
+from hsuanwu_jax.agent.policy import make_policy_fn
+from hsuanwu_jax.core.distributions import Categorical
+from hsuanwu_jax.envs.interface import env_spec
 
 T = 5
 

@@ -14,19 +14,12 @@ from fakes import CountingEnv
 from helpers import fake_envs, tiny_config
 from PIL import Image
 
-from hsuanwu_jax import (
-    DistributedTrainer,
-    config_table,
-    default_config,
-    load_config,
-    make_env,
-    record,
-    to_csv,
-    validate,
-)
-from hsuanwu_jax.metrics import MetricSinks, read_metrics
-from hsuanwu_jax.progress import Progress
-from hsuanwu_jax.video import check_video_path
+from hsuanwu_jax import DistributedTrainer, default_config, load_config, make_env, validate
+from hsuanwu_jax.cli import config_table, record, to_csv
+from hsuanwu_jax.outputs.progress import Progress
+from hsuanwu_jax.outputs.records import read_metrics
+from hsuanwu_jax.outputs.sinks import MetricSinks
+from hsuanwu_jax.outputs.video import check_video_path
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 RECORD = {"step": 2_048, "sps": 9_000.0, "episode_reward": 21.5, "loss": 1.25, "entropy": 0.6}

@@ -14,11 +14,11 @@ import pytest
 from fakes import CountingEnv
 from helpers import actor_threads, checkpoint_steps, fake_envs, tiny_config, trainer_for
 
-import hsuanwu_jax.envs as envs_module
+import hsuanwu_jax.envs.splitting as envs_module
 from hsuanwu_jax import DistributedTrainer, load_policy, validate
-from hsuanwu_jax.env_checks import check_env_kwargs
-from hsuanwu_jax.evaluation import EvaluationStopped, evaluate
-from hsuanwu_jax.metrics import read_metrics
+from hsuanwu_jax.acting.evaluation import EvaluationStopped, evaluate
+from hsuanwu_jax.envs.config_checks import check_env_kwargs
+from hsuanwu_jax.outputs.records import read_metrics
 
 
 def test_a_save_over_an_unreadable_checkpoint_replaces_it(tmp_path, capsys):

@@ -18,9 +18,11 @@ from helpers import ROOT, cli, tiny_config
 
 import hsuanwu_jax
 from hsuanwu_jax import DistributedTrainer, load_policy, make_env, validate
-from hsuanwu_jax.envs import env_facts, make_envpool
-from hsuanwu_jax.hsuanwu_config import EnvFacts
-from hsuanwu_jax.metrics import HsuanwuLogs
+from hsuanwu_jax.core.spec import EnvFacts
+from hsuanwu_jax.envs.making import make_envpool
+from hsuanwu_jax.envs.registry import env_facts
+from hsuanwu_jax.envs.splitting import split_env
+from hsuanwu_jax.outputs.hsuanwu_logs import HsuanwuLogs
 
 # Hsuanwu's IMPALA tree, every key it uses (impala.yaml and base_policy_trainer._MANDATORY_CFGS).
 HSUANWU_TREE = {
@@ -258,7 +260,7 @@ def test_make_dmc_env_flattens_frame_by_frame_as_hsuanwu_stacked_them():
 
 def test_make_minigrid_env_encodes_view_and_mission_like_flatobswrapper():
     from hsuanwu_jax.env import make_minigrid_env
-    from hsuanwu_jax.hsuanwu_envs import encode_missions
+    from hsuanwu_jax.hsuanwu.envs import encode_missions
 
     with pytest.raises(ValueError, match="pass fully_observable=False"):
         make_minigrid_env("MiniGrid-DoorKey-5x5-v0")
@@ -290,17 +292,13 @@ def test_suites_envpool_lacks_are_refused_by_name():
 def test_one_env_is_split_over_the_actors_with_the_same_per_env_seeds():
     whole = envpool.make("CartPole-v1", env_type="gymnasium", num_envs=4, seed=11)
     expected = whole.reset()[0]
-    split = hsuanwu_jax.envs.split_env(
-        envpool.make("CartPole-v1", env_type="gymnasium", num_envs=4, seed=11), 2, 1
-    )
+    split = split_env(envpool.make("CartPole-v1", env_type="gymnasium", num_envs=4, seed=11), 2, 1)
     try:
         np.testing.assert_array_equal(np.concatenate([env.reset()[0] for env in split]), expected)
-        groups = hsuanwu_jax.envs.split_env(
-            gymnasium.vector.SyncVectorEnv([lambda: gymnasium.make("CartPole-v1")] * 4), 2, 1
-        )
+        groups = split_env(gymnasium.vector.SyncVectorEnv([lambda: gymnasium.make("CartPole-v1")] * 4), 2, 1)
         assert [g.num_envs for g in groups] == [2, 2]
         with pytest.raises(ValueError, match="4 envs, which num_actors=3 actor threads cannot share evenly"):
-            hsuanwu_jax.envs.split_env(whole, 3, 1)
+            split_env(whole, 3, 1)
     finally:
         whole.close()
         for env in split:

@@ -9,13 +9,14 @@ import optax
 import pytest
 from helpers import learner_setup, random_trajectory
 
-from hsuanwu_jax import sharding
-from hsuanwu_jax.distributions import Categorical
-from hsuanwu_jax.learner import env_chunk, make_learner
-from hsuanwu_jax.losses import make_impala_loss
-from hsuanwu_jax.networks import ImpalaNetwork
-from hsuanwu_jax.optim import LearningRate, make_optimizer
-from hsuanwu_jax.types import LearnerState
+from hsuanwu_jax.agent.data_parallel import DataParallelUpdate
+from hsuanwu_jax.agent.losses import make_impala_loss
+from hsuanwu_jax.agent.networks import ImpalaNetwork
+from hsuanwu_jax.agent.optim import LearningRate, make_optimizer
+from hsuanwu_jax.agent.update import env_chunk, make_update_fns
+from hsuanwu_jax.core.distributions import Categorical
+from hsuanwu_jax.core.types import LearnerState
+from hsuanwu_jax.parallel.mesh import BATCH_AXIS, learner_mesh, replicate, shard_trajectory
 
 
 def test_updates_fit_the_values_and_compile_once():
@@ -23,7 +24,7 @@ def test_updates_fit_the_values_and_compile_once():
     # The IMPALA loss has moving targets, so its value need not fall; the value fit on a fixed batch must.
     before = float(loss_fn(state.params, traj)[1]["baseline_loss"])
     for _ in range(20):
-        state, metrics = step(state, sharding.shard_trajectory(traj, mesh))
+        state, metrics = step(state, shard_trajectory(traj, mesh))
     after = float(loss_fn(state.params, traj)[1]["baseline_loss"])
     assert after < 0.5 * before
     assert int(state.update_step) == 20
@@ -38,7 +39,7 @@ def test_matches_an_unjitted_optax_update():
     grads = jax.grad(lambda p: loss_fn(p, traj)[0])(params)
     updates, _ = optimizer.update(grads, optimizer.init(params), params)
     expected = optax.apply_updates(params, updates)
-    new_state, _ = step(state, sharding.shard_trajectory(traj, mesh))
+    new_state, _ = step(state, shard_trajectory(traj, mesh))
     # Both float32, jitted and sharded vs eager: reordered sums only. RMSProp's step changes by at most
     # lr / eps (= 1 here) per unit change of a gradient, so the params differ by a few dozen float32
     # epsilons (1.2e-7) of the gradients' size: rtol 1e-5, and atol 1e-6 for params near zero.
@@ -99,24 +100,22 @@ def test_chunked_gradients_give_the_same_update():
     loss_fn = make_impala_loss(
         apply_fn=network.apply, distribution=Categorical, discount=0.9, baseline_coef=0.5, ent_coef=0.01
     )
-    mesh = sharding.learner_mesh(jax.devices()[:1])
+    mesh = learner_mesh(jax.devices()[:1])
     results, traces = {}, {}
     for num_chunks, per_call in ((1, 1), (3, 1), (9, 1), (9, 3)):
         traces[num_chunks, per_call] = []
         counted_loss = lambda *args, t=traces[num_chunks, per_call]: t.append(1) or loss_fn(*args)  # noqa: E731
-        fns = make_learner(
+        fns = make_update_fns(
             loss_fn=counted_loss,
             optimizer=optimizer,
-            axis_name=sharding.BATCH_AXIS,
+            axis_name=BATCH_AXIS,
             num_chunks=num_chunks,
             chunks_per_call=per_call,
         )
-        step = sharding.DataParallelLearner(fns, mesh, rate)
-        state = sharding.replicate(
-            LearnerState(params, optimizer(rate).init(params), jnp.zeros((), jnp.int32)), mesh
-        )
+        step = DataParallelUpdate(fns, mesh, rate)
+        state = replicate(LearnerState(params, optimizer(rate).init(params), jnp.zeros((), jnp.int32)), mesh)
         for _ in range(3):
-            state, metrics = step(state, sharding.shard_trajectory(traj, mesh))
+            state, metrics = step(state, shard_trajectory(traj, mesh))
         results[num_chunks, per_call] = jax.device_get((state.params, metrics))
     # The loss is traced once, whatever the pieces: one piece's gradients are one traced function that the
     # program calls for each piece (tracing a ResNet's backward pass 8 times took seconds of every start).
@@ -144,7 +143,7 @@ def test_an_update_compiled_ahead_runs_without_tracing_or_compiling_again(num_ch
     """The training loop compiles the update while the actors compile their rollouts: the first update
     must then run what was compiled (no new trace, no new compilation) and equal an update not compiled ahead."""
     step, state, traj, mesh, _, traces = learner_setup(num_chunks=num_chunks)
-    sharded = sharding.shard_trajectory(traj, mesh)
+    sharded = shard_trajectory(traj, mesh)
     step.compile(state, sharded)
     assert traces  # the loss was traced ahead
     traced_ahead = len(traces)
@@ -172,9 +171,7 @@ def test_runs_that_differ_in_learning_rate_or_length_compile_the_same_programs(n
     texts = []
     for rate in (LearningRate(1e-2, 0, 100), LearningRate(3e-3, 5, 7_000)):
         step, state, traj, mesh, *_ = learner_setup(rate, num_chunks=num_chunks)
-        texts.append(
-            [program.as_text() for program in step.lower(state, sharding.shard_trajectory(traj, mesh))]
-        )
+        texts.append([program.as_text() for program in step.lower(state, shard_trajectory(traj, mesh))])
     assert len(texts[0]) == (1 if num_chunks == 1 else 3)
     assert texts[0] == texts[1]
 

@@ -6,9 +6,9 @@ import numpy as np
 import pytest
 from helpers import A, B, T, random_trajectory, reference_vtrace
 
-from hsuanwu_jax.distributions import Categorical
-from hsuanwu_jax.losses import make_impala_loss
-from hsuanwu_jax.networks import ImpalaNetwork, NetworkOutput
+from hsuanwu_jax.agent.losses import make_impala_loss
+from hsuanwu_jax.agent.networks import ImpalaNetwork, NetworkOutput
+from hsuanwu_jax.core.distributions import Categorical
 
 DISCOUNT, BASELINE_COEF, ENT_COEF = 0.9, 0.5, 0.01
 

@@ -5,7 +5,7 @@ import jax.numpy as jnp
 import numpy as np
 import pytest
 
-from hsuanwu_jax.networks import ImpalaNetwork
+from hsuanwu_jax.agent.networks import ImpalaNetwork
 
 
 def inputs(time, batch, obs_shape, dtype, seed=0):

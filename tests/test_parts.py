@@ -7,20 +7,15 @@ import numpy as np
 import pytest
 from helpers import random_trajectory, tiny_config
 
-from hsuanwu_jax.config import (
-    NETWORK_FIELDS,
-    OUTPUT_FIELDS,
-    PLACEMENT_FIELDS,
-    STATE_SHAPE_FIELDS,
-    default_config,
-)
-from hsuanwu_jax.envs import EnvSpec
-from hsuanwu_jax.learner import env_chunk
-from hsuanwu_jax.networks import ImpalaNetwork
-from hsuanwu_jax.plan import plan_run
-from hsuanwu_jax.schedule import Schedule
-from hsuanwu_jax.settings import CONFIG_FIELDS, DERIVED_FIELDS, Settings, validate
-from hsuanwu_jax.types import ENV_AXES, TIME_MAJOR_FIELDS, Trajectory, map_envs
+from hsuanwu_jax.agent.networks import ImpalaNetwork
+from hsuanwu_jax.agent.update import env_chunk
+from hsuanwu_jax.config import default_config
+from hsuanwu_jax.config.fields import NETWORK_FIELDS, OUTPUT_FIELDS, PLACEMENT_FIELDS, STATE_SHAPE_FIELDS
+from hsuanwu_jax.config.settings import CONFIG_FIELDS, DERIVED_FIELDS, Settings, validate
+from hsuanwu_jax.core.spec import EnvSpec
+from hsuanwu_jax.core.types import ENV_AXES, TIME_MAJOR_FIELDS, Trajectory, map_envs
+from hsuanwu_jax.parallel.plan import plan_run
+from hsuanwu_jax.run.schedule import Schedule
 
 VECTOR_SPEC = EnvSpec((4,), np.dtype(np.float32), (), 2)
 FRAME_SPEC = EnvSpec((4, 84, 84), np.dtype(np.uint8), (), 6)

@@ -9,14 +9,18 @@ import numpy as np
 import pytest
 from helpers import random_trajectory, tiny_config
 
-from hsuanwu_jax import DistributedTrainer, checkpoint, load_policy, make_env, popart, sharding
-from hsuanwu_jax.distributions import Categorical
-from hsuanwu_jax.export import stats_from_json
-from hsuanwu_jax.learner import make_learner, rescale_value_head
-from hsuanwu_jax.losses import make_impala_loss
-from hsuanwu_jax.networks import ImpalaNetwork
-from hsuanwu_jax.optim import LearningRate, make_optimizer
-from hsuanwu_jax.types import LearnerState
+from hsuanwu_jax import DistributedTrainer, load_policy, make_env
+from hsuanwu_jax.agent.data_parallel import data_parallel
+from hsuanwu_jax.agent.losses import make_impala_loss
+from hsuanwu_jax.agent.networks import ImpalaNetwork
+from hsuanwu_jax.agent.optim import LearningRate, make_optimizer
+from hsuanwu_jax.agent.saved import stats_from_json
+from hsuanwu_jax.agent.update import make_update_fns, rescale_value_head
+from hsuanwu_jax.core import popart
+from hsuanwu_jax.core.distributions import Categorical
+from hsuanwu_jax.core.types import LearnerState
+from hsuanwu_jax.parallel.mesh import BATCH_AXIS, fetch, learner_mesh, replicate
+from hsuanwu_jax.run.checkpointer import Checkpointer
 
 
 def stats(mean, variance, reward_range=(-1e30, 1e30)):
@@ -187,15 +191,13 @@ def test_the_learner_moves_the_statistics_and_keeps_the_value_head_outputs():
     network, params, loss_fn = network_params_and_loss(traj, use_popart=True)
     rate = LearningRate(0.0, 0, 10)  # no step
     optimizer = functools.partial(make_optimizer, eps=0.01, alpha=0.99, max_grad_norm=40.0)
-    fns = make_learner(
-        loss_fn=loss_fn, optimizer=optimizer, axis_name=sharding.BATCH_AXIS, popart_step_size=0.5
-    )
-    mesh = sharding.learner_mesh(jax.devices()[:1])
+    fns = make_update_fns(loss_fn=loss_fn, optimizer=optimizer, axis_name=BATCH_AXIS, popart_step_size=0.5)
+    mesh = learner_mesh(jax.devices()[:1])
     state = LearnerState(
         params, optimizer(rate).init(params), jnp.zeros((), jnp.int32), stats(1.0, 4.0, (-0.5, 0.0))
     )
-    new_state, metrics = sharding.data_parallel(fns.step, mesh)(sharding.replicate(state, mesh), traj, rate)
-    old_stats, new_stats = state.value_stats, sharding.fetch(new_state.value_stats)
+    new_state, metrics = data_parallel(fns.step, mesh)(replicate(state, mesh), traj, rate)
+    old_stats, new_stats = state.value_stats, fetch(new_state.value_stats)
     assert float(metrics["value_std"]) == pytest.approx(float(popart.std(new_stats)))
     # The statistics moved half way (step size 0.5) to the V-trace targets' mean and variance over the
     # valid steps, recovered in float64 from the loss's sums normalised by (mean 1, std 2).
@@ -224,7 +226,7 @@ def test_the_learner_moves_the_statistics_and_keeps_the_value_head_outputs():
     # lr 0: the params change only by the rescale, which keeps V = std * n + mean. float32: values
     # ~O(3) after a 16-unit dense layer and a rescale: agreement within 1e-5 relative.
     np.testing.assert_allclose(
-        values(sharding.fetch(new_state.params), new_stats), values(params, old_stats), rtol=1e-5, atol=1e-5
+        values(fetch(new_state.params), new_stats), values(params, old_stats), rtol=1e-5, atol=1e-5
     )
     rescaled = rescale_value_head(params, old_stats, new_stats)
     np.testing.assert_allclose(values(rescaled, new_stats), values(params, old_stats), rtol=1e-5, atol=1e-5)
@@ -235,13 +237,13 @@ def test_the_statistics_are_checkpointed_exported_and_resumed(tmp_path):
     trainer = DistributedTrainer(cfg, train_env=make_env(cfg), test_env=make_env(cfg, test=True))
     try:
         record = trainer.train()
-        trained = sharding.fetch(trainer.state.value_stats)
+        trained = fetch(trainer.state.value_stats)
     finally:
         trainer.close()
     assert float(trained.mean) != 0.0 and record["value_std"] == pytest.approx(float(popart.std(trained)))
     resumed = DistributedTrainer(cfg, train_env=make_env(cfg), test_env=make_env(cfg, test=True))
     try:
-        assert sharding.fetch(resumed.state.value_stats) == trained
+        assert fetch(resumed.state.value_stats) == trained
     finally:
         resumed.close()
     exported = load_policy(str(tmp_path / "export")).value_stats
@@ -260,22 +262,22 @@ def test_a_checkpoint_written_before_the_reward_range_was_kept_resumes(tmp_path,
     # Checkpoints of 2026-11-25 hold the statistics' mean and variance and no reward range in their
     # metadata: they resume, with the range a fresh run starts from (0, 0), which the next update widens.
     cfg = tiny_config(tmp_path, env_id="CartPole-v1", popart=True, popart_step_size=0.1, num_train_steps=800)
-    save = checkpoint.Checkpointer.save
+    save = Checkpointer.save
 
     def save_without_the_range(self, step, state, metadata):
         save(self, step, state, {k: v for k, v in metadata.items() if k != "popart_reward_range"})
 
-    monkeypatch.setattr(checkpoint.Checkpointer, "save", save_without_the_range)
+    monkeypatch.setattr(Checkpointer, "save", save_without_the_range)
     trainer = DistributedTrainer(cfg, train_env=make_env(cfg), test_env=make_env(cfg, test=True))
     try:
         trainer.train()
-        trained = sharding.fetch(trainer.state.value_stats)
+        trained = fetch(trainer.state.value_stats)
     finally:
         trainer.close()
     monkeypatch.undo()
     resumed = DistributedTrainer(cfg, train_env=make_env(cfg), test_env=make_env(cfg, test=True))
     try:
-        stats_now = sharding.fetch(resumed.state.value_stats)
+        stats_now = fetch(resumed.state.value_stats)
         assert (stats_now.mean, stats_now.variance) == (trained.mean, trained.variance)
         assert (float(stats_now.reward_min), float(stats_now.reward_max)) == (0.0, 0.0)
     finally:
@@ -295,7 +297,7 @@ def test_an_export_trained_with_popart_starts_a_plain_run_with_the_same_values(t
     plain = tiny_config(tmp_path / "b", env_id="CartPole-v1", init_model_path=str(tmp_path / "a/export"))
     started = DistributedTrainer(plain, train_env=make_env(plain), test_env=make_env(plain, test=True))
     try:
-        params = sharding.fetch(started.state.params)
+        params = fetch(started.state.params)
         assert started.state.value_stats is None
     finally:
         started.close()

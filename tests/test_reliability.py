@@ -12,7 +12,7 @@ import numpy as np
 import pytest
 from helpers import ROOT, actor_threads, checkpoint_steps, cli, fake_envs, tiny_config, trainer_for
 
-from hsuanwu_jax.metrics import read_metrics
+from hsuanwu_jax.outputs.records import read_metrics
 
 
 def test_resume_continues_counters_schedule_and_metrics(tmp_path):

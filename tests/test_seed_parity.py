@@ -12,12 +12,12 @@ from fakes import CountingEnv
 from helpers import gym_cartpoles, tiny_config
 
 from hsuanwu_jax import DistributedTrainer, default_config, load_policy, make_env
-from hsuanwu_jax.acting import Actor
-from hsuanwu_jax.distributions import DiagGaussian
-from hsuanwu_jax.envs import env_spec
-from hsuanwu_jax.export import init_params
-from hsuanwu_jax.networks import ImpalaNetwork
-from hsuanwu_jax.policy import make_policy_fn
+from hsuanwu_jax.acting.actor import Actor
+from hsuanwu_jax.agent.networks import ImpalaNetwork
+from hsuanwu_jax.agent.params import init_params
+from hsuanwu_jax.agent.policy import make_policy_fn
+from hsuanwu_jax.core.distributions import DiagGaussian
+from hsuanwu_jax.envs.interface import env_spec
 
 
 def test_diag_gaussian_matches_the_closed_forms():
@@ -187,7 +187,7 @@ def test_a_gymnasium_env_with_another_reset_mode_is_refused(tmp_path):
 
 
 def test_envpool_envs_are_used_as_they_are_and_other_vector_envs_through_the_adapter():
-    from hsuanwu_jax.envs import GymnasiumVectorEnv, as_batched_env
+    from hsuanwu_jax.envs.vector_env import GymnasiumVectorEnv, as_batched_env
 
     envpool_env = make_env(default_config())[0]  # a gymnasium.vector.VectorEnv subclass itself
     assert as_batched_env(envpool_env) is envpool_env

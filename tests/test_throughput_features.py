@@ -4,7 +4,7 @@ import pytest
 from helpers import fake_envs, gym_cartpoles, tiny_config
 
 from hsuanwu_jax import DistributedTrainer, default_config, validate
-from hsuanwu_jax.metrics import read_metrics
+from hsuanwu_jax.outputs.records import read_metrics
 
 
 def test_xla_actors_train_and_every_record_carries_stage_times_and_lag_counts(tmp_path):

@@ -186,7 +186,7 @@ def test_a_config_file_loads_from_a_source_checkout_without_the_installed_preset
 def test_the_run_keys_are_the_streams_split_from_the_seed(seed):
     """`run_keys` computes in one program what these eager calls give (a change would change every seeded
     run): PRNGKey(seed) split in 3; the actors' key folded with the process index, split per actor."""
-    from hsuanwu_jax.trainer import run_keys
+    from hsuanwu_jax.run.assembly import run_keys
 
     for process_index in (0, 3):
         init_key, actors_key, test_key = jax.random.split(jax.random.PRNGKey(seed), 3)
@@ -200,10 +200,10 @@ def test_the_run_keys_are_the_streams_split_from_the_seed(seed):
 
 
 def test_programs_compiled_once_at_the_lowest_level_give_the_optimised_programs_values():
-    """`jit_once` (XLA's lowest optimisation level on CPUs, for the params' initialisation and other programs
+    """`jit_quick_compile` (XLA's lowest optimisation level on CPUs, for the params' initialisation and other programs
     run once): the same params as the optimised program up to float32 rounding in the last bit."""
-    from hsuanwu_jax.networks import ImpalaNetwork
-    from hsuanwu_jax.runtime import jit_once
+    from hsuanwu_jax.agent.networks import ImpalaNetwork
+    from hsuanwu_jax.runtime.compilation import jit_quick_compile
 
     network = ImpalaNetwork(action_size=3, encoder="nature_cnn", weight_init="orthogonal")
 
@@ -213,7 +213,7 @@ def test_programs_compiled_once_at_the_lowest_level_give_the_optimised_programs_
         return network.init(key, obs, zeros.astype(np.int32), zeros, zeros.astype(bool), ())
 
     key = jax.random.PRNGKey(5)
-    once, optimised = jit_once(init)(key), jax.jit(init)(key)
+    once, optimised = jit_quick_compile(init)(key), jax.jit(init)(key)
     leaves = jax.tree.leaves(once)
     assert len(leaves) == len(jax.tree.leaves(optimised)) > 4 and any(np.abs(x).max() > 0.01 for x in leaves)
     # Orthogonal init (a QR decomposition) of values of size ~0.1: a few float32 epsilons (1.2e-7) apart.

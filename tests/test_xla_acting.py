@@ -11,14 +11,16 @@ import numpy as np
 import pytest
 
 from hsuanwu_jax import default_config, load_config, make_env
-from hsuanwu_jax.acting import Actor
-from hsuanwu_jax.distributions import get_distribution
-from hsuanwu_jax.envs import as_batched_env, env_spec
-from hsuanwu_jax.export import init_params
-from hsuanwu_jax.networks import ImpalaNetwork
-from hsuanwu_jax.pipeline import ParamsSource, RolloutQueue, WorkerGroup
-from hsuanwu_jax.policy import make_policy_fn
-from hsuanwu_jax.xla_acting import XlaActor
+from hsuanwu_jax.acting.actor import Actor
+from hsuanwu_jax.acting.pipeline import ParamsSource, RolloutQueue
+from hsuanwu_jax.acting.workers import WorkerGroup
+from hsuanwu_jax.acting.xla_actor import XlaActor
+from hsuanwu_jax.agent.networks import ImpalaNetwork
+from hsuanwu_jax.agent.params import init_params
+from hsuanwu_jax.agent.policy import make_policy_fn
+from hsuanwu_jax.core.distributions import get_distribution
+from hsuanwu_jax.envs.interface import env_spec
+from hsuanwu_jax.envs.vector_env import as_batched_env
 
 OBS_FIELDS = ("obs", "first", "prev_action", "reward", "done", "terminated")
 

@@ -1,19 +1,7 @@
 """Hsuanwu's `hsuanwu.common.engine` import path: `DistributedTrainer` (the same object as
-`hsuanwu_jax.DistributedTrainer`) and `HsuanwuEngine`, which picked a trainer by `cfgs.agent.name`."""
+`hsuanwu_jax.DistributedTrainer`) and `HsuanwuEngine` (hsuanwu/engine.py)."""
 
-from hsuanwu_jax.trainer import DistributedTrainer
-
-
-class HsuanwuEngine:
-    """`HsuanwuEngine(cfgs, train_env, test_env).invoke()` trains, as in Hsuanwu; IMPALA is the one agent
-    (another `agent.name` is refused when the config is translated)."""
-
-    def __init__(self, cfgs, train_env=None, test_env=None):
-        self.trainer = DistributedTrainer(cfgs, train_env=train_env, test_env=test_env)
-
-    def invoke(self):
-        """Trains to `num_train_steps` (writing the model export at the end); returns the last metrics."""
-        return self.trainer.train()
-
+from hsuanwu_jax.hsuanwu.engine import HsuanwuEngine
+from hsuanwu_jax.run.trainer import DistributedTrainer
 
 __all__ = ["DistributedTrainer", "HsuanwuEngine"]

@@ -1,0 +1,170 @@
+"""Greedy evaluation: full episodes with the policy's mode on a test env; statistics and video frames."""
+
+from __future__ import annotations
+
+import math
+from collections.abc import Callable, Mapping
+from typing import Any
+
+import jax
+import numpy as np
+
+from hsuanwu_jax.acting.episodes import EpisodeTracker
+from hsuanwu_jax.agent.networks import ImpalaNetwork
+from hsuanwu_jax.agent.policy import PolicyFn
+from hsuanwu_jax.core.spec import EnvSpec
+from hsuanwu_jax.core.types import CoreState, Params
+from hsuanwu_jax.envs.interface import check_same_spec, env_spec, num_envs_of, step_env
+from hsuanwu_jax.envs.making import make_env
+from hsuanwu_jax.envs.vector_env import as_batched_env
+from hsuanwu_jax.runtime.compilation import jit_quick_compile
+
+
+class Evaluator:
+    """Greedy play of given params on the run's test env: `test()` statistics and `record()` videos.
+
+    Owns the test env (built from `config` on first use unless one is given) and the PRNG key of the
+    next evaluation (`key`, part of the checkpointed run state).
+    """
+
+    def __init__(
+        self,
+        config: Mapping[str, Any],
+        spec: EnvSpec,
+        network: ImpalaNetwork,
+        greedy_policy: PolicyFn,
+        key: jax.Array,
+        env=None,
+    ):
+        self._config, self._spec, self._network, self._policy = config, spec, network, greedy_policy
+        self.key = key
+        self.env = None if env is None else as_batched_env(env)
+        if self.env is not None:
+            check_same_spec(env_spec(self.env), spec, "test_env")
+
+    def test(self, params: Params, should_stop: Callable[[], bool] | None = None) -> dict[str, float]:
+        """`num_test_episodes` greedy episodes on the test env (see `evaluate` for the statistics and for
+        `should_stop`)."""
+        if self.env is None:
+            self.env = make_env(self._config, test=True)
+            check_same_spec(env_spec(self.env), self._spec, "test_env")
+        return self._play(params, self.env, self._config["num_test_episodes"], should_stop=should_stop)
+
+    def record(self, params: Params, num_episodes: int) -> tuple[list[np.ndarray], dict[str, float]]:
+        """Plays `num_episodes` greedy episodes on a fresh one-env test env with EnvPool's renderer; returns
+        the frames (RGB `[H, W, 3]` uint8, one after the reset and one after every step) and the test
+        statistics."""
+        env = make_env(self._config, test=True, num_envs=1, render=True)
+        frames: list[np.ndarray] = []
+        try:
+            result = self._play(params, env, num_episodes, after_step=lambda: frames.append(env.render()[0]))
+        finally:
+            env.close()
+        return frames, result
+
+    def close(self) -> None:
+        if self.env is not None:
+            self.env.close()
+
+    def _play(
+        self, params: Params, env, num_episodes: int, after_step=None, should_stop=None
+    ) -> dict[str, float]:
+        self.key, key = _split_in_two(self.key)
+        core_state = self._network.initial_core_state(num_envs_of(env))
+        return evaluate(
+            env,
+            self._spec,
+            self._policy,
+            params,
+            core_state,
+            key,
+            num_episodes,
+            after_step,
+            max_episode_steps=self._config["test_max_episode_steps"],
+            should_stop=should_stop,
+        )
+
+
+@jit_quick_compile
+def _split_in_two(key: jax.Array) -> tuple[jax.Array, jax.Array]:
+    """`jax.random.split(key)` as one program (eagerly it is two, both compiled again in every process)."""
+    first, second = jax.random.split(key)
+    return first, second
+
+
+class EvaluationStopped(Exception):
+    """Raised by `evaluate` when its `should_stop()` turned true (e.g. SIGTERM during a scheduled test)."""
+
+
+def evaluate(
+    env,
+    spec: EnvSpec,
+    greedy_policy: PolicyFn,
+    params: Params,
+    initial_core_state: CoreState,
+    key: jax.Array,
+    num_episodes: int,
+    after_step: Callable[[], None] | None = None,
+    *,
+    max_episode_steps: int = 108_000,
+    should_stop: Callable[[], bool] | None = None,
+) -> dict[str, float]:
+    """Plays `num_episodes` episodes greedily on EnvPool `env` (reset first) and returns statistics.
+
+    With N envs, each env plays its first ceil(num_episodes / N) episodes and the first
+    `num_episodes` of those count, so short episodes are not favoured. The play stops after
+    `max_episode_steps` env steps per episode an env owes (an env without a time limit cannot hang
+    it): an episode still running then counts as it stands, and `num_cut_episodes` says how many did.
+    `should_stop()`, checked after every step, ends the play early with `EvaluationStopped`.
+
+    Returns `episode_reward` (mean, in the game's own units), `episode_reward_std`, `_min`, `_max`,
+    `episode_length` (mean, env steps), `num_episodes` and `num_cut_episodes`. `after_step()`, if
+    given, is called after the reset and after every step (e.g. to render a frame).
+    """
+    num_envs = num_envs_of(env)
+    per_env = math.ceil(num_episodes / num_envs)
+    results: list[list[tuple[float, int, bool]]] = [[] for _ in range(num_envs)]  # (return, length, cut)
+    tracker = EpisodeTracker(num_envs)
+    # The policy returns its next key on the params' device. Placed there from the start, every call has
+    # the same argument placements: one compiled policy, not one for the first step and one for the rest.
+    leaf = jax.tree.leaves(params)[0]
+    if isinstance(leaf, jax.Array):
+        key = jax.device_put(key, leaf.sharding)
+    obs, _ = env.reset()
+    first = np.ones(num_envs, bool)
+    prev_action = np.zeros((num_envs, *spec.action_shape), spec.action_dtype)
+    reward = np.zeros(num_envs, np.float32)
+    done = np.zeros(num_envs, bool)
+    core_state = initial_core_state
+    if after_step is not None:
+        after_step()
+    for _ in range(max_episode_steps * per_env):
+        if all(len(r) >= per_env for r in results):
+            break
+        step, key = greedy_policy(params, key, obs, prev_action, reward, first, core_state)
+        action = np.asarray(step.action)
+        obs, reward, terminated, truncated, info = step_env(env, spec.env_action(action))
+        for index, episode_reward, length in tracker.update(reward, terminated, truncated, info):
+            results[index].append((episode_reward, length, False))
+        if after_step is not None:
+            after_step()
+        if should_stop is not None and should_stop():
+            raise EvaluationStopped
+        # EnvPool resets on the step after an episode ends: that step's observation is a first one.
+        first, done = done, terminated | truncated
+        prev_action, core_state = action, step.core_state
+    for index, finished in enumerate(results):
+        if len(finished) < per_env:  # the step cap ended this env's episode: it counts as it stands
+            finished.append((*tracker.running(index), True))
+    episodes = [e for per in results for e in per[:per_env]][:num_episodes]
+    rewards = np.array([e[0] for e in episodes])
+    lengths = np.array([e[1] for e in episodes])
+    return {
+        "episode_reward": float(rewards.mean()),
+        "episode_reward_std": float(rewards.std()),
+        "episode_reward_min": float(rewards.min()),
+        "episode_reward_max": float(rewards.max()),
+        "episode_length": float(lengths.mean()),
+        "num_episodes": len(episodes),
+        "num_cut_episodes": sum(e[2] for e in episodes),
+    }

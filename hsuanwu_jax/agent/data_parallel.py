@@ -1,0 +1,111 @@
+"""The update run data-parallel: one device's update functions (update.py) mapped over the learner mesh's
+`BATCH_AXIS` and jitted, in one program or in pieces."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import jax
+import numpy as np
+from jax.sharding import Mesh, PartitionSpec
+
+from hsuanwu_jax.agent.optim import LearningRate
+from hsuanwu_jax.parallel.mesh import BATCH_AXIS, replicate, trajectory_spec
+
+
+def data_parallel(step_fn: Callable, mesh: Mesh) -> Callable:
+    """Jits `step_fn(state, trajectory, rate) -> (state, metrics)`, written for one device over `BATCH_AXIS`,
+    to run on every device of `mesh` with the trajectory split along B (the state and the `LearningRate`
+    replicated); the state is donated."""
+    replicated = PartitionSpec()
+    sharded = jax.shard_map(
+        step_fn,
+        mesh=mesh,
+        in_specs=(replicated, trajectory_spec(), replicated),
+        out_specs=(replicated, replicated),
+    )
+    return jax.jit(sharded, donate_argnums=0)
+
+
+class DataParallelUpdate:
+    """`update(state, trajectory) -> (state, metrics)` on every device of a mesh, from `update.UpdateFns`.
+
+    One piece (`num_chunks` 1): `fns.step` as one jitted program. More: three programs, the gradients of
+    `chunks_per_call` pieces compiled once and called `num_chunks / chunks_per_call` times from Python on
+    each device's part of the batch, the running sums kept per device (a leading device axis) until
+    `finish` adds them over the mesh.
+
+    `rate` is an argument of every call, not a constant of the programs: runs that
+    differ only in the learning rate or their length load each other's programs from the persistent cache.
+    """
+
+    def __init__(self, fns, mesh: Mesh, rate: LearningRate):
+        self._fns = fns
+        self._rate = replicate(rate.as_arrays(), mesh)
+        if fns.num_chunks == 1:
+            self._step = data_parallel(fns.step, mesh)
+            return
+        self._step = None
+        replicated, per_device, batch = PartitionSpec(), PartitionSpec(BATCH_AXIS), trajectory_spec()
+
+        # A device's sums with a leading axis of 1, so that out_specs can place them per device.
+        def stacked(fn):
+            return lambda *args: jax.tree.map(lambda x: x[None], fn(*args))
+
+        def unstacked(sums):
+            return jax.tree.map(lambda x: x[0], sums)
+
+        self._zero = jax.jit(
+            jax.shard_map(
+                stacked(fns.zero_sums),
+                mesh=mesh,
+                in_specs=(replicated, batch, replicated),
+                out_specs=per_device,
+            )
+        )
+        self._add = jax.jit(
+            jax.shard_map(
+                stacked(lambda sums, *args: fns.add_pieces(unstacked(sums), *args)),
+                mesh=mesh,
+                in_specs=(per_device, replicated, batch, replicated, replicated),
+                out_specs=per_device,
+            ),
+            donate_argnums=0,
+        )
+        self._finish = jax.jit(
+            jax.shard_map(
+                lambda state, sums, rewards, rate: fns.finish(state, unstacked(sums), rewards, rate),
+                mesh=mesh,
+                in_specs=(replicated, per_device, batch.reward, replicated),
+                out_specs=(replicated, replicated),
+            ),
+            donate_argnums=0,  # the sums are read, not reused
+        )
+
+    def __call__(self, state, traj):
+        if self._step is not None:
+            return self._step(state, traj, self._rate)
+        sums = self._zero(state.params, traj, state.value_stats)
+        for call in range(self._fns.num_chunks // self._fns.chunks_per_call):
+            sums = self._add(sums, state.params, traj, state.value_stats, np.int32(call))
+        return self._finish(state, sums, traj.reward, self._rate)
+
+    def lower(self, state, traj) -> list[jax.stages.Lowered]:
+        """The update's programs traced and lowered for arguments like `state` and `traj` (one, or three when
+        chunked), not compiled."""
+        if self._step is not None:
+            return [self._step.lower(state, traj, self._rate)]
+        zero = self._zero.lower(state.params, traj, state.value_stats)
+        sums = zero.compile().out_info
+        return [
+            zero,
+            self._add.lower(sums, state.params, traj, state.value_stats, np.int32(0)),
+            self._finish.lower(state, sums, traj.reward, self._rate),
+        ]
+
+    def compile(self, state, traj) -> None:
+        """Compiles (or loads from the persistent cache) every program of an update for arguments like `state`
+        and `traj`, without running one: the first call then starts at once. The training loop does this on
+        the main thread while the actor threads compile their rollouts."""
+        for program in self.lower(state, traj):
+            program.compile()

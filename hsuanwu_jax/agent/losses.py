@@ -1,0 +1,110 @@
+"""The IMPALA loss: V-trace policy gradient, baseline regression and an entropy bonus."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+import jax
+import jax.numpy as jnp
+
+from hsuanwu_jax.agent.networks import NetworkOutput
+from hsuanwu_jax.core import popart, vtrace
+from hsuanwu_jax.core.types import CoreState, Params, Trajectory
+
+ApplyFn = Callable[..., tuple[NetworkOutput, CoreState]]
+LossFn = Callable[..., tuple[jax.Array, dict[str, jax.Array]]]  # (params, trajectory, value_stats)
+
+
+def make_impala_loss(
+    *,
+    apply_fn: ApplyFn,
+    distribution,
+    discount: float,
+    baseline_coef: float,
+    ent_coef: float,
+    clip_rho_threshold: float | None = 1.0,
+    clip_pg_rho_threshold: float | None = 1.0,
+    lambda_: float = 1.0,
+    reward_scale: float = 1.0,
+    use_popart: bool = False,
+) -> LossFn:
+    """Returns `loss_fn(params, trajectory, value_stats=None) -> (loss, metrics)` for one shard of the batch.
+
+    loss = pg + baseline_coef * baseline - ent_coef * entropy, each *summed* over the T
+    transitions and B envs of the trajectory (the seed's convention), where
+        pg       = -sum log pi(a_t|x_t) * pg_advantage_t
+        baseline = 0.5 * sum (vs_t - V(x_t))^2
+        entropy  = sum H(pi(.|x_t)).
+    `metrics` holds those sums and the number of transitions, so a data-parallel caller can
+    add them up over devices.
+
+    Args:
+      apply_fn: `apply_fn(params, obs, prev_action, reward, first, core_state)` over `[T+1, B, ...]`.
+      distribution: the action distribution (`log_prob`, `entropy`) over the policy head.
+      discount: gamma, applied where the next observation is not terminal.
+      baseline_coef, ent_coef: the loss coefficients.
+      clip_rho_threshold, clip_pg_rho_threshold, lambda_: passed to V-trace.
+      reward_scale: multiplies the rewards the targets are built from (the network's reward input
+        stays as the env gave it), e.g. 0.1 where returns are in the hundreds.
+      use_popart: the value head outputs values normalised by `value_stats` (popart.py): V-trace runs
+        on the unnormalised values std * n + mean, clipped to the returns the rewards seen allow
+        (`popart.value_bounds`), the baseline regresses n on the normalised targets
+        (vs - mean) / std, the policy gradient's advantages are divided by std (Hessel et al. 2019),
+        and `metrics` add the targets' sums for the statistics' update. Off, `value_stats` is unused.
+    """
+
+    def loss_fn(params: Params, traj: Trajectory, value_stats=None) -> tuple[jax.Array, dict[str, jax.Array]]:
+        outputs, _ = apply_fn(
+            params, traj.obs, traj.prev_action, traj.reward, traj.first, traj.initial_core_state
+        )
+        policy = jax.tree.map(lambda x: x[:-1], outputs.policy)  # the bootstrap step takes no action
+        values = outputs.value
+        if use_popart:
+            value_std, value_mean = popart.std(value_stats), value_stats.mean
+            normalised_values, values = values, value_std * values + value_mean
+            if discount < 1:  # the values bootstrapped from, kept to the returns the rewards allow
+                values = jnp.clip(values, *popart.value_bounds(value_stats, reward_scale, discount))
+        # A transition that starts at a `done` observation is EnvPool's reset step: the env
+        # ignored the action, so it carries no learning signal. Giving it reward V(x_t) and
+        # discount 0 makes its V-trace target exactly V(x_t), which is also the right bootstrap
+        # for an episode truncated at x_t (a terminated one is cut by its zero discount).
+        valid = jnp.logical_not(traj.done[:-1])
+        mask = valid.astype(jnp.float32)
+        log_prob = distribution.log_prob(policy, traj.action[:-1])
+        log_rhos = jnp.where(valid, log_prob - traj.behaviour_log_prob[:-1], 0.0)
+        rewards = jnp.where(valid, reward_scale * traj.reward[1:], jax.lax.stop_gradient(values[:-1]))
+        not_terminal = 1.0 - traj.terminated[1:].astype(jnp.float32)
+        discounts = jnp.where(valid, discount * not_terminal, 0.0)
+        vs, pg_advantages = vtrace.from_importance_weights(
+            log_rhos,
+            discounts,
+            rewards,
+            values[:-1],
+            values[-1],
+            clip_rho_threshold=clip_rho_threshold,
+            clip_pg_rho_threshold=clip_pg_rho_threshold,
+            lambda_=lambda_,
+        )
+        if use_popart:
+            pg_advantages = pg_advantages / value_std
+            baseline_errors = (vs - value_mean) / value_std - normalised_values[:-1]
+        else:
+            baseline_errors = vs - values[:-1]
+        pg_loss = -jnp.sum(mask * log_prob * pg_advantages)
+        baseline_loss = 0.5 * jnp.sum(mask * jnp.square(baseline_errors))
+        entropy = jnp.sum(mask * distribution.entropy(policy))
+        loss = pg_loss + baseline_coef * baseline_loss - ent_coef * entropy
+        metrics = {
+            "loss": loss,
+            "pg_loss": pg_loss,
+            "baseline_loss": baseline_loss,
+            "entropy": entropy,
+            "num_transitions": jnp.sum(mask),
+        }
+        if use_popart:  # the targets normalised by the statistics in use, for popart.update_stats
+            normalised_targets = (vs - value_mean) / value_std
+            metrics["normalised_target_sum"] = jnp.sum(mask * normalised_targets)
+            metrics["normalised_target_square_sum"] = jnp.sum(mask * jnp.square(normalised_targets))
+        return loss, metrics
+
+    return loss_fn

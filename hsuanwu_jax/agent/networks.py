@@ -1,0 +1,205 @@
+"""Flax networks: observation encoders, the IMPALA core (optional LSTM) and policy/value heads.
+
+Every network is time-major: inputs are `[T, B, ...]` (the actor passes T = 1, the learner T + 1).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import Any, NamedTuple
+
+import flax.linen as nn
+import jax
+import jax.numpy as jnp
+import numpy as np
+
+from hsuanwu_jax.config.fields import ENCODERS
+from hsuanwu_jax.core.types import CoreState
+
+VALUE_HEAD = "baseline"  # the name of the value head's last layer in the params
+
+
+def kernel_init(weight_init: str, gain: float) -> nn.initializers.Initializer:
+    """Flax's default (LeCun normal, whatever `gain`), or orthogonal scaled by `gain` for "orthogonal"."""
+    if weight_init == "orthogonal":
+        return nn.initializers.orthogonal(gain)
+    return nn.linear.default_kernel_init
+
+
+_RELU_GAIN = 2**0.5  # keeps the activations' scale through ReLU layers under orthogonal init
+
+
+class NetworkOutput(NamedTuple):
+    policy: Any  # the distribution's parameters: logits [T, B, A], or (mean, log_std) each [T, B, A]
+    value: jax.Array  # [T, B] float32
+
+
+class MLPEncoder(nn.Module):
+    """Fully connected layers for vector observations `[N, D]` (or `[N, ...]`, flattened)."""
+
+    hidden_sizes: Sequence[int] = (64, 64)
+    weight_init: str = "lecun"
+
+    @nn.compact
+    def __call__(self, x: jax.Array) -> jax.Array:
+        init = kernel_init(self.weight_init, _RELU_GAIN)
+        x = x.reshape(x.shape[0], -1).astype(jnp.float32)
+        for size in self.hidden_sizes:
+            x = nn.relu(nn.Dense(size, kernel_init=init)(x))
+        return x
+
+
+def _image_to_float(x: jax.Array) -> jax.Array:
+    """uint8 `[N, C, H, W]` (EnvPool's channel-first frames) -> float32 `[N, H, W, C]` in [0, 1]."""
+    return jnp.transpose(x, (0, 2, 3, 1)).astype(jnp.float32) / 255.0
+
+
+class NatureCNN(nn.Module):
+    """The Mnih et al. (2015) DQN torso: three convolutions and a 512-unit layer."""
+
+    weight_init: str = "lecun"
+
+    @nn.compact
+    def __call__(self, x: jax.Array) -> jax.Array:
+        init = kernel_init(self.weight_init, _RELU_GAIN)
+        x = _image_to_float(x)
+        x = nn.relu(nn.Conv(32, (8, 8), strides=(4, 4), padding="VALID", kernel_init=init)(x))
+        x = nn.relu(nn.Conv(64, (4, 4), strides=(2, 2), padding="VALID", kernel_init=init)(x))
+        x = nn.relu(nn.Conv(64, (3, 3), strides=(1, 1), padding="VALID", kernel_init=init)(x))
+        return nn.relu(nn.Dense(512, kernel_init=init)(x.reshape(x.shape[0], -1)))
+
+
+class _ResidualBlock(nn.Module):
+    channels: int
+    weight_init: str = "lecun"
+
+    @nn.compact
+    def __call__(self, x: jax.Array) -> jax.Array:
+        init = kernel_init(self.weight_init, _RELU_GAIN)
+        y = nn.Conv(self.channels, (3, 3), kernel_init=init)(nn.relu(x))
+        y = nn.Conv(self.channels, (3, 3), kernel_init=init)(nn.relu(y))
+        return x + y
+
+
+class ResNetEncoder(nn.Module):
+    """The Espeholt et al. (2018) IMPALA "deep" torso: 3 sections of conv, max-pool, 2 residual blocks."""
+
+    channels: Sequence[int] = (16, 32, 32)
+    weight_init: str = "lecun"
+
+    @nn.compact
+    def __call__(self, x: jax.Array) -> jax.Array:
+        init = kernel_init(self.weight_init, _RELU_GAIN)
+        x = _image_to_float(x)
+        for channels in self.channels:
+            x = nn.Conv(channels, (3, 3), kernel_init=init)(x)
+            x = nn.max_pool(x, (3, 3), strides=(2, 2), padding="SAME")
+            x = _ResidualBlock(channels, self.weight_init)(x)
+            x = _ResidualBlock(channels, self.weight_init)(x)
+        x = nn.relu(x).reshape(x.shape[0], -1)
+        return nn.relu(nn.Dense(256, kernel_init=init)(x))
+
+
+class ResettingLSTM(nn.Module):
+    """An LSTM scanned over time whose state is zeroed where an episode starts."""
+
+    size: int
+
+    @nn.compact
+    def __call__(self, state: CoreState, x: jax.Array, first: jax.Array):
+        """state: `(c, h)` each `[B, size]`; x: `[T, B, D]`; first: `[T, B]` -> (state, `[T, B, size]`)."""
+
+        def step(cell, carry, inputs):
+            x_t, first_t = inputs
+            carry = jax.tree.map(lambda s: jnp.where(first_t[:, None], 0.0, s), carry)
+            return cell(carry, x_t)
+
+        scan = nn.scan(step, variable_broadcast="params", split_rngs={"params": False})
+        return scan(nn.OptimizedLSTMCell(self.size, name="cell"), state, (x, first))
+
+
+class ImpalaNetwork(nn.Module):
+    """Encoder, then [features, last action, clipped last reward] -> optional LSTM -> heads.
+
+    `distribution` "categorical": `action_size` discrete actions, the last one fed one-hot, the
+    policy head gives logits. "diag_gaussian": actions are vectors of `action_size`, fed as they
+    are, the head gives a mean and a state-independent log standard deviation (initially 0).
+    `weight_init` "lecun" is Flax's default; "orthogonal" is orthogonal with gain sqrt(2) for the
+    hidden layers, 0.01 for the policy head and 1 for the value head (the LSTM keeps its own).
+    `action_bounds` `(low, high)`, each `action_size` floats: the Gaussian's mean is kept within them,
+    centre + half-width * tanh(head output), in each dimension with finite bounds. Without it a mean could
+    leave the range, where every sample is clipped to the same action and no advantage can bring it back
+    (Pendulum-v1 runs ended with the greedy policy pinned at a bound: benchmarks/RESULTS.md).
+    """
+
+    action_size: int
+    distribution: str = "categorical"
+    encoder: str = "mlp"
+    mlp_hidden_sizes: Sequence[int] = (64, 64)
+    use_lstm: bool = False
+    lstm_size: int = 256
+    weight_init: str = "lecun"
+    action_bounds: tuple[tuple[float, ...], tuple[float, ...]] | None = None
+
+    def initial_core_state(self, batch_size: int) -> CoreState:
+        """The core's state before any observation: `(c, h)` zeros `[B, lstm_size]`, or `()`."""
+        if not self.use_lstm:
+            return ()
+        zeros = jnp.zeros((batch_size, self.lstm_size), jnp.float32)
+        return (zeros, zeros)
+
+    @nn.compact
+    def __call__(
+        self,
+        obs: jax.Array,
+        prev_action: jax.Array,
+        reward: jax.Array,
+        first: jax.Array,
+        core_state: CoreState,
+    ) -> tuple[NetworkOutput, CoreState]:
+        """obs `[T, B, ...]`, prev_action `[T, B]` int or `[T, B, A]` float, reward `[T, B]`, first `[T, B]` bool.
+
+        Returns per-step policy logits and values, and the core state after step T - 1.
+        """
+        time, batch = obs.shape[:2]
+        flat_obs = obs.reshape(time * batch, *obs.shape[2:])
+        features = self._encoder()(flat_obs).reshape(time, batch, -1)
+        not_first = 1.0 - first.astype(jnp.float32)
+        if self.distribution == "categorical":
+            last_action = jax.nn.one_hot(prev_action, self.action_size)
+        else:
+            last_action = prev_action.astype(jnp.float32)
+        last_action = last_action * not_first[..., None]
+        last_reward = jnp.clip(reward, -1.0, 1.0)[..., None] * not_first[..., None]
+        x = jnp.concatenate([features, last_action, last_reward], axis=-1)
+        if self.use_lstm:
+            core_state, x = ResettingLSTM(self.lstm_size, name="core")(core_state, x, first)
+        policy_init = kernel_init(self.weight_init, 0.01)
+        if self.distribution != "categorical" and self.weight_init == "lecun":
+            # Means start near 0 so that the first samples are not pushed against the action bounds.
+            policy_init = nn.initializers.variance_scaling(0.01, "fan_in", "truncated_normal")
+        policy = nn.Dense(self.action_size, kernel_init=policy_init, name="policy")(x)
+        if self.distribution != "categorical":
+            log_std = self.param("log_std", nn.initializers.zeros, (self.action_size,))
+            policy = (self._bounded_mean(policy), jnp.broadcast_to(log_std, policy.shape))
+        value = nn.Dense(1, kernel_init=kernel_init(self.weight_init, 1.0), name=VALUE_HEAD)(x)[..., 0]
+        return NetworkOutput(policy, value), core_state
+
+    def _bounded_mean(self, head: jax.Array) -> jax.Array:
+        """The Gaussian's mean `[T, B, A]` from the head's outputs: within `action_bounds` where finite."""
+        if self.action_bounds is None:
+            return head
+        low, high = (np.asarray(bound, np.float64) for bound in self.action_bounds)
+        finite = np.isfinite(low) & np.isfinite(high)
+        centre = np.where(finite, (high + low) / 2, 0.0).astype(np.float32)
+        half_width = np.where(finite, (high - low) / 2, 1.0).astype(np.float32)
+        return jnp.where(finite, centre + half_width * jnp.tanh(head), head)
+
+    def _encoder(self) -> nn.Module:
+        if self.encoder == "mlp":
+            return MLPEncoder(self.mlp_hidden_sizes, self.weight_init, name="encoder")
+        if self.encoder == "nature_cnn":
+            return NatureCNN(self.weight_init, name="encoder")
+        if self.encoder == "resnet":
+            return ResNetEncoder(weight_init=self.weight_init, name="encoder")
+        raise ValueError(f"encoder={self.encoder!r} is not one of {ENCODERS}")

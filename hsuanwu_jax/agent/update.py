@@ -1,0 +1,128 @@
+"""One device's update: gradients of the IMPALA loss summed over the batch (in pieces or at once), then the
+optimizer."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import NamedTuple
+
+import jax
+import jax.numpy as jnp
+import optax
+
+from hsuanwu_jax.agent.losses import LossFn
+from hsuanwu_jax.agent.networks import VALUE_HEAD
+from hsuanwu_jax.agent.optim import LearningRate
+from hsuanwu_jax.core import popart
+from hsuanwu_jax.core.types import LearnerState, Params, Trajectory, map_envs
+
+Sums = tuple[Params, dict[str, jax.Array]]  # gradients and metrics summed over some envs of the batch
+
+
+class UpdateFns(NamedTuple):
+    """One device's share of an update, written for a mapping that binds the learner's axis
+    (`DataParallelUpdate` maps and jits them). `step` processes the shard at once;
+    `zero_sums`, `add_pieces` and `finish` process it in `num_chunks` pieces along B, `chunks_per_call`
+    pieces per call of one compiled program, and give the same update."""
+
+    step: Callable  # (state, traj [T+1, B, ...], rate) -> (state, metrics)
+    zero_sums: Callable  # (params, traj, value_stats) -> zeros shaped like one piece's Sums
+    add_pieces: Callable  # (sums, params, traj, value_stats, call) -> sums + the Sums of call `call`'s pieces
+    finish: Callable  # (state, sums, rewards [T+1, B], rate) -> (state, metrics): Sums added over devices, the optimizer step
+    num_chunks: int
+    chunks_per_call: int
+
+
+def env_chunk(traj: Trajectory, index, num_chunks: int) -> Trajectory:
+    """Piece `index` (an int or a traced int32) of `traj` `[T+1, B, ...]` cut along B into `num_chunks`
+    equal pieces: `[T+1, B / num_chunks, ...]`."""
+    size, remainder = divmod(traj.obs.shape[1], num_chunks)
+    if remainder:
+        raise ValueError(f"a batch of {traj.obs.shape[1]} envs cannot be cut into {num_chunks} equal chunks")
+    return map_envs(lambda axis, x: jax.lax.dynamic_slice_in_dim(x, index * size, size, axis), traj)
+
+
+def rescale_value_head(params, old: popart.PopArtStats, new: popart.PopArtStats):
+    """`params` with the value head's last layer rescaled to keep its unnormalised outputs (popart.py)."""
+    head = params["params"][VALUE_HEAD]
+    kernel, bias = popart.preserve_outputs(head["kernel"], head["bias"], old, new)
+    return {**params, "params": {**params["params"], VALUE_HEAD: {**head, "kernel": kernel, "bias": bias}}}
+
+
+def make_update_fns(
+    *,
+    loss_fn: LossFn,
+    optimizer: Callable[[LearningRate], optax.GradientTransformation],
+    axis_name: str,
+    num_chunks: int = 1,
+    chunks_per_call: int = 1,
+    popart_step_size: float | None = None,
+) -> UpdateFns:
+    """The update functions for one device's shard of every update (see `UpdateFns`); `optimizer` makes
+    the update's optax transformation for the `LearningRate` the programs are called with (`optim.py`).
+
+    The loss is a sum over envs, so gradients and metrics are summed over the axis: the update is the
+    same whether the batch sits on one device or is split across many. For the same reason the shard can
+    be processed in `num_chunks` sequential pieces along B whose gradients are added: the same update,
+    with smaller activations (faster per sample for conv nets on CPUs, less memory) and one compiled
+    piece reused for all of them (XLA:CPU ran a conv net's backward pass many times slower inside
+    lax.scan, and a jitted Python loop compiles one copy of the network per piece).
+
+    With `popart_step_size` (a loss made with `use_popart`), after the optimizer step the value
+    statistics move towards the batch's targets (summed over every device, so identical on all), their
+    reward range widens to the batch's rewards (for the next updates' value bounds), and the value head
+    is rescaled to keep its unnormalised outputs.
+    """
+
+    def sums_of(params, traj: Trajectory, value_stats) -> Sums:
+        # Differentiate this device's copy of the params: gradients of the replicated params
+        # themselves would already be summed over the axis by shard_map's transpose rule.
+        local_params = jax.lax.pcast(params, axis_name, to="varying")
+        return jax.grad(loss_fn, has_aux=True)(local_params, traj, value_stats)
+
+    def zero_sums(params, traj: Trajectory, value_stats) -> Sums:
+        shapes = jax.eval_shape(sums_of, params, env_chunk(traj, 0, num_chunks), value_stats)
+        return jax.tree.map(lambda x: jnp.zeros(x.shape, x.dtype), shapes)
+
+    # Traced once and called for each piece: the program holds chunks_per_call calls of one function
+    # (inlined by XLA: the same compiled code as chunks_per_call traced copies, traced chunks_per_call
+    # times faster).
+    piece_sums = jax.jit(sums_of)
+
+    def add_pieces(sums: Sums, params, traj: Trajectory, value_stats, call) -> Sums:
+        for offset in range(chunks_per_call):  # unrolled: chunks_per_call calls, which XLA inlines
+            piece = piece_sums(
+                params, env_chunk(traj, call * chunks_per_call + offset, num_chunks), value_stats
+            )
+            sums = jax.tree.map(jnp.add, sums, piece)
+        return sums
+
+    def finish(state: LearnerState, sums: Sums, rewards: jax.Array, rate: LearningRate):
+        grads, metrics = jax.lax.psum(sums, axis_name)
+        updates, opt_state = optimizer(rate).update(grads, state.opt_state, state.params)
+        params = optax.apply_updates(state.params, updates)
+        metrics["grad_norm"] = optax.tree.norm(grads)
+        value_stats = state.value_stats
+        if popart_step_size is not None:
+            targets = (
+                metrics.pop("normalised_target_sum"),
+                metrics.pop("normalised_target_square_sum"),
+                metrics["num_transitions"],
+            )
+            value_stats = popart.update_stats(value_stats, *targets, popart_step_size)
+            received = rewards[1:]  # the rewards the targets were built from (every device's)
+            value_stats = popart.widen_reward_range(
+                value_stats,
+                jax.lax.pmin(jnp.min(received), axis_name),
+                jax.lax.pmax(jnp.max(received), axis_name),
+            )
+            params = rescale_value_head(params, state.value_stats, value_stats)
+            metrics["value_mean"], metrics["value_std"] = value_stats.mean, popart.std(value_stats)
+        return LearnerState(params, opt_state, state.update_step + 1, value_stats), metrics
+
+    def step(state: LearnerState, traj: Trajectory, rate: LearningRate):
+        return finish(state, sums_of(state.params, traj, state.value_stats), traj.reward, rate)
+
+    if num_chunks % chunks_per_call:
+        raise ValueError(f"chunks_per_call={chunks_per_call} must divide num_chunks={num_chunks}")
+    return UpdateFns(step, zero_sums, add_pieces, finish, num_chunks, chunks_per_call)

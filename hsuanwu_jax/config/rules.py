@@ -1,0 +1,109 @@
+"""What each config field accepts: a check and the words an error uses to say what it expected."""
+
+from __future__ import annotations
+
+import math
+import os
+from collections.abc import Mapping
+
+from hsuanwu_jax.config.fields import ACTOR_MODES, ENCODERS, PROGRESS_MODES, VERBOSITIES, WEIGHT_INITS
+
+
+def _non_negative_int(value) -> bool:
+    return isinstance(value, int) and not isinstance(value, bool) and value >= 0
+
+
+def _positive_int(value) -> bool:
+    return _non_negative_int(value) and value > 0
+
+
+def _host_and_port(address: str) -> bool:
+    host, _, port = address.rpartition(":")
+    return bool(host) and port.isdigit() and 1 <= int(port) <= 65535
+
+
+def _number(low: float, high: float = math.inf, optional: bool = False):
+    def check(value) -> bool:
+        if value is None:
+            return optional
+        is_number = isinstance(value, (int, float)) and not isinstance(value, bool)
+        return is_number and math.isfinite(value) and low <= value <= high
+
+    return check
+
+
+RULES = {
+    "env_id": (lambda v: isinstance(v, str) and v != "", "a non-empty EnvPool task id"),
+    "env_kwargs": (lambda v: isinstance(v, Mapping), "a mapping of envpool.make arguments"),
+    "test_env_kwargs": (lambda v: isinstance(v, Mapping), "a mapping of envpool.make arguments"),
+    "seed": (_non_negative_int, "an integer >= 0"),
+    "num_actors": (_positive_int, "an integer >= 1"),
+    "num_envs": (_positive_int, "an integer >= 1"),
+    "env_threads": (_positive_int, "an integer >= 1"),
+    "num_steps": (_positive_int, "an integer >= 1"),
+    "queue_size": (_positive_int, "an integer >= 1"),
+    "actor_timeout_seconds": (_number(0.0), "a finite number >= 0 (seconds; 0: no timeout)"),
+    "actor_mode": (lambda v: v in ACTOR_MODES, f"one of {ACTOR_MODES}"),
+    "batch_size": (_positive_int, "an integer >= 1"),
+    "num_train_steps": (_positive_int, "an integer >= 1"),
+    "learner_chunks": (_non_negative_int, "0 (per backend) or an integer dividing each device's batch"),
+    "lr": (_number(0.0), "a finite number >= 0"),
+    "lr_warmup_steps": (_non_negative_int, "an integer >= 0 (env steps)"),
+    "alpha": (_number(0.0, 1.0), "a finite number in [0, 1]"),
+    "eps": (_number(0.0), "a finite number >= 0"),
+    "max_grad_norm": (_number(1e-12), "a finite number > 0"),
+    "discount": (_number(0.0, 1.0), "a finite number in [0, 1]"),
+    "baseline_coef": (_number(0.0), "a finite number >= 0"),
+    "ent_coef": (_number(0.0), "a finite number >= 0"),
+    "reward_scale": (_number(1e-12), "a finite number > 0"),
+    "clip_rho_threshold": (_number(1e-12, optional=True), "a finite number > 0 or None"),
+    "clip_pg_rho_threshold": (_number(1e-12, optional=True), "a finite number > 0 or None"),
+    "vtrace_lambda": (_number(0.0, 1.0), "a finite number in [0, 1]"),
+    "popart": (lambda v: isinstance(v, bool), "True or False"),
+    "popart_step_size": (_number(1e-12, 1.0), "a finite number in (0, 1]"),
+    "encoder": (lambda v: v in ENCODERS, f"one of {ENCODERS}"),
+    "mlp_hidden_sizes": (
+        lambda v: isinstance(v, (tuple, list)) and all(_positive_int(x) for x in v),
+        "a sequence of positive integers",
+    ),
+    "use_lstm": (lambda v: isinstance(v, bool), "True or False"),
+    "init_model_path": (lambda v: isinstance(v, str), 'a path to a model export, or ""'),
+    "lstm_size": (_positive_int, "an integer >= 1"),
+    "weight_init": (lambda v: v in WEIGHT_INITS, f"one of {WEIGHT_INITS}"),
+    "learner_device_ids": (
+        lambda v: v is None or (isinstance(v, (tuple, list)) and all(isinstance(x, int) for x in v)),
+        "None or a list of device ids",
+    ),
+    "actor_device_id": (lambda v: v is None or isinstance(v, int), "None or a device id"),
+    "num_test_episodes": (_positive_int, "an integer >= 1"),
+    "test_max_episode_steps": (_positive_int, "an integer >= 1 (env steps)"),
+    "test_every": (
+        lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0,
+        "an integer >= 0 (env steps)",
+    ),
+    "log_every": (_positive_int, "an integer >= 1 (env steps)"),
+    "progress": (lambda v: v in PROGRESS_MODES, f"one of {PROGRESS_MODES}"),
+    "tensorboard": (lambda v: isinstance(v, bool), "True or False"),
+    "wandb_project": (lambda v: isinstance(v, str), 'a W&B project name, or "" for no W&B logging'),
+    "wandb_entity": (lambda v: isinstance(v, str), 'a W&B entity, or "" for the default one'),
+    "multi_host": (lambda v: isinstance(v, bool), "True or False"),
+    "coordinator_address": (
+        lambda v: isinstance(v, str) and (v == "" or _host_and_port(v)),
+        'a "host:port" string with a port in 1..65535, or "" to auto-detect',
+    ),
+    "num_processes": (lambda v: v is None or _positive_int(v), "None or an integer >= 1"),
+    "process_id": (lambda v: v is None or _non_negative_int(v), "None or an integer >= 0"),
+    "distributed_timeout_seconds": (_positive_int, "an integer >= 1 (seconds)"),
+    "checkpoint_every": (_non_negative_int, "an integer >= 0 (env steps)"),
+    "checkpoint_keep": (_positive_int, "an integer >= 1"),
+    "workdir": (lambda v: isinstance(v, str), "a path"),
+    "experiment": (
+        lambda v: isinstance(v, str) and os.sep not in v and v not in (".", ".."),
+        "a name usable as a folder name (no path separator)",
+    ),
+    "verbosity": (lambda v: v in VERBOSITIES, f"one of {VERBOSITIES}"),
+    "compile_cache_dir": (
+        lambda v: isinstance(v, str),
+        'a directory, or "" for no persistent compilation cache',
+    ),
+}

@@ -1,0 +1,170 @@
+"""Typed settings: a config validated once, with every field declared and the sizes derived from it.
+
+`validate(cfg)` checks every field of a config (unknown names with a suggestion, types, ranges,
+divisibility) and returns `Settings`: the config's fields as typed attributes plus the derived
+values, frozen. Fields and derived values are told apart by `CONFIG_FIELDS` / `DERIVED_FIELDS`.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import difflib
+import importlib.util
+import math
+import os
+from collections.abc import Mapping
+from typing import Any
+
+from hsuanwu_jax.config.defaults import default_config
+from hsuanwu_jax.config.hsuanwu_tree import is_hsuanwu_tree, translate
+from hsuanwu_jax.config.loading import to_config_dict
+from hsuanwu_jax.config.rules import RULES
+from hsuanwu_jax.core.spec import EnvFacts
+
+NO_ENV_FACTS = EnvFacts()
+
+
+@dataclasses.dataclass(frozen=True)
+class Settings:
+    """A validated config: each field of `default_config` (see it for their meaning), then the derived
+    sizes. `config` is the whole validated config as a plain dict (what runs store and envs are made from)."""
+
+    config: Mapping[str, Any]
+    env_id: str
+    env_kwargs: Mapping[str, Any]
+    test_env_kwargs: Mapping[str, Any]
+    seed: int
+    num_actors: int
+    num_envs: int
+    env_threads: int
+    num_steps: int
+    queue_size: int
+    actor_timeout_seconds: float
+    actor_mode: str
+    batch_size: int
+    num_train_steps: int
+    learner_chunks: int
+    lr: float
+    lr_warmup_steps: int
+    alpha: float
+    eps: float
+    max_grad_norm: float
+    discount: float
+    baseline_coef: float
+    ent_coef: float
+    reward_scale: float
+    clip_rho_threshold: float | None
+    clip_pg_rho_threshold: float | None
+    vtrace_lambda: float
+    popart: bool
+    popart_step_size: float
+    encoder: str
+    mlp_hidden_sizes: tuple[int, ...]
+    use_lstm: bool
+    lstm_size: int
+    weight_init: str
+    init_model_path: str
+    learner_device_ids: tuple[int, ...] | None
+    actor_device_id: int | None
+    multi_host: bool
+    coordinator_address: str
+    num_processes: int | None
+    process_id: int | None
+    distributed_timeout_seconds: int
+    num_test_episodes: int
+    test_max_episode_steps: int
+    test_every: int
+    log_every: int
+    progress: str
+    tensorboard: bool
+    wandb_project: str
+    wandb_entity: str
+    checkpoint_every: int
+    checkpoint_keep: int
+    workdir: str
+    experiment: str
+    compile_cache_dir: str
+    verbosity: str
+    # Derived, never set in a config:
+    rollouts_per_batch: int  # actor rollouts concatenated into one learner batch
+    steps_per_update: int  # env steps consumed by one update: num_steps * batch_size * processes
+    num_updates: int  # updates needed to reach num_train_steps
+    hsuanwu_form: bool = False  # the config came as Hsuanwu's tree (translated by hsuanwu_tree.py)
+    config_notes: tuple[str, ...] = ()  # what the translation ignored or changed, one line each
+
+
+DERIVED_FIELDS = ("rollouts_per_batch", "steps_per_update", "num_updates", "hsuanwu_form", "config_notes")
+
+
+CONFIG_FIELDS = tuple(
+    f.name for f in dataclasses.fields(Settings) if f.name not in ("config", *DERIVED_FIELDS)
+)
+
+
+def validate(cfg, num_processes: int = 1, env: EnvFacts = NO_ENV_FACTS) -> Settings:
+    """Checks every field of `cfg` (unknown names, types, ranges, divisibility) and derives sizes.
+
+    Missing fields take their defaults. `num_processes` is the number of processes that train
+    together (each contributes `batch_size` envs to every update). A config in Hsuanwu's layout is
+    translated first (hsuanwu_tree.py), with `env`, what the train env tells, filling what Hsuanwu
+    took from the env (the task, the number of envs). Raises ValueError naming the field and what it
+    accepts.
+    """
+    given = to_config_dict(cfg).to_dict()
+    defaults = default_config().to_dict()
+    notes: list[str] = []
+    hsuanwu_form = is_hsuanwu_tree(given)
+    if hsuanwu_form:
+        given, notes = translate(given, defaults, env)
+    if env.env_id is not None:  # the train env's task stands for the config's (the test env follows it)
+        if "env_id" not in given:
+            given = {"env_id": env.env_id, "env_kwargs": dict(env.env_kwargs or {}), **given}
+        elif given["env_id"] not in (env.env_id, *env.same_tasks):
+            raise ValueError(
+                f"config field env_id={given['env_id']!r} differs from train_env's task {env.env_id!r}: set "
+                f"env_id={env.env_id!r} (or leave it out: the train env's task is taken)"
+            )
+    for name in given:
+        if name not in defaults:
+            close = difflib.get_close_matches(name, defaults, n=1)
+            hint = f"; did you mean {close[0]!r}?" if close else ""
+            raise ValueError(f"unknown config field {name!r}{hint}")
+    merged = {**defaults, **given}
+    # Paths may come as pathlib.Path (os.PathLike).
+    for name in ("workdir", "init_model_path", "compile_cache_dir"):
+        if isinstance(merged[name], os.PathLike):
+            merged[name] = os.fspath(merged[name])
+    for name, (check, accepted) in RULES.items():
+        if not check(merged[name]):
+            raise ValueError(f"config field {name}={merged[name]!r} is invalid: expected {accepted}")
+    if merged["batch_size"] % merged["num_envs"]:
+        raise ValueError(
+            f"batch_size={merged['batch_size']} must be a multiple of num_envs={merged['num_envs']} "
+            f"(a batch is made of whole actor rollouts), e.g. {merged['num_envs'] * max(1, merged['batch_size'] // merged['num_envs'])}"
+        )
+    process_id, num_processes_field = merged["process_id"], merged["num_processes"]
+    if process_id is not None and num_processes_field is not None and process_id >= num_processes_field:
+        raise ValueError(
+            f"config field process_id={merged['process_id']} is out of range: "
+            f"expected 0 <= process_id < num_processes={merged['num_processes']}"
+        )
+    if merged["wandb_project"] and importlib.util.find_spec("wandb") is None:
+        raise ValueError(
+            f"config field wandb_project={merged['wandb_project']!r} needs the wandb package: "
+            'pip install wandb, or set wandb_project=""'
+        )
+    if merged["multi_host"] and merged["learner_device_ids"] is not None:
+        raise ValueError("config field learner_device_ids must be None with multi_host: every device learns")
+    steps_per_update = merged["num_steps"] * merged["batch_size"] * num_processes
+    typed = {name: merged[name] for name in CONFIG_FIELDS}
+    for name in ("mlp_hidden_sizes", "learner_device_ids"):
+        typed[name] = None if typed[name] is None else tuple(typed[name])
+    return Settings(
+        config=merged,
+        **typed,
+        rollouts_per_batch=merged["batch_size"] // merged["num_envs"],
+        steps_per_update=steps_per_update,
+        num_updates=math.ceil(merged["num_train_steps"] / steps_per_update),
+        hsuanwu_form=hsuanwu_form,
+        config_notes=tuple(notes),
+    )

@@ -1,0 +1,69 @@
+"""EnvPool envs made from a config (its env fields checked first by config_checks.py), seeded per env."""
+
+from __future__ import annotations
+
+import warnings
+from collections.abc import Mapping
+from typing import Any
+
+import envpool
+
+from hsuanwu_jax.envs.config_checks import check_env_config, check_renderable
+
+TEST_SEED_OFFSET = 1_000_003  # test envs never share a seed with a training env
+
+
+def make_env(
+    cfg: Mapping[str, Any],
+    test: bool = False,
+    process_index: int | None = None,
+    *,
+    num_envs: int | None = None,
+    render: bool = False,
+):
+    """EnvPool envs for a config.
+
+    For training, a list of `num_actors` envs with `num_envs` envs each (one per actor thread),
+    seeded `seed + i` for the i-th env of the whole run: in a multi-host run process p's envs come
+    after those of processes 0..p-1 (`process_index`, default the config's `process_id` or 0; this
+    function never starts JAX, so it can run before `jax.distributed` joins). With `test=True`, one env of
+    `num_test_episodes` envs that runs one greedy episode each; `env_kwargs` apply to both, and
+    `test_env_kwargs` override them for testing (e.g. no episodic life, unclipped rewards). A test env
+    can instead have `num_envs` envs, and with `render=True` its `render()` returns RGB frames
+    `[num_envs, H, W, 3]` uint8 (classic control and Atari; MuJoCo needs an OpenGL context, MUJOCO_GL).
+    """
+    check_env_config(cfg)
+    kwargs = dict(cfg.get("env_kwargs") or {})
+    if test:
+        kwargs.update(cfg.get("test_env_kwargs") or {})
+        if render:
+            check_renderable(cfg["env_id"])
+            kwargs["render_mode"] = "rgb_array"
+        n = int(num_envs or cfg["num_test_episodes"])
+        return make_envpool(cfg["env_id"], n, cfg["env_threads"], int(cfg["seed"]) + TEST_SEED_OFFSET, kwargs)
+    if render or num_envs is not None:
+        raise ValueError(
+            "num_envs and render apply to test envs (test=True); training envs follow the config"
+        )
+    n, actors = int(cfg["num_envs"]), int(cfg["num_actors"])
+    if process_index is None:
+        process_index = cfg.get("process_id") or 0
+    first = int(cfg["seed"]) + process_index * actors * n
+    return [make_envpool(cfg["env_id"], n, cfg["env_threads"], first + k * n, kwargs) for k in range(actors)]
+
+
+def make_envpool(env_id: str, num_envs: int, num_threads: int, seed: int, kwargs: dict):
+    with warnings.catch_warnings():
+        # EnvPool declares float64 bounds for float32 Boxes; gymnasium warns when it builds the spaces.
+        warnings.filterwarnings("ignore", message=".*precision lowered by casting", category=UserWarning)
+        env = envpool.make(
+            env_id,
+            env_type="gymnasium",
+            num_envs=num_envs,
+            batch_size=num_envs,
+            num_threads=min(int(num_threads), num_envs),
+            seed=seed,
+            **kwargs,
+        )
+        _ = env.observation_space, env.action_space  # built (and cached) on first access: warns
+    return env

@@ -1,0 +1,121 @@
+"""The run plan: what a run will use, decided from its settings, its envs and the devices it sees.
+
+`plan_run` is pure (devices are passed in), so every choice it makes is testable without starting
+actors or compiling anything.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import NamedTuple
+
+import jax
+from jax.sharding import Mesh
+
+from hsuanwu_jax.config.settings import Settings
+from hsuanwu_jax.core.spec import EnvSpec
+from hsuanwu_jax.parallel.mesh import learner_mesh, select_devices
+
+XLA_ACTOR_PLATFORMS = ("cpu", "gpu", "cuda", "rocm")  # where EnvPool's XLA custom calls exist
+
+
+CONV_ENCODERS = ("nature_cnn", "resnet")
+
+
+class RunPlan(NamedTuple):
+    """Devices, mesh and modes of one run, with "auto" and 0 settings resolved."""
+
+    mesh: Mesh  # the learner mesh: one `BATCH_AXIS` over every learner device (all processes')
+    local_learners: int  # learner devices of this process
+    actor_device: jax.Device  # where actors keep their params and run the policy
+    actor_mode: str  # "xla" (each rollout one jitted scan) or "python"
+    learner_chunks: int  # sequential pieces of each learner device's batch
+    learner_chunks_per_call: int  # pieces per call of the one compiled learner piece program
+
+
+def plan_run(
+    settings: Settings,
+    spec: EnvSpec,
+    *,
+    envs_have_xla: bool,
+    local_devices: Sequence[jax.Device],
+    global_devices: Sequence[jax.Device],
+) -> RunPlan:
+    """The plan for `settings` and envs of `spec` (`envs_have_xla`: all are EnvPool envs with an
+    XLA interface), on this process's `local_devices` and the run's `global_devices`.
+
+    Raises ValueError, naming the field, for an encoder that does not fit the observations, a batch that cannot be split over the learner devices
+    or into `learner_chunks`, unknown device ids, and an XLA actor mode on a device without it.
+    """
+    if spec.is_image != (settings.encoder in CONV_ENCODERS):
+        accepted = "'nature_cnn' or 'resnet'" if spec.is_image else "'mlp'"
+        raise ValueError(
+            f"encoder={settings.encoder!r} does not fit observations of shape {spec.obs_shape}: use {accepted}"
+        )
+    if settings.multi_host:
+        learner_devices, local_learners = list(global_devices), len(local_devices)
+    else:
+        learner_devices = select_devices(settings.learner_device_ids, "learner_device_ids", local_devices)
+        local_learners = len(learner_devices)
+    if settings.batch_size % local_learners:
+        fits = [
+            n
+            for n in range(settings.num_envs, 4 * settings.batch_size + 1, settings.num_envs)
+            if n % local_learners == 0
+        ][:3]
+        raise ValueError(
+            f"batch_size={settings.batch_size} must split evenly over this process's {local_learners} learner "
+            f"devices and be a multiple of num_envs={settings.num_envs}: e.g. {fits}, or set learner_device_ids"
+        )
+    device_batch = settings.batch_size // local_learners
+    platform = learner_devices[0].platform
+    learner_chunks = settings.learner_chunks or default_learner_chunks(
+        settings.encoder, device_batch, platform
+    )
+    if device_batch % learner_chunks:
+        raise ValueError(
+            f"learner_chunks={settings.learner_chunks} must divide each learner device's batch of "
+            f"{device_batch} envs (batch_size={settings.batch_size} over {local_learners} devices)"
+        )
+    actor_ids = None if settings.actor_device_id is None else [settings.actor_device_id]
+    actor_device = select_devices(actor_ids, "actor_device_id", local_devices)[0]
+    xla_device = actor_device.platform in XLA_ACTOR_PLATFORMS
+    actor_mode = (
+        settings.actor_mode
+        if settings.actor_mode != "auto"
+        else ("xla" if xla_device and envs_have_xla else "python")
+    )
+    if actor_mode == "xla" and not xla_device:
+        raise ValueError(
+            f"actor_mode='xla' runs EnvPool's XLA custom calls, which exist for CPU and GPU devices only; "
+            f"the actor device is a {actor_device.platform} device: use actor_mode='python' or "
+            "set actor_device_id to a CPU or GPU device"
+        )
+    return RunPlan(
+        mesh=learner_mesh(learner_devices),
+        local_learners=local_learners,
+        actor_device=actor_device,
+        actor_mode=actor_mode,
+        learner_chunks=learner_chunks,
+        learner_chunks_per_call=chunks_per_call(learner_chunks),
+    )
+
+
+def default_learner_chunks(encoder: str, device_batch: int, platform: str) -> int:
+    """`learner_chunks=0`: one env per chunk for the conv encoders on CPUs, where a Nature CNN's update ran
+    2.4x faster on 81-frame pieces than on the whole 2,592-frame batch (benchmarks/learner_chunks.py);
+    otherwise the whole batch at once (the MLP, and accelerators, which want large batches)."""
+    return device_batch if platform == "cpu" and encoder in CONV_ENCODERS else 1
+
+
+# Pieces of the batch per call of the compiled piece program. Each piece is a copy of the network's forward
+# and backward in the program (compile time, memory); fewer per call ran slower. Breakout Nature CNN, 32
+# one-env pieces of 21 frames, learner alone (benchmarks/RESULTS.md, "Start-up, second look"): 8 per call
+# 1,166 / 959 env steps/s, first update 21 s cold, peak 1.1 GB; 1 per call 991 / 928, 17 s, 0.9 GB; all 32
+# in one program (before) 1,333 / 1,243, 38 s, 1.8 GB.
+MAX_CHUNKS_PER_CALL = 8
+
+
+def chunks_per_call(learner_chunks: int) -> int:
+    """The largest divisor of `learner_chunks` up to MAX_CHUNKS_PER_CALL."""
+    return max(k for k in range(1, min(learner_chunks, MAX_CHUNKS_PER_CALL) + 1) if learner_chunks % k == 0)
