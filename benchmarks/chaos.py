@@ -11,17 +11,17 @@ newest checkpoint is there, and the export loads. Prints a table and writes JSON
 
 from __future__ import annotations
 
-import argparse
 import itertools
 import os
 import pathlib
 import random
+import signal
 import subprocess
 import sys
 import tempfile
 import time
 
-from common import print_table, write_json
+from common import print_table, run_cli_until, script_parser, write_json
 
 from hsuanwu_jax import load_config, load_policy, validate
 from hsuanwu_jax.cli.train import train_command
@@ -47,19 +47,16 @@ def command(workdir: str, steps: int) -> list[str]:
 def run_round(cmd: list[str], kill_after: float | None, log) -> dict:
     """One run of `cmd`, SIGKILLed after `kill_after` seconds (None: to the end)."""
     started = time.monotonic()
-    process = subprocess.Popen(cmd, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT)
-    try:
-        process.wait(timeout=kill_after if kill_after is not None else 900)
-        killed = False
-    except subprocess.TimeoutExpired:
-        process.kill()
-        process.wait()
-        killed = kill_after is not None
+    limit = kill_after if kill_after is not None else 900
+    run = run_cli_until(
+        cmd, limit=limit, stop_signal=signal.SIGKILL, cwd=ROOT, stdout=log, stderr=subprocess.STDOUT
+    )
+    killed = run.stopped and kill_after is not None
     return {
         "kill_after_seconds": kill_after,
         "killed": killed,
-        "returncode": process.returncode,
-        "crashed": not killed and process.returncode != 0,
+        "returncode": run.returncode,
+        "crashed": not killed and run.returncode != 0,
         "seconds": time.monotonic() - started,
     }
 
@@ -93,9 +90,7 @@ def check_run(workdir: str, steps: int, steps_per_update: int) -> dict:
 
 
 def main() -> int:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = script_parser(__doc__)
     parser.add_argument("--kills", type=int, default=20, help="SIGKILLs before the run may finish")
     parser.add_argument("--steps", type=int, default=2_000_000, help="num_train_steps of the run")
     parser.add_argument(

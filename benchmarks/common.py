@@ -1,4 +1,5 @@
-"""What the benchmark scripts share: a table on stdout and a JSON file with the machine named."""
+"""What the benchmark scripts share: one argument parser, the command line run until a condition, a stage timed
+alone, training in a scratch workdir, a table on stdout and a JSON file with the machine named."""
 
 from __future__ import annotations
 
@@ -9,8 +10,12 @@ import io
 import json
 import os
 import platform
+import signal
+import subprocess
 import tempfile
 import time
+from collections.abc import Callable
+from typing import Any, NamedTuple
 
 import numpy as np
 
@@ -19,9 +24,14 @@ from hsuanwu_jax.core.types import Trajectory, map_envs
 from hsuanwu_jax.outputs.records import read_metrics
 
 
+def script_parser(doc: str) -> argparse.ArgumentParser:
+    """The argument parser every benchmark script starts from: its docstring, as written, for --help."""
+    return argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+
+
 def benchmark_parser(doc: str, default_out: str) -> argparse.ArgumentParser:
-    """An argument parser with the options the training benchmarks share: --config, --set, --out."""
-    parser = argparse.ArgumentParser(description=doc, formatter_class=argparse.RawDescriptionHelpFormatter)
+    """`script_parser` with the options the training benchmarks share: --config, --set, --out."""
+    parser = script_parser(doc)
     parser.add_argument("--config", required=True, help="a config file or preset name")
     parser.add_argument("--set", nargs="*", default=[], help="config overrides as field=python_literal")
     parser.add_argument("--out", default=default_out, help="the JSON file to write")
@@ -89,3 +99,59 @@ def train_quietly_and_test(cfg, make_envs) -> dict:
         if "test_episode_reward" in r
     ]
     return {"final": final, "seconds": seconds, "curve": curve}
+
+
+class CliRun(NamedTuple):
+    """How a `run_cli_until` run went."""
+
+    result: Any  # what the condition returned when it held; None when it never did
+    seconds: float | None  # seconds from the start to the condition holding
+    returncode: int  # the process's exit status (negative: the signal that ended it)
+    stopped: bool  # whether it was still running at the end and got `stop_signal`
+    stderr: str | None  # what it wrote to stderr, when `stderr=subprocess.PIPE`
+
+
+def run_cli_until(
+    command: list[str],
+    workdir: str | None = None,
+    condition: Callable[[list[dict], subprocess.Popen], Any] | None = None,
+    *,
+    limit: float,
+    stop_signal: int = signal.SIGTERM,
+    wait: float = 300.0,
+    **popen_args,
+) -> CliRun:
+    """Runs the training command line `command` until `condition(records, process)` (the complete records of
+    `workdir`'s metrics.jsonl, read every 50 ms) returns something other than None, the process ends, or
+    `limit` seconds pass; a process still running then gets `stop_signal` (SIGTERM: it checkpoints and
+    ends; SIGKILL: a crash) and is waited for. Without a condition it just runs, for at most `limit` s."""
+    started = time.perf_counter()
+    process = subprocess.Popen(command, text=True, **popen_args)
+    result = seconds = None
+    try:
+        if condition is None:
+            with contextlib.suppress(subprocess.TimeoutExpired):
+                process.wait(timeout=limit)
+        while condition is not None and process.poll() is None and time.perf_counter() - started < limit:
+            time.sleep(0.05)
+            result = condition(read_metrics(os.path.join(workdir, "metrics.jsonl")), process)
+            if result is not None:
+                seconds = time.perf_counter() - started
+                break
+    finally:
+        stopped = process.poll() is None
+        if stopped:
+            process.send_signal(stop_signal)
+        _, stderr = process.communicate(timeout=wait)
+    return CliRun(result, seconds, process.returncode, stopped, stderr)
+
+
+def timed_rate(step: Callable[[], float], seconds: float, warm_up: int) -> float:
+    """A stage timed alone: `step()` (which returns the units it did, e.g. env steps) `warm_up` times, then
+    over and over for `seconds`; the units per second of the timed calls."""
+    for _ in range(warm_up):
+        step()
+    units, started = 0.0, time.perf_counter()
+    while time.perf_counter() - started < seconds:
+        units += step()
+    return units / (time.perf_counter() - started)

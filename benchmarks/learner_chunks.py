@@ -40,11 +40,11 @@ def main() -> None:
             first = time.perf_counter() - started
             rate = time_learner_alone(trainer, args.seconds)
             trainer.close()
-        s = trainer.settings
+        settings = trainer.settings
         rows.append(
             {
                 "chunks": chunks,
-                "frames_per_chunk": (s.num_steps + 1) * s.batch_size // chunks,
+                "frames_per_chunk": (settings.num_steps + 1) * settings.batch_size // chunks,
                 "sps": rate,
                 "first_update_seconds": first,
             }

@@ -11,11 +11,9 @@ recorded every `--test-every` env steps. Prints a table and writes JSON.
 
 from __future__ import annotations
 
-import argparse
-
 import gymnasium
 import numpy as np
-from common import print_table, train_quietly_and_test, write_json
+from common import print_table, script_parser, train_quietly_and_test, write_json
 
 from hsuanwu_jax import load_config
 
@@ -73,9 +71,7 @@ def run(use_lstm: bool, seed: int, steps: int, test_every: int) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = script_parser(__doc__)
     parser.add_argument("--steps", type=int, default=2_000_000)
     parser.add_argument("--seeds", type=int, nargs="+", default=[1])
     parser.add_argument("--test-every", type=int, default=100_000)

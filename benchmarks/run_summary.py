@@ -10,11 +10,10 @@ logged entropy (nats per step). Writes the same as JSON.
 
 from __future__ import annotations
 
-import argparse
 import sys
 
 import numpy as np
-from common import print_table, write_json
+from common import print_table, script_parser, write_json
 
 from hsuanwu_jax.outputs.plot import load_run
 
@@ -40,9 +39,7 @@ def summarize(run_dir: str, last: int) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = script_parser(__doc__)
     parser.add_argument("runs", nargs="+", help="training workdirs")
     parser.add_argument(
         "--last", type=int, default=10, help="logged intervals averaged for the training return"

@@ -20,7 +20,7 @@ import subprocess
 import sys
 import time
 
-from common import concatenate_envs, print_table, write_json
+from common import concatenate_envs, print_table, script_parser, write_json
 
 
 def measure(config_path: str, updates: int, port: int | None, process_id: int | None) -> dict:
@@ -45,8 +45,8 @@ def measure(config_path: str, updates: int, port: int | None, process_id: int | 
     with tempfile.TemporaryDirectory() as workdir:
         cfg.workdir = workdir
         trainer = DistributedTrainer(cfg, train_env=make_env(cfg), test_env=None)
-        s = trainer.settings
-        rollouts = [trainer.act(i % s.num_actors) for i in range(s.rollouts_per_batch)]
+        settings = trainer.settings
+        rollouts = [trainer.act(i % settings.num_actors) for i in range(settings.rollouts_per_batch)]
         batch = concatenate_envs(rollouts)
         for _ in range(3):  # compile and warm up
             trainer.update(batch)
@@ -54,14 +54,14 @@ def measure(config_path: str, updates: int, port: int | None, process_id: int | 
         for _ in range(updates):
             trainer.update(batch)
         seconds = time.perf_counter() - started
-        samples = (s.num_steps + 1) * s.batch_size * jax.process_count() * updates
+        samples = (settings.num_steps + 1) * settings.batch_size * jax.process_count() * updates
         result = {
             "devices": jax.device_count(),
             "processes": jax.process_count(),
             "samples_per_second": samples / seconds,
             "updates_per_second": updates / seconds,
-            "global_batch_envs": s.batch_size * jax.process_count(),
-            "unroll": s.num_steps,
+            "global_batch_envs": settings.batch_size * jax.process_count(),
+            "unroll": settings.num_steps,
         }
         trainer.close()
     return result
@@ -86,9 +86,7 @@ def result_of(process) -> dict:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = script_parser(__doc__)
     parser.add_argument("--config", default="configs/impala_cartpole.py")
     parser.add_argument("--updates", type=int, default=50)
     parser.add_argument("--devices", type=int, nargs="+", default=[1, 2, 4, 8])

@@ -10,7 +10,6 @@ then stops itself with SIGTERM (the preemption path) after `--minutes`. Prints a
 
 from __future__ import annotations
 
-import argparse
 import contextlib
 import io
 import os
@@ -20,7 +19,7 @@ import tempfile
 import threading
 import time
 
-from common import parse_overrides, write_json
+from common import parse_overrides, script_parser, write_json
 
 from hsuanwu_jax import DistributedTrainer, load_config, make_env
 from hsuanwu_jax.runtime.process import limit_malloc_arenas
@@ -35,9 +34,7 @@ def resident_mib() -> float:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = script_parser(__doc__)
     parser.add_argument("--config", required=True)
     parser.add_argument("--minutes", type=float, default=30.0)
     parser.add_argument("--interval", type=float, default=60.0, help="seconds between samples")

@@ -14,15 +14,12 @@ Prints a table and writes JSON.
 
 from __future__ import annotations
 
-import argparse
 import os
-import signal
 import subprocess
 import sys
 import tempfile
-import time
 
-from common import print_table, write_json
+from common import print_table, run_cli_until, script_parser, write_json
 
 from hsuanwu_jax.outputs.records import read_metrics
 
@@ -64,23 +61,16 @@ def peak_rss_mib(pid: int) -> float | None:
 def until_first_update(command: list[str], workdir: str, limit: float) -> dict:
     """Starts `command`, waits for a new metrics line, SIGTERMs it; seconds and peak memory."""
     before = len(read_metrics(os.path.join(workdir, "metrics.jsonl")))
-    started = time.perf_counter()
-    process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, text=True)
-    seconds = rss = None
-    try:
-        while process.poll() is None and time.perf_counter() - started < limit:
-            time.sleep(0.05)
-            if len(read_metrics(os.path.join(workdir, "metrics.jsonl"))) > before:
-                seconds = time.perf_counter() - started
-                rss = peak_rss_mib(process.pid)
-                break
-    finally:
-        if process.poll() is None:
-            process.send_signal(signal.SIGTERM)
-        _, stderr = process.communicate(timeout=300)
-    if seconds is None:
-        raise RuntimeError(f"no update within {limit} s: {' '.join(command)}\n{stderr[-2000:]}")
-    return {"seconds": seconds, "peak_rss_mib": rss}
+
+    def new_line(records, process):
+        return {"peak_rss_mib": peak_rss_mib(process.pid)} if len(records) > before else None
+
+    run = run_cli_until(
+        command, workdir, new_line, limit=limit, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE
+    )
+    if run.result is None:
+        raise RuntimeError(f"no update within {limit} s: {' '.join(command)}\n{run.stderr[-2000:]}")
+    return {"seconds": run.seconds, **run.result}
 
 
 def measure(name: str, workload: list[str], limit: float, overrides: list[str]) -> dict:
@@ -112,9 +102,7 @@ def measure(name: str, workload: list[str], limit: float, overrides: list[str]) 
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = script_parser(__doc__)
     parser.add_argument("--workloads", nargs="+", default=list(WORKLOADS), choices=list(WORKLOADS))
     parser.add_argument("--limit", type=float, default=600.0, help="seconds to wait for one first update")
     parser.add_argument(

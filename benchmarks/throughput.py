@@ -30,6 +30,7 @@ from common import (
     parse_overrides,
     print_table,
     random_actions,
+    timed_rate,
     write_json,
 )
 
@@ -71,22 +72,21 @@ def time_env_alone(cfg, seconds: float) -> float:
 
 def time_actors_alone(trainer: DistributedTrainer, seconds: float) -> float:
     """Env steps/s of the trainer's actor threads with fixed params, every rollout consumed at once."""
-    s = trainer.settings
+    settings = trainer.settings
     stop = threading.Event()
     workers = WorkerGroup(stop)
-    rollouts = RolloutQueue(s.queue_size, stop)
+    rollouts = RolloutQueue(settings.queue_size, stop)
     source = ParamsSource(trainer.actor_params(), 0)
     for index, actor in enumerate(trainer.actors):
         workers.start(f"actor-{index}", lambda actor=actor: actor.run(source, rollouts, stop))
-    steps_per_rollout = s.num_steps * s.num_envs
-    try:
-        for _ in range(2 * len(trainer.actors)):  # warm-up: every actor past its first rollouts
-            rollouts.get(check=workers.raise_if_failed).release()
-        count, started = 0, time.perf_counter()
-        while time.perf_counter() - started < seconds:
-            rollouts.get(check=workers.raise_if_failed).release()
-            count += steps_per_rollout
-        rate = count / (time.perf_counter() - started)
+    steps_per_rollout = settings.num_steps * settings.num_envs
+
+    def take_a_rollout() -> int:
+        rollouts.get(check=workers.raise_if_failed).release()
+        return steps_per_rollout
+
+    try:  # warm-up: every actor past its first rollouts
+        rate = timed_rate(take_a_rollout, seconds, warm_up=2 * len(trainer.actors))
     finally:
         stop.set()
         workers.join(10.0)
@@ -97,25 +97,28 @@ def time_actors_alone(trainer: DistributedTrainer, seconds: float) -> float:
 
 def time_learner_alone(trainer: DistributedTrainer, seconds: float) -> float:
     """Env steps/s of learner updates alone on one batch of real rollouts of the training shape."""
-    s = trainer.settings
-    batch = concatenate_envs([trainer.act(i % s.num_actors) for i in range(s.rollouts_per_batch)])
-    for _ in range(2):
+    settings = trainer.settings
+    batch = concatenate_envs(
+        [trainer.act(i % settings.num_actors) for i in range(settings.rollouts_per_batch)]
+    )
+
+    def one_update() -> int:
         trainer.update(batch)
-    updates, started = 0, time.perf_counter()
-    while time.perf_counter() - started < seconds:
-        trainer.update(batch)
-        updates += 1
-    return updates * s.num_steps * s.batch_size / (time.perf_counter() - started)
+        return settings.num_steps * settings.batch_size
+
+    return timed_rate(one_update, seconds, warm_up=2)
 
 
 def time_full_training(trainer: DistributedTrainer, seconds: float, expected_rate: float) -> dict:
     """Env steps/s of train() after a warm-up, with the policy lag and stage timings it logged."""
-    s = trainer.settings
+    settings = trainer.settings
     quiet = contextlib.redirect_stdout(io.StringIO())
     with quiet:
-        trainer.train(num_steps=3 * s.steps_per_update)  # warm-up: threads, queues, caches
+        trainer.train(num_steps=3 * settings.steps_per_update)  # warm-up: threads, queues, caches
     logged_before = len(read_metrics(os.path.join(trainer.workdir, "metrics.jsonl")))
-    steps = max(5 * s.steps_per_update, int(expected_rate * seconds))  # at least 5 updates, so they overlap
+    steps = max(
+        5 * settings.steps_per_update, int(expected_rate * seconds)
+    )  # at least 5 updates, so they overlap
     start_steps, started = trainer.env_steps, time.perf_counter()
     with quiet:
         trainer.train(num_steps=steps)

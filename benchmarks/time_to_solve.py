@@ -12,19 +12,14 @@ untimed short run of the same config. Prints a table with the median over seeds 
 
 from __future__ import annotations
 
-import argparse
-import os
-import signal
 import statistics
 import subprocess
 import sys
 import tempfile
-import time
 
-from common import print_table, write_json
+from common import print_table, run_cli_until, script_parser, write_json
 
 from hsuanwu_jax.cli.train import train_command
-from hsuanwu_jax.outputs.records import read_metrics
 
 
 def command_line(config: str, workdir: str, cache: str, overrides: list[str]) -> list[str]:
@@ -47,35 +42,33 @@ def time_one_seed(
         command = command_line(
             config, workdir, cache, [f"seed={seed}", f"test_every={test_every}", *overrides]
         )
-        started = time.perf_counter()
-        process = subprocess.Popen(command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
-        solved = None
-        try:
-            while solved is None and process.poll() is None and time.perf_counter() - started < limit:
-                time.sleep(0.05)
-                tests = [
-                    r
-                    for r in read_metrics(os.path.join(workdir, "metrics.jsonl"))
-                    if "test_episode_reward" in r
-                ]
-                hit = next((r for r in tests if r["test_episode_reward"] >= threshold), None)
-                if hit is not None:
-                    solved = {
-                        "seconds": time.perf_counter() - started,
-                        "step": hit["step"],
-                        "test_episode_reward": hit["test_episode_reward"],
-                    }
-        finally:
-            if process.poll() is None:
-                process.send_signal(signal.SIGTERM)
-                process.wait(timeout=60)
-    return {"seed": seed, **(solved or {"seconds": None, "step": None, "test_episode_reward": None})}
+
+        def solved(records, process):
+            tests = [r for r in records if "test_episode_reward" in r]
+            return next((r for r in tests if r["test_episode_reward"] >= threshold), None)
+
+        run = run_cli_until(
+            command,
+            workdir,
+            solved,
+            limit=limit,
+            wait=60,
+            stdout=subprocess.DEVNULL,
+            stderr=subprocess.DEVNULL,
+        )
+    if run.result is None:
+        return {"seed": seed, "seconds": None, "step": None, "test_episode_reward": None}
+    hit = run.result
+    return {
+        "seed": seed,
+        "seconds": run.seconds,
+        "step": hit["step"],
+        "test_episode_reward": hit["test_episode_reward"],
+    }
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(
-        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter
-    )
+    parser = script_parser(__doc__)
     parser.add_argument("--config", required=True)
     parser.add_argument("--seeds", type=int, nargs="+", default=[1, 2, 3])
     parser.add_argument("--threshold", type=float, default=475.0)

@@ -7,8 +7,7 @@ to [-1, 1]; test() plays whole games with unclipped rewards, so reported returns
 under this protocol. configs/atari_machado.py is the Machado et al. (2018) protocol instead.
 
 Learning settings: many small updates (unroll 10, 8 env rollouts = 80 samples per update, lr 6e-4,
-orthogonal init), the ones Pong-v5 learned with on a 2-core CPU where the seed's (unroll 80, batch 32,
-lr 4e-4, LeCun init; configs/seed_defaults.py) stayed at random play (benchmarks/RESULTS.md, "Pong-v5").
+orthogonal init) rather than the seed's (configs/seed_defaults.py): why, in benchmarks/RESULTS.md, "Pong-v5".
 """
 
 from hsuanwu_jax.config import default_config

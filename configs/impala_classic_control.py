@@ -2,11 +2,10 @@
 
 Set only `env_id`: CartPole-v1, Acrobot-v1, MountainCar-v0, LunarLander-v2 (discrete), Pendulum-v1,
 MountainCarContinuous-v0, LunarLanderContinuous-v2 (a diagonal Gaussian; samples clipped to the bounds).
-PopArt normalises the value targets, whose scale differs by orders of magnitude between these tasks; without
-it the same settings collapsed to a deterministic policy on LunarLander (benchmarks/RESULTS.md, "PopArt").
-lr 3e-3: with PopArt's targets kept within the returns the rewards allow, it solved Pendulum-v1 and
-LunarLander-v2 on every seed, where 1e-3 solved Pendulum in 6 runs of 10 (RESULTS.md, "The classic-control
-preset, second look"). benchmarks/suite.py runs this preset over the tasks and seeds.
+PopArt normalises the value targets, whose scale differs by orders of magnitude between these tasks
+(benchmarks/RESULTS.md, "PopArt"); lr 3e-3 is the rate that learned every task of the suite with it
+(RESULTS.md, "The classic-control preset, second look"). benchmarks/suite.py runs this preset over the
+tasks and seeds.
 """
 
 from hsuanwu_jax.config import default_config

@@ -1,9 +1,9 @@
 """The seed's IMPALA settings on Atari, for parity runs against Hsuanwu (hsuanwu_jax/config/defaults.py lists every field).
 
 The IMPALA paper's protocol of configs/impala_atari.py with the learning settings the seed shipped: unroll 80,
-batch 32 env rollouts (2,560 samples per update), RMSProp lr 4e-4, LeCun init, 2 actor threads x 16 envs. On a
-2-core CPU these stayed at random play on Pong-v5 for 1.3M env steps where the impala_atari preset learns
-(benchmarks/RESULTS.md, "Pong-v5"). For the seed's settings on another task, set env_id (and its env_kwargs).
+batch 32 env rollouts (2,560 samples per update), RMSProp lr 4e-4, LeCun init, 2 actor threads x 16 envs
+(how they compare with the impala_atari preset: benchmarks/RESULTS.md, "Pong-v5"). For the seed's settings on
+another task, set env_id (and its env_kwargs).
 """
 
 import pathlib

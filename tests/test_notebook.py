@@ -4,10 +4,12 @@ import pathlib
 
 import nbformat
 import papermill
+import pytest
 
 NOTEBOOK = pathlib.Path(__file__).resolve().parents[1] / "notebooks" / "quickstart.ipynb"
 
 
+@pytest.mark.slow
 def test_the_quickstart_notebook_runs_end_to_end(tmp_path, monkeypatch):
     # Importing envpool (as earlier tests in this worker did) sets MPLBACKEND=Agg if it is unset; a kernel
     # started with it would not draw figures inline, unlike a fresh Jupyter or Colab kernel.

@@ -50,6 +50,7 @@ def test_every_preset_trains_and_tests_for_a_few_updates(tmp_path, name):
     assert np.isfinite(record["loss"]) and result["num_episodes"] == 2
 
 
+@pytest.mark.slow
 def test_chaos_five_random_kills_lose_and_repeat_nothing(tmp_path):
     out = tmp_path / "chaos.json"
     command = [sys.executable, "benchmarks/chaos.py", "--kills", "5", "--steps", "300000", "--max-delay", "8"]

@@ -95,6 +95,7 @@ def test_a_batch_that_cannot_be_split_over_the_devices_is_refused(tmp_path):
     assert "e.g. [4, 8, 12]" in result["error"]
 
 
+@pytest.mark.slow
 def test_cartpole_on_four_devices_learns_like_on_one(tmp_path):
     (result,) = run_worker("cartpole", tmp_path, devices=4)
     print(f"4-device CartPole greedy test return after 200k steps: {result['test_return']:.1f}")

@@ -135,6 +135,7 @@ def random_policy_return(num_episodes=20, seed=0):
     return float(returns.mean())
 
 
+@pytest.mark.slow
 def test_cartpole_learns_clearly_beyond_a_random_policy(tmp_path):
     """The shipped CartPole config, briefly: the greedy return must be far above random (~22)."""
     cfg = load_config("impala_cartpole")

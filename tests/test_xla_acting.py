@@ -1,4 +1,4 @@
-"""XlaActor against Actor on real EnvPool envs: the same rollouts and episodes, refusals, the run loop."""
+"""The XLA rollout against the Python loop on real EnvPool envs: the same rollouts and episodes, refusals, the run loop."""
 
 import functools
 import itertools
@@ -14,7 +14,6 @@ from hsuanwu_jax import default_config, load_config, make_env
 from hsuanwu_jax.acting.actor import Actor
 from hsuanwu_jax.acting.pipeline import ParamsSource, RolloutQueue
 from hsuanwu_jax.acting.workers import WorkerGroup
-from hsuanwu_jax.acting.xla_actor import XlaActor
 from hsuanwu_jax.agent.networks import ImpalaNetwork
 from hsuanwu_jax.agent.params import init_params
 from hsuanwu_jax.agent.policy import make_policy_fn
@@ -49,11 +48,11 @@ def network_and_params(cfg, spec, widen_log_std=False):
     return network, params
 
 
-def make_actor(cls, cfg, network, num_steps, episodes):
+def make_actor(mode, cfg, network, num_steps, episodes):
     """An actor on a fresh env of `cfg`: every call makes identically seeded envs."""
     env = make_env(cfg)[0]
     spec = env_spec(env)
-    return cls(
+    return Actor(
         env,
         spec,
         make_policy_fn(network, get_distribution(spec.distribution), greedy=False),
@@ -62,6 +61,7 @@ def make_actor(cls, cfg, network, num_steps, episodes):
         jax.random.PRNGKey(1),
         jax.devices()[0],
         on_episodes=episodes.extend,
+        mode=mode,
     )
 
 
@@ -77,13 +77,13 @@ def assert_same_rollout(expected, actual, num_steps):
 
 
 def collect_both(cfg, num_steps, num_rollouts, widen_log_std=False):
-    """Actor's and XlaActor's rollouts (checked identical) and reported episodes, with the same inputs."""
+    """The Python loop's and the XLA rollout's rollouts (checked identical) and reported episodes, with the same inputs."""
     spec = env_spec(make_env(cfg)[0])
     network, params = network_and_params(cfg, spec, widen_log_std)
     results = []
-    for cls in (Actor, XlaActor):
+    for mode in ("python", "xla"):
         episodes = []
-        actor = make_actor(cls, cfg, network, num_steps, episodes)
+        actor = make_actor(mode, cfg, network, num_steps, episodes)
         rollouts = [actor.collect(params) for _ in range(num_rollouts)]
         results.append((rollouts, episodes, actor.key))
     (expected, expected_episodes, expected_key), (actual, actual_episodes, actual_key) = results
@@ -127,7 +127,7 @@ def test_atari_frames_rollouts_and_game_episodes_equal_the_python_actor():
 
 
 def test_envpool_xla_steps_return_envs_in_env_id_order():
-    """XlaActor, like Actor, sends actions without env ids: sync-mode EnvPool must return env i in
+    """The XLA rollout, like the Python loop, sends actions without env ids: sync-mode EnvPool must return env i in
     slot i, also with several threads finishing in any order."""
     env = make_env(config(num_envs=8, env_threads=4))[0]
     handle, _, _, env_step = env.xla()
@@ -147,16 +147,16 @@ def test_gymnasium_vector_envs_are_refused_with_the_alternative():
     vector_env = gymnasium.vector.SyncVectorEnv([lambda: gymnasium.make("CartPole-v1")] * 2)
     for env in (vector_env, as_batched_env(vector_env)):
         with pytest.raises(ValueError, match=r"actor_mode='xla' needs an EnvPool env.*actor_mode='python'"):
-            XlaActor(env, env_spec(spec_env), None, (), 5, jax.random.PRNGKey(0), jax.devices()[0])
+            Actor(env, env_spec(spec_env), None, (), 5, jax.random.PRNGKey(0), jax.devices()[0], mode="xla")
     vector_env.close()
 
 
 def test_run_fills_the_queue_with_the_same_rollouts_and_stops_promptly():
     cfg = config(use_lstm=True)
     network, params = network_and_params(cfg, env_spec(make_env(cfg)[0]))
-    reference = make_actor(Actor, cfg, network, 10, [])
+    reference = make_actor("python", cfg, network, 10, [])
     expected = [jax.tree.map(np.copy, reference.collect(params)) for _ in range(3)]
-    actor = make_actor(XlaActor, cfg, network, 10, [])
+    actor = make_actor("xla", cfg, network, 10, [])
     stop = threading.Event()
     workers, rollouts = WorkerGroup(stop), RolloutQueue(1, stop)
     workers.start("actor-0", functools.partial(actor.run, ParamsSource(params, 7), rollouts, stop))

@@ -1,4 +1,6 @@
-"""Actors: the loop that steps one EnvPool env with the policy and assembles rollouts."""
+"""Actors: each steps one batched env with the newest params and fills rollouts for the learner. How a
+rollout's T steps run is the actor's rollout part, chosen by `mode`: a Python loop (python_rollout.py) or one
+jitted scan through EnvPool's XLA interface (xla_rollout.py); both give the same rollouts and episodes."""
 
 from __future__ import annotations
 
@@ -7,21 +9,26 @@ import time
 from collections.abc import Callable
 
 import jax
-import numpy as np
 
 from hsuanwu_jax.acting.episodes import EpisodeTracker
 from hsuanwu_jax.acting.pipeline import BufferPool, ParamsSource, Rollout, RolloutQueue, allocate_trajectory
+from hsuanwu_jax.acting.python_rollout import PythonRollout
+from hsuanwu_jax.acting.xla_rollout import XlaRollout
 from hsuanwu_jax.agent.policy import PolicyFn
+from hsuanwu_jax.core.acting_state import ActingState
 from hsuanwu_jax.core.spec import EnvSpec
 from hsuanwu_jax.core.types import CoreState, Params, Trajectory
-from hsuanwu_jax.envs.interface import num_envs_of, step_env
+from hsuanwu_jax.envs.interface import check_obs, num_envs_of
+
+ROLLOUTS = {"python": PythonRollout, "xla": XlaRollout}  # actor_mode -> how a rollout's steps run
 
 
 class Actor:
-    """Steps one EnvPool env (B envs, synchronous) with the newest params and fills rollouts.
+    """Steps one batched env (B envs, synchronous) with the newest params and fills rollouts `[T+1, B, ...]`.
 
-    Between rollouts it keeps the env's current observation and the per-env step fields, so
-    consecutive rollouts continue each other: entry 0 of a rollout is entry T of the previous one.
+    Its rollout part keeps the envs' `ActingState` between rollouts, so consecutive rollouts continue each
+    other: entry 0 of a rollout is entry T of the previous one. `mode` "python" steps the env from a Python
+    loop; "xla" runs each rollout as one jitted call (EnvPool envs only).
     """
 
     def __init__(
@@ -35,12 +42,13 @@ class Actor:
         device: jax.Device,
         num_buffers: int = 2,
         on_episodes: Callable[[list[tuple[int, float, int]]], None] = lambda episodes: None,
+        mode: str = "python",
     ):
+        rollout = ROLLOUTS[mode]
+        rollout.check_env(env)
         self.env = env
-        self._spec = spec
         self.num_envs = num_envs_of(env)
         self.num_steps = num_steps
-        self._policy_fn = policy_fn
         self.device = device
         self._on_episodes = on_episodes
         self.episodes = 0  # episodes finished by this actor's envs (since it was built)
@@ -48,18 +56,11 @@ class Actor:
         self._tracker = EpisodeTracker(self.num_envs)
         self._allocate = lambda: allocate_trajectory(spec, num_steps, self.num_envs, initial_core_state)
         self._buffers = [self._allocate() for _ in range(num_buffers)]
-        self.timings = {"env_seconds": 0.0, "inference_seconds": 0.0}
+        self.timings = dict.fromkeys(rollout.STAGES, 0.0)  # seconds spent in each stage of the rollouts
         obs, _ = env.reset()
-        self._obs_shape = (self.num_envs, *spec.obs_shape)
-        _check_obs(obs, self._obs_shape, "reset()")
-        zeros = np.zeros(self.num_envs)
-        self._obs = obs
-        self._first = np.ones(self.num_envs, bool)
-        self._prev_action = np.zeros((self.num_envs, *spec.action_shape), spec.action_dtype)
-        self._reward = zeros.astype(np.float32)
-        self._done = zeros.astype(bool)
-        self._terminated = zeros.astype(bool)
-        self._core_state = jax.device_put(initial_core_state, device)
+        check_obs(obs, (self.num_envs, *spec.obs_shape), "reset()")
+        state = ActingState.initial(obs, spec, jax.device_put(initial_core_state, device))
+        self._rollout = rollout(env, spec, policy_fn, num_steps, device, state)
         # What the actor is doing, for the learner's progress watchdog: `busy_since` is the monotonic
         # time its current rollout started (None while it waits on the learner) and `activity` the call
         # it is in. Single attribute writes: safe to read from another thread.
@@ -74,42 +75,16 @@ class Actor:
         with the params it acts with, and the learner only reads entry T's observation fields.
         """
         traj = buffer if buffer is not None else self._allocate()
-        jax.tree.map(
-            lambda dst, src: np.copyto(dst, np.asarray(src)), traj.initial_core_state, self._core_state
-        )
-        for t in range(self.num_steps + 1):
-            traj.obs[t] = self._obs
-            traj.first[t] = self._first
-            traj.prev_action[t] = self._prev_action
-            traj.reward[t] = self._reward
-            traj.done[t] = self._done
-            traj.terminated[t] = self._terminated
-            if t == self.num_steps:
-                break
-            started = time.perf_counter()
-            self.activity = "the policy step"
-            step, self.key = self._policy_fn(
-                params, self.key, self._obs, self._prev_action, self._reward, self._first, self._core_state
-            )
-            action, log_prob = jax.device_get((step.action, step.log_prob))
-            self.timings["inference_seconds"] += time.perf_counter() - started
-            traj.action[t] = action
-            traj.behaviour_log_prob[t] = log_prob
-            started = time.perf_counter()
-            self.activity = "env.step()"
-            obs, reward, terminated, truncated, info = step_env(self.env, self._spec.env_action(action))
-            _check_obs(obs, self._obs_shape, "step()")
-            self.timings["env_seconds"] += time.perf_counter() - started
-            finished = self._tracker.update(reward, terminated, truncated, info)
-            if finished:
-                self._report_episodes(finished)
-            self._core_state = step.core_state
-            self._first = self._done
-            self._obs, self._reward, self._prev_action = obs, reward.astype(np.float32), action
-            self._done = terminated | truncated
-            self._terminated = terminated
+        self.key = self._rollout.fill(traj, params, self.key, self)
         self.boundary = (self.key, self.episodes)
         return traj
+
+    def track(self, reward, terminated, truncated, info) -> None:
+        """Adds one env step to the episode statistics; reports the episodes it ended."""
+        finished = self._tracker.update(reward, terminated, truncated, info)
+        if finished:
+            self.episodes += len(finished)
+            self._on_episodes(finished)
 
     def set_key(self, key: jax.Array) -> None:
         """Sets the PRNG key the next rollout starts from (e.g. a checkpoint's)."""
@@ -117,10 +92,6 @@ class Actor:
         # The key and episode count at the end of the last whole rollout, one tuple assigned at once: what a
         # checkpoint taken from another thread saves, never a key from the middle of a rollout.
         self.boundary = (key, self.episodes)
-
-    def _report_episodes(self, finished: list[tuple[int, float, int]]) -> None:
-        self.episodes += len(finished)
-        self._on_episodes(finished)
 
     def run(self, params_source: ParamsSource, rollouts: RolloutQueue, stop: threading.Event) -> None:
         """Fills rollouts into the queue until `stop` is set; each uses the newest params at its start."""
@@ -134,9 +105,7 @@ class Actor:
             rollouts.put(Rollout(traj, version, lambda index=index: pool.release(index)))
 
 
-def _check_obs(obs, expected: tuple[int, ...], call: str) -> None:
-    if np.shape(obs) != expected:
-        raise ValueError(
-            f"the env's {call} returned observations of shape {np.shape(obs)}, but its observation space "
-            f"declares {expected[1:]} for each of its {expected[0]} envs ({expected} in all)"
-        )
+def make_actors(actor_mode: str, envs: list, keys, **actor_args) -> list[Actor]:
+    """One actor per env, each with its key of `keys` and rollouts of `actor_mode` ("python" or "xla");
+    `actor_args` are the other arguments of `Actor`, by name."""
+    return [Actor(env, key=k, mode=actor_mode, **actor_args) for env, k in zip(envs, keys, strict=True)]

@@ -12,6 +12,7 @@ import numpy as np
 from hsuanwu_jax.acting.episodes import EpisodeTracker
 from hsuanwu_jax.agent.networks import ImpalaNetwork
 from hsuanwu_jax.agent.policy import PolicyFn
+from hsuanwu_jax.core.acting_state import ActingState
 from hsuanwu_jax.core.spec import EnvSpec
 from hsuanwu_jax.core.types import CoreState, Params
 from hsuanwu_jax.envs.interface import check_same_spec, env_spec, num_envs_of, step_env
@@ -131,17 +132,13 @@ def evaluate(
     if isinstance(leaf, jax.Array):
         key = jax.device_put(key, leaf.sharding)
     obs, _ = env.reset()
-    first = np.ones(num_envs, bool)
-    prev_action = np.zeros((num_envs, *spec.action_shape), spec.action_dtype)
-    reward = np.zeros(num_envs, np.float32)
-    done = np.zeros(num_envs, bool)
-    core_state = initial_core_state
+    state = ActingState.initial(obs, spec, initial_core_state)
     if after_step is not None:
         after_step()
     for _ in range(max_episode_steps * per_env):
         if all(len(r) >= per_env for r in results):
             break
-        step, key = greedy_policy(params, key, obs, prev_action, reward, first, core_state)
+        step, key = greedy_policy(params, key, *state.policy_inputs())
         action = np.asarray(step.action)
         obs, reward, terminated, truncated, info = step_env(env, spec.env_action(action))
         for index, episode_reward, length in tracker.update(reward, terminated, truncated, info):
@@ -150,13 +147,15 @@ def evaluate(
             after_step()
         if should_stop is not None and should_stop():
             raise EvaluationStopped
-        # EnvPool resets on the step after an episode ends: that step's observation is a first one.
-        first, done = done, terminated | truncated
-        prev_action, core_state = action, step.core_state
+        state = state.next(obs, reward, terminated, truncated, action, step.core_state)
     for index, finished in enumerate(results):
         if len(finished) < per_env:  # the step cap ended this env's episode: it counts as it stands
             finished.append((*tracker.running(index), True))
-    episodes = [e for per in results for e in per[:per_env]][:num_episodes]
+    return _statistics([e for per in results for e in per[:per_env]][:num_episodes])
+
+
+def _statistics(episodes: list[tuple[float, int, bool]]) -> dict[str, float]:
+    """`evaluate`'s statistics of `(return, length, cut)` episodes."""
     rewards = np.array([e[0] for e in episodes])
     lengths = np.array([e[1] for e in episodes])
     return {

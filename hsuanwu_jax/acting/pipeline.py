@@ -1,5 +1,5 @@
-"""Actor <-> learner plumbing: rollout buffers, a bounded rollout queue, batches assembled from it, the
-newest-params slot and worker threads.
+"""Actor <-> learner plumbing: rollout buffers, a bounded rollout queue and the newest-params slot (batches
+are assembled from the queue in batches.py; the threads run in workers.py).
 
 Every blocking call here waits in short slices and gives up when the shared stop event is set,
 so no thread can hang once the trainer decides to stop.

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from collections.abc import Callable
 
 import jax
@@ -28,15 +29,8 @@ def make_impala_loss(
     reward_scale: float = 1.0,
     use_popart: bool = False,
 ) -> LossFn:
-    """Returns `loss_fn(params, trajectory, value_stats=None) -> (loss, metrics)` for one shard of the batch.
-
-    loss = pg + baseline_coef * baseline - ent_coef * entropy, each *summed* over the T
-    transitions and B envs of the trajectory (the seed's convention), where
-        pg       = -sum log pi(a_t|x_t) * pg_advantage_t
-        baseline = 0.5 * sum (vs_t - V(x_t))^2
-        entropy  = sum H(pi(.|x_t)).
-    `metrics` holds those sums and the number of transitions, so a data-parallel caller can
-    add them up over devices.
+    """Returns `loss_fn(params, trajectory, value_stats=None) -> (loss, metrics)` for one shard of the batch
+    (`impala_loss` with these hyperparameters).
 
     Args:
       apply_fn: `apply_fn(params, obs, prev_action, reward, first, core_state)` over `[T+1, B, ...]`.
@@ -52,59 +46,93 @@ def make_impala_loss(
         (vs - mean) / std, the policy gradient's advantages are divided by std (Hessel et al. 2019),
         and `metrics` add the targets' sums for the statistics' update. Off, `value_stats` is unused.
     """
-
-    def loss_fn(params: Params, traj: Trajectory, value_stats=None) -> tuple[jax.Array, dict[str, jax.Array]]:
-        outputs, _ = apply_fn(
-            params, traj.obs, traj.prev_action, traj.reward, traj.first, traj.initial_core_state
-        )
-        policy = jax.tree.map(lambda x: x[:-1], outputs.policy)  # the bootstrap step takes no action
-        values = outputs.value
-        if use_popart:
-            value_std, value_mean = popart.std(value_stats), value_stats.mean
-            normalised_values, values = values, value_std * values + value_mean
-            if discount < 1:  # the values bootstrapped from, kept to the returns the rewards allow
-                values = jnp.clip(values, *popart.value_bounds(value_stats, reward_scale, discount))
-        # A transition that starts at a `done` observation is EnvPool's reset step: the env
-        # ignored the action, so it carries no learning signal. Giving it reward V(x_t) and
-        # discount 0 makes its V-trace target exactly V(x_t), which is also the right bootstrap
-        # for an episode truncated at x_t (a terminated one is cut by its zero discount).
-        valid = jnp.logical_not(traj.done[:-1])
-        mask = valid.astype(jnp.float32)
-        log_prob = distribution.log_prob(policy, traj.action[:-1])
-        log_rhos = jnp.where(valid, log_prob - traj.behaviour_log_prob[:-1], 0.0)
-        rewards = jnp.where(valid, reward_scale * traj.reward[1:], jax.lax.stop_gradient(values[:-1]))
-        not_terminal = 1.0 - traj.terminated[1:].astype(jnp.float32)
-        discounts = jnp.where(valid, discount * not_terminal, 0.0)
-        vs, pg_advantages = vtrace.from_importance_weights(
-            log_rhos,
-            discounts,
-            rewards,
-            values[:-1],
-            values[-1],
+    return functools.partial(
+        impala_loss,
+        apply_fn=apply_fn,
+        distribution=distribution,
+        discount=discount,
+        baseline_coef=baseline_coef,
+        ent_coef=ent_coef,
+        vtrace_args=dict(
             clip_rho_threshold=clip_rho_threshold,
             clip_pg_rho_threshold=clip_pg_rho_threshold,
             lambda_=lambda_,
-        )
-        if use_popart:
-            pg_advantages = pg_advantages / value_std
-            baseline_errors = (vs - value_mean) / value_std - normalised_values[:-1]
-        else:
-            baseline_errors = vs - values[:-1]
-        pg_loss = -jnp.sum(mask * log_prob * pg_advantages)
-        baseline_loss = 0.5 * jnp.sum(mask * jnp.square(baseline_errors))
-        entropy = jnp.sum(mask * distribution.entropy(policy))
-        loss = pg_loss + baseline_coef * baseline_loss - ent_coef * entropy
-        metrics = {
-            "loss": loss,
-            "pg_loss": pg_loss,
-            "baseline_loss": baseline_loss,
-            "entropy": entropy,
-            "num_transitions": jnp.sum(mask),
-        }
-        if use_popart:  # the targets normalised by the statistics in use, for popart.update_stats
-            normalised_targets = (vs - value_mean) / value_std
-            metrics["normalised_target_sum"] = jnp.sum(mask * normalised_targets)
-            metrics["normalised_target_square_sum"] = jnp.sum(mask * jnp.square(normalised_targets))
-        return loss, metrics
+        ),
+        reward_scale=reward_scale,
+        use_popart=use_popart,
+    )
 
-    return loss_fn
+
+def impala_loss(
+    params: Params,
+    traj: Trajectory,
+    value_stats=None,
+    *,
+    apply_fn: ApplyFn,
+    distribution,
+    discount: float,
+    baseline_coef: float,
+    ent_coef: float,
+    vtrace_args: dict,
+    reward_scale: float,
+    use_popart: bool,
+) -> tuple[jax.Array, dict[str, jax.Array]]:
+    """loss = pg + baseline_coef * baseline - ent_coef * entropy, each *summed* over the T transitions and B
+    envs of `traj` (the seed's convention), where pg = -sum log pi(a_t|x_t) * pg_advantage_t, baseline =
+    0.5 * sum (vs_t - V(x_t))^2 and entropy = sum H(pi(.|x_t)). `metrics` holds those sums and the number
+    of transitions, so a data-parallel caller can add them up over devices. (See `make_impala_loss`.)"""
+    outputs, _ = apply_fn(
+        params, traj.obs, traj.prev_action, traj.reward, traj.first, traj.initial_core_state
+    )
+    policy = jax.tree.map(lambda x: x[:-1], outputs.policy)  # the bootstrap step takes no action
+    values = outputs.value
+    if use_popart:
+        value_std, value_mean = popart.std(value_stats), value_stats.mean
+        normalised_values, values = values, value_std * values + value_mean
+        if discount < 1:  # the values bootstrapped from, kept to the returns the rewards allow
+            values = jnp.clip(values, *popart.value_bounds(value_stats, reward_scale, discount))
+    mask, log_prob, vs, pg_advantages = _vtrace_targets(
+        traj, policy, values, distribution, discount=discount, reward_scale=reward_scale, **vtrace_args
+    )
+    if use_popart:
+        pg_advantages = pg_advantages / value_std
+        baseline_errors = (vs - value_mean) / value_std - normalised_values[:-1]
+    else:
+        baseline_errors = vs - values[:-1]
+    pg_loss = -jnp.sum(mask * log_prob * pg_advantages)
+    baseline_loss = 0.5 * jnp.sum(mask * jnp.square(baseline_errors))
+    entropy = jnp.sum(mask * distribution.entropy(policy))
+    loss = pg_loss + baseline_coef * baseline_loss - ent_coef * entropy
+    metrics = {
+        "loss": loss,
+        "pg_loss": pg_loss,
+        "baseline_loss": baseline_loss,
+        "entropy": entropy,
+        "num_transitions": jnp.sum(mask),
+    }
+    if use_popart:  # the targets normalised by the statistics in use, for popart.update_stats
+        normalised_targets = (vs - value_mean) / value_std
+        metrics["normalised_target_sum"] = jnp.sum(mask * normalised_targets)
+        metrics["normalised_target_square_sum"] = jnp.sum(mask * jnp.square(normalised_targets))
+    return loss, metrics
+
+
+def _vtrace_targets(traj: Trajectory, policy, values, distribution, *, discount, reward_scale, **vtrace_args):
+    """`(mask, log_prob, vs, pg_advantages)`, each `[T, B]`, of the T transitions of `traj` with `values`
+    `[T+1, B]`: the transitions learned from, the policy's log-probabilities of their actions, and the
+    V-trace targets and advantages."""
+    # A transition that starts at a `done` observation is EnvPool's reset step: the env
+    # ignored the action, so it carries no learning signal. Giving it reward V(x_t) and
+    # discount 0 makes its V-trace target exactly V(x_t), which is also the right bootstrap
+    # for an episode truncated at x_t (a terminated one is cut by its zero discount).
+    valid = jnp.logical_not(traj.done[:-1])
+    mask = valid.astype(jnp.float32)
+    log_prob = distribution.log_prob(policy, traj.action[:-1])
+    log_rhos = jnp.where(valid, log_prob - traj.behaviour_log_prob[:-1], 0.0)
+    rewards = jnp.where(valid, reward_scale * traj.reward[1:], jax.lax.stop_gradient(values[:-1]))
+    not_terminal = 1.0 - traj.terminated[1:].astype(jnp.float32)
+    discounts = jnp.where(valid, discount * not_terminal, 0.0)
+    vs, pg_advantages = vtrace.from_importance_weights(
+        log_rhos, discounts, rewards, values[:-1], values[-1], **vtrace_args
+    )
+    return mask, log_prob, vs, pg_advantages

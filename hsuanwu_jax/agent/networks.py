@@ -129,7 +129,7 @@ class ImpalaNetwork(nn.Module):
     `action_bounds` `(low, high)`, each `action_size` floats: the Gaussian's mean is kept within them,
     centre + half-width * tanh(head output), in each dimension with finite bounds. Without it a mean could
     leave the range, where every sample is clipped to the same action and no advantage can bring it back
-    (Pendulum-v1 runs ended with the greedy policy pinned at a bound: benchmarks/RESULTS.md).
+    (benchmarks/RESULTS.md, "The classic-control preset, second look").
     """
 
     action_size: int

@@ -1,5 +1,13 @@
 """One device's update: gradients of the IMPALA loss summed over the batch (in pieces or at once), then the
-optimizer."""
+optimizer.
+
+The loss is a sum over envs, so gradients and metrics are summed over the learner's axis: the update is the
+same whether the batch sits on one device or is split across many. For the same reason a device's shard can
+be processed in sequential pieces along B whose gradients are added: the same update, with smaller
+activations (faster per sample for conv nets on CPUs, less memory) and one compiled piece reused for all of
+them (XLA:CPU ran a conv net's backward pass many times slower inside lax.scan, and a jitted Python loop
+compiles one copy of the network per piece).
+"""
 
 from __future__ import annotations
 
@@ -58,15 +66,9 @@ def make_update_fns(
     chunks_per_call: int = 1,
     popart_step_size: float | None = None,
 ) -> UpdateFns:
-    """The update functions for one device's shard of every update (see `UpdateFns`); `optimizer` makes
-    the update's optax transformation for the `LearningRate` the programs are called with (`optim.py`).
-
-    The loss is a sum over envs, so gradients and metrics are summed over the axis: the update is the
-    same whether the batch sits on one device or is split across many. For the same reason the shard can
-    be processed in `num_chunks` sequential pieces along B whose gradients are added: the same update,
-    with smaller activations (faster per sample for conv nets on CPUs, less memory) and one compiled
-    piece reused for all of them (XLA:CPU ran a conv net's backward pass many times slower inside
-    lax.scan, and a jitted Python loop compiles one copy of the network per piece).
+    """The update functions for one device's shard of every update (see `UpdateFns`), in `num_chunks`
+    pieces; `optimizer` makes the update's optax transformation for the `LearningRate` the programs are
+    called with (`optim.py`).
 
     With `popart_step_size` (a loss made with `use_popart`), after the optimizer step the value
     statistics move towards the batch's targets (summed over every device, so identical on all), their
@@ -84,9 +86,8 @@ def make_update_fns(
         shapes = jax.eval_shape(sums_of, params, env_chunk(traj, 0, num_chunks), value_stats)
         return jax.tree.map(lambda x: jnp.zeros(x.shape, x.dtype), shapes)
 
-    # Traced once and called for each piece: the program holds chunks_per_call calls of one function
-    # (inlined by XLA: the same compiled code as chunks_per_call traced copies, traced chunks_per_call
-    # times faster).
+    # Traced once and called for each piece: the program holds chunks_per_call calls of one function, which
+    # XLA inlines (the same compiled code as chunks_per_call traced copies, traced once).
     piece_sums = jax.jit(sums_of)
 
     def add_pieces(sums: Sums, params, traj: Trajectory, value_stats, call) -> Sums:
@@ -104,20 +105,9 @@ def make_update_fns(
         metrics["grad_norm"] = optax.tree.norm(grads)
         value_stats = state.value_stats
         if popart_step_size is not None:
-            targets = (
-                metrics.pop("normalised_target_sum"),
-                metrics.pop("normalised_target_square_sum"),
-                metrics["num_transitions"],
+            params, value_stats = _popart_step(
+                params, metrics, value_stats, rewards, axis_name, popart_step_size
             )
-            value_stats = popart.update_stats(value_stats, *targets, popart_step_size)
-            received = rewards[1:]  # the rewards the targets were built from (every device's)
-            value_stats = popart.widen_reward_range(
-                value_stats,
-                jax.lax.pmin(jnp.min(received), axis_name),
-                jax.lax.pmax(jnp.max(received), axis_name),
-            )
-            params = rescale_value_head(params, state.value_stats, value_stats)
-            metrics["value_mean"], metrics["value_std"] = value_stats.mean, popart.std(value_stats)
         return LearnerState(params, opt_state, state.update_step + 1, value_stats), metrics
 
     def step(state: LearnerState, traj: Trajectory, rate: LearningRate):
@@ -126,3 +116,23 @@ def make_update_fns(
     if num_chunks % chunks_per_call:
         raise ValueError(f"chunks_per_call={chunks_per_call} must divide num_chunks={num_chunks}")
     return UpdateFns(step, zero_sums, add_pieces, finish, num_chunks, chunks_per_call)
+
+
+def _popart_step(params, metrics: dict, stats: popart.PopArtStats, rewards, axis_name: str, step_size: float):
+    """`(params, stats)` after an optimizer step with PopArt: the statistics moved towards the batch's targets
+    (their sums, popped from `metrics`) and widened to its rewards `[T+1, B]` (every device's), the value
+    head rescaled to keep its unnormalised outputs; `metrics` get the new mean and std."""
+    targets = (
+        metrics.pop("normalised_target_sum"),
+        metrics.pop("normalised_target_square_sum"),
+        metrics["num_transitions"],
+    )
+    new_stats = popart.update_stats(stats, *targets, step_size)
+    received = rewards[1:]  # the rewards the targets were built from
+    new_stats = popart.widen_reward_range(
+        new_stats,
+        jax.lax.pmin(jnp.min(received), axis_name),
+        jax.lax.pmax(jnp.max(received), axis_name),
+    )
+    metrics["value_mean"], metrics["value_std"] = new_stats.mean, popart.std(new_stats)
+    return rescale_value_head(params, stats, new_stats), new_stats

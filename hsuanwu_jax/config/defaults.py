@@ -10,13 +10,23 @@ DEFAULT_COMPILE_CACHE = "~/.cache/hsuanwu_jax/jax"  # per user
 
 
 def default_config() -> ml_collections.ConfigDict:
-    """Defaults: the seed's IMPALA hyperparameters on CartPole-v1."""
+    """Defaults: the seed's IMPALA hyperparameters on CartPole-v1 (the fields section by section below, in
+    the order of the README's table)."""
     cfg = ml_collections.ConfigDict()
+    for section in (_environment, _actors, _learner, _network, _devices, _many_hosts, _outputs):
+        section(cfg)
+    return cfg
+
+
+def _environment(cfg: ml_collections.ConfigDict) -> None:
     # Environment (EnvPool).
     cfg.env_id = "CartPole-v1"  # any id in envpool.list_all_envs()
     cfg.env_kwargs = ml_collections.ConfigDict()  # extra envpool.make arguments, e.g. episodic_life
     cfg.test_env_kwargs = ml_collections.ConfigDict()  # overrides of env_kwargs for test()
     cfg.seed = 1  # seeds params, actions and envs (env i of the run gets seed + i)
+
+
+def _actors(cfg: ml_collections.ConfigDict) -> None:
     # Actors.
     cfg.num_actors = 2  # actor threads, each stepping its own EnvPool env
     cfg.num_envs = 32  # envs per actor thread (the EnvPool batch)
@@ -25,6 +35,9 @@ def default_config() -> ml_collections.ConfigDict:
     cfg.queue_size = 1  # finished rollouts waiting for the learner; bounds the policy lag
     cfg.actor_timeout_seconds = 600  # seconds one rollout may take before train() fails (0: no limit)
     cfg.actor_mode = "auto"  # "xla": each rollout one jitted scan; "python": a loop; "auto": xla where it can
+
+
+def _learner(cfg: ml_collections.ConfigDict) -> None:
     # Learner.
     cfg.batch_size = 32  # env rollouts per update (a multiple of num_envs); samples = T * batch_size
     cfg.num_train_steps = 1_000_000  # env steps (all actors together) to train for
@@ -42,7 +55,10 @@ def default_config() -> ml_collections.ConfigDict:
     cfg.clip_pg_rho_threshold = 1.0  # V-trace rho-bar for the policy gradient (None: no clipping)
     cfg.vtrace_lambda = 1.0  # V-trace lambda
     cfg.popart = False  # PopArt: value targets normalised by running statistics (Hessel et al. 2019)
-    cfg.popart_step_size = 1e-2  # PopArt's beta per update (3e-4 adapted too slowly here: RESULTS.md, PopArt)
+    cfg.popart_step_size = 1e-2  # PopArt's beta per update (smaller adapt too slowly: RESULTS.md, PopArt)
+
+
+def _network(cfg: ml_collections.ConfigDict) -> None:
     # Network.
     cfg.encoder = "mlp"  # one of "mlp" (vectors), "nature_cnn", "resnet" (uint8 frames)
     cfg.mlp_hidden_sizes = (64, 64)  # hidden layers of the mlp encoder
@@ -50,15 +66,24 @@ def default_config() -> ml_collections.ConfigDict:
     cfg.lstm_size = 256  # LSTM hidden units
     cfg.weight_init = "lecun"  # Flax's default, or "orthogonal" (gains: sqrt 2 hidden, 0.01 policy, 1 value)
     cfg.init_model_path = ""  # a model export (trainer.save()) to start training from ("": fresh params)
+
+
+def _devices(cfg: ml_collections.ConfigDict) -> None:
     # Devices (ids from jax.local_devices(); None: defaults).
     cfg.learner_device_ids = placeholder(tuple)  # None: every local device (multi-host: None, all)
     cfg.actor_device_id = placeholder(int)  # None: the first local device
+
+
+def _many_hosts(cfg: ml_collections.ConfigDict) -> None:
     # Many hosts (jax.distributed). Every process runs the same command with its own process_id.
     cfg.multi_host = False  # join a multi-process run; batch_size is then per process
     cfg.coordinator_address = ""  # "host:port" of process 0; "" with multi_host: auto-detect (TPU VM, SLURM)
     cfg.num_processes = placeholder(int)  # processes in the run (None: auto-detect)
     cfg.process_id = placeholder(int)  # this process's index in [0, num_processes) (None: auto-detect)
     cfg.distributed_timeout_seconds = 300  # give up joining the run after this many seconds
+
+
+def _outputs(cfg: ml_collections.ConfigDict) -> None:
     # Evaluation, logging, outputs.
     cfg.num_test_episodes = 20  # greedy episodes in test()
     cfg.test_max_episode_steps = 108_000  # test() cuts episodes still running after this many env steps
@@ -74,4 +99,3 @@ def default_config() -> ml_collections.ConfigDict:
     cfg.experiment = ""  # a name for the run: the folder under runs/ when no workdir is given
     cfg.compile_cache_dir = DEFAULT_COMPILE_CACHE  # compiled programs kept across runs and resumes ("": off)
     cfg.verbosity = "warning"  # lowest level of absl/Orbax log messages shown: "warning", "info" or "debug"
-    return cfg

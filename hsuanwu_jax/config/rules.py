@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import importlib.util
 import math
 import os
 from collections.abc import Mapping
@@ -107,3 +108,25 @@ RULES = {
         'a directory, or "" for no persistent compilation cache',
     ),
 }
+
+
+def check_relations(fields: dict) -> None:
+    """Checks what holds between fields (each already valid alone); raises ValueError naming them."""
+    if fields["batch_size"] % fields["num_envs"]:
+        raise ValueError(
+            f"batch_size={fields['batch_size']} must be a multiple of num_envs={fields['num_envs']} "
+            f"(a batch is made of whole actor rollouts), e.g. {fields['num_envs'] * max(1, fields['batch_size'] // fields['num_envs'])}"
+        )
+    process_id, num_processes_field = fields["process_id"], fields["num_processes"]
+    if process_id is not None and num_processes_field is not None and process_id >= num_processes_field:
+        raise ValueError(
+            f"config field process_id={fields['process_id']} is out of range: "
+            f"expected 0 <= process_id < num_processes={fields['num_processes']}"
+        )
+    if fields["wandb_project"] and importlib.util.find_spec("wandb") is None:
+        raise ValueError(
+            f"config field wandb_project={fields['wandb_project']!r} needs the wandb package: "
+            'pip install wandb, or set wandb_project=""'
+        )
+    if fields["multi_host"] and fields["learner_device_ids"] is not None:
+        raise ValueError("config field learner_device_ids must be None with multi_host: every device learns")

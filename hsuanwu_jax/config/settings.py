@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 import difflib
-import importlib.util
 import math
 import os
 from collections.abc import Mapping
@@ -18,7 +17,7 @@ from typing import Any
 from hsuanwu_jax.config.defaults import default_config
 from hsuanwu_jax.config.hsuanwu_tree import is_hsuanwu_tree, translate
 from hsuanwu_jax.config.loading import to_config_dict
-from hsuanwu_jax.config.rules import RULES
+from hsuanwu_jax.config.rules import RULES, check_relations
 from hsuanwu_jax.core.spec import EnvFacts
 
 NO_ENV_FACTS = EnvFacts()
@@ -110,8 +109,35 @@ def validate(cfg, num_processes: int = 1, env: EnvFacts = NO_ENV_FACTS) -> Setti
     took from the env (the task, the number of envs). Raises ValueError naming the field and what it
     accepts.
     """
-    given = to_config_dict(cfg).to_dict()
     defaults = default_config().to_dict()
+    given, notes, hsuanwu_form = _given_fields(to_config_dict(cfg).to_dict(), defaults, env)
+    merged = {**defaults, **given}
+    # Paths may come as pathlib.Path (os.PathLike).
+    for name in ("workdir", "init_model_path", "compile_cache_dir"):
+        if isinstance(merged[name], os.PathLike):
+            merged[name] = os.fspath(merged[name])
+    for name, (check, accepted) in RULES.items():
+        if not check(merged[name]):
+            raise ValueError(f"config field {name}={merged[name]!r} is invalid: expected {accepted}")
+    check_relations(merged)
+    steps_per_update = merged["num_steps"] * merged["batch_size"] * num_processes
+    typed = {name: merged[name] for name in CONFIG_FIELDS}
+    for name in ("mlp_hidden_sizes", "learner_device_ids"):
+        typed[name] = None if typed[name] is None else tuple(typed[name])
+    return Settings(
+        config=merged,
+        **typed,
+        rollouts_per_batch=merged["batch_size"] // merged["num_envs"],
+        steps_per_update=steps_per_update,
+        num_updates=math.ceil(merged["num_train_steps"] / steps_per_update),
+        hsuanwu_form=hsuanwu_form,
+        config_notes=tuple(notes),
+    )
+
+
+def _given_fields(given: dict[str, Any], defaults: dict[str, Any], env: EnvFacts):
+    """`(fields, notes, hsuanwu_form)`: the config's own fields (Hsuanwu's tree translated, with `notes`
+    on what the translation changed), the train env's task filled in or checked; unknown names refused."""
     notes: list[str] = []
     hsuanwu_form = is_hsuanwu_tree(given)
     if hsuanwu_form:
@@ -129,42 +155,4 @@ def validate(cfg, num_processes: int = 1, env: EnvFacts = NO_ENV_FACTS) -> Setti
             close = difflib.get_close_matches(name, defaults, n=1)
             hint = f"; did you mean {close[0]!r}?" if close else ""
             raise ValueError(f"unknown config field {name!r}{hint}")
-    merged = {**defaults, **given}
-    # Paths may come as pathlib.Path (os.PathLike).
-    for name in ("workdir", "init_model_path", "compile_cache_dir"):
-        if isinstance(merged[name], os.PathLike):
-            merged[name] = os.fspath(merged[name])
-    for name, (check, accepted) in RULES.items():
-        if not check(merged[name]):
-            raise ValueError(f"config field {name}={merged[name]!r} is invalid: expected {accepted}")
-    if merged["batch_size"] % merged["num_envs"]:
-        raise ValueError(
-            f"batch_size={merged['batch_size']} must be a multiple of num_envs={merged['num_envs']} "
-            f"(a batch is made of whole actor rollouts), e.g. {merged['num_envs'] * max(1, merged['batch_size'] // merged['num_envs'])}"
-        )
-    process_id, num_processes_field = merged["process_id"], merged["num_processes"]
-    if process_id is not None and num_processes_field is not None and process_id >= num_processes_field:
-        raise ValueError(
-            f"config field process_id={merged['process_id']} is out of range: "
-            f"expected 0 <= process_id < num_processes={merged['num_processes']}"
-        )
-    if merged["wandb_project"] and importlib.util.find_spec("wandb") is None:
-        raise ValueError(
-            f"config field wandb_project={merged['wandb_project']!r} needs the wandb package: "
-            'pip install wandb, or set wandb_project=""'
-        )
-    if merged["multi_host"] and merged["learner_device_ids"] is not None:
-        raise ValueError("config field learner_device_ids must be None with multi_host: every device learns")
-    steps_per_update = merged["num_steps"] * merged["batch_size"] * num_processes
-    typed = {name: merged[name] for name in CONFIG_FIELDS}
-    for name in ("mlp_hidden_sizes", "learner_device_ids"):
-        typed[name] = None if typed[name] is None else tuple(typed[name])
-    return Settings(
-        config=merged,
-        **typed,
-        rollouts_per_batch=merged["batch_size"] // merged["num_envs"],
-        steps_per_update=steps_per_update,
-        num_updates=math.ceil(merged["num_train_steps"] / steps_per_update),
-        hsuanwu_form=hsuanwu_form,
-        config_notes=tuple(notes),
-    )
+    return given, notes, hsuanwu_form

@@ -8,11 +8,10 @@ The value head outputs n(x); the value is V(x) = std * n(x) + mean.
 One departure from the paper: the variance is a running average of each batch's variance of the targets
 (around the batch's mean), not the running second moment minus the squared running mean. The latter also
 counts how far the targets' mean moved over the averaging window, and the targets are bootstrapped from
-values that each optimizer step moves by amounts proportional to std: on HalfCheetah-v4 (lr 3e-4, RMSProp)
-it ran std to its 1e6 bound within 1M env steps, while each batch's variance stayed at std 2 to 6. Neither
-form holds when the steps themselves are too large: at lr 3e-3 both ran away on Pendulum-v1
-(benchmarks/RESULTS.md, "PopArt"). What holds them now is `value_bounds`: values are clipped to the returns
-the rewards seen allow before V-trace bootstraps from them, so no target leaves that range.
+values that each optimizer step moves by amounts proportional to std, so that form can feed on itself and
+run std to its bound (benchmarks/RESULTS.md, "PopArt, second look"). Neither form holds when the steps
+themselves are too large; what holds them is `value_bounds`: values are clipped to the returns the rewards
+seen allow before V-trace bootstraps from them, so no target leaves that range.
 """
 
 from __future__ import annotations

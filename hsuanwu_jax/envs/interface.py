@@ -75,3 +75,12 @@ def check_actor_envs(envs: list, num_actors: int, num_envs: int) -> EnvSpec:
     for index, env in enumerate(envs[1:], start=1):
         check_same_spec(env_spec(env), spec, f"train_env[{index}]")
     return spec
+
+
+def check_obs(obs, expected: tuple[int, ...], call: str) -> None:
+    """Refuses observations that do not have the shape `[B, *obs_shape]` (`expected`) the env's space declares."""
+    if np.shape(obs) != expected:
+        raise ValueError(
+            f"the env's {call} returned observations of shape {np.shape(obs)}, but its observation space "
+            f"declares {expected[1:]} for each of its {expected[0]} envs ({expected} in all)"
+        )

@@ -103,6 +103,26 @@ def dmc_task(env_id: str) -> str:
     return "".join(part.capitalize() for part in env_id.split("_")) + "-v1"
 
 
+def _refuse_pixels(from_pixels, resource_files, img_source, total_frames, environment_kwargs) -> None:
+    """make_dmc_env's arguments that need pixel observations or dm_control's own environment, refused."""
+    if from_pixels:
+        raise ValueError(
+            "make_dmc_env(from_pixels=True): EnvPool's DeepMind Control tasks give state observations only; "
+            "pass from_pixels=False"
+        )
+    for name, value in (
+        ("resource_files", resource_files),
+        ("img_source", img_source),
+        ("total_frames", total_frames),
+    ):
+        if value is not None:
+            raise ValueError(
+                f"make_dmc_env({name}=...): background distractors need pixel observations, which EnvPool's tasks lack"
+            )
+    if environment_kwargs:
+        raise ValueError("make_dmc_env(environment_kwargs=...): EnvPool's DeepMind Control tasks take none")
+
+
 def make_dmc_env(
     env_id: str = "cartpole_balance",
     num_envs: int = 1,
@@ -131,22 +151,7 @@ def make_dmc_env(
     `total_frames`) are refused; pass `from_pixels=False`.
     """
     del device, visualize_reward, height, width, camera_id
-    if from_pixels:
-        raise ValueError(
-            "make_dmc_env(from_pixels=True): EnvPool's DeepMind Control tasks give state observations only; "
-            "pass from_pixels=False"
-        )
-    for name, value in (
-        ("resource_files", resource_files),
-        ("img_source", img_source),
-        ("total_frames", total_frames),
-    ):
-        if value is not None:
-            raise ValueError(
-                f"make_dmc_env({name}=...): background distractors need pixel observations, which EnvPool's tasks lack"
-            )
-    if environment_kwargs:
-        raise ValueError("make_dmc_env(environment_kwargs=...): EnvPool's DeepMind Control tasks take none")
+    _refuse_pixels(from_pixels, resource_files, img_source, total_frames, environment_kwargs)
     task = dmc_task(env_id)
     check_env_id(task)
     kwargs = dict(

@@ -10,6 +10,7 @@ from hsuanwu_jax.agent.policy import make_policy_fn
 from hsuanwu_jax.agent.saved import check_spec, read_export, stats_from_json, stats_to_json, write_export
 from hsuanwu_jax.config.defaults import DEFAULT_COMPILE_CACHE
 from hsuanwu_jax.config.settings import Settings
+from hsuanwu_jax.core.acting_state import ActingState
 from hsuanwu_jax.core.distributions import get_distribution
 from hsuanwu_jax.core.popart import PopArtStats
 from hsuanwu_jax.core.spec import EnvSpec, spec_to_json
@@ -44,8 +45,8 @@ class Policy:
 
     `obs` is one observation `[*obs_shape]` or a batch `[B, *obs_shape]`; actions come back with
     the same leading shape, as the env takes them (continuous ones clipped to the bounds). `state`
-    carries what the network reads besides the observation (the LSTM state, the last action and
-    reward): pass back what the previous call returned, or None at the start of an episode.
+    carries what the network reads besides the observation (an `ActingState`: the LSTM state, the last
+    action): pass back what the previous call returned, or None at the start of an episode.
     Actions are greedy (the distribution's mode) unless `greedy=False` was given to `load_policy`.
     `value_stats`: the PopArt statistics the value head's outputs are normalised by (None without PopArt;
     with them the value is `popart.std(value_stats) * output + value_stats.mean`).
@@ -74,21 +75,18 @@ class Policy:
             )
         batch = obs[None] if single else obs
         num = batch.shape[0]
-        if state is None:
-            core = self.network.initial_core_state(num)
-            prev_action = np.zeros((num, *self.spec.action_shape), self.spec.action_dtype)
-            first = np.ones(num, bool)
-        else:
-            core, prev_action = state
-            first = np.zeros(num, bool)
         rewards = (
             np.zeros(num, np.float32)
             if reward is None
             else np.broadcast_to(np.asarray(reward, np.float32), (num,))
         )
-        step, self._key = self._policy_fn(self.params, self._key, batch, prev_action, rewards, first, core)
+        if state is None:
+            state = ActingState.initial(batch, self.spec, self.network.initial_core_state(num))
+        state = state._replace(obs=batch, reward=rewards)  # what this call is given
+        step, self._key = self._policy_fn(self.params, self._key, *state.policy_inputs())
         action = np.asarray(step.action)
-        new_state = (step.core_state, action)
+        no_end = np.zeros(num, bool)  # the caller says when episodes end: by passing no state
+        new_state = state.next(batch, rewards, no_end, no_end, action, step.core_state)
         env_action = self.spec.env_action(action)
         return (env_action[0] if single else env_action), new_state
 

@@ -52,6 +52,33 @@ def plan_run(
         raise ValueError(
             f"encoder={settings.encoder!r} does not fit observations of shape {spec.obs_shape}: use {accepted}"
         )
+    learner_devices, local_learners = _learner_devices(settings, local_devices, global_devices)
+    device_batch = settings.batch_size // local_learners
+    platform = learner_devices[0].platform
+    learner_chunks = settings.learner_chunks or default_learner_chunks(
+        settings.encoder, device_batch, platform
+    )
+    if device_batch % learner_chunks:
+        raise ValueError(
+            f"learner_chunks={settings.learner_chunks} must divide each learner device's batch of "
+            f"{device_batch} envs (batch_size={settings.batch_size} over {local_learners} devices)"
+        )
+    actor_device, actor_mode = _actor_placement(settings, local_devices, envs_have_xla)
+    return RunPlan(
+        mesh=learner_mesh(learner_devices),
+        local_learners=local_learners,
+        actor_device=actor_device,
+        actor_mode=actor_mode,
+        learner_chunks=learner_chunks,
+        learner_chunks_per_call=chunks_per_call(learner_chunks),
+    )
+
+
+def _learner_devices(
+    settings: Settings, local_devices: Sequence[jax.Device], global_devices: Sequence[jax.Device]
+) -> tuple[list[jax.Device], int]:
+    """The learner devices of the run and how many of them are this process's; the batch must split
+    evenly over the latter."""
     if settings.multi_host:
         learner_devices, local_learners = list(global_devices), len(local_devices)
     else:
@@ -67,16 +94,13 @@ def plan_run(
             f"batch_size={settings.batch_size} must split evenly over this process's {local_learners} learner "
             f"devices and be a multiple of num_envs={settings.num_envs}: e.g. {fits}, or set learner_device_ids"
         )
-    device_batch = settings.batch_size // local_learners
-    platform = learner_devices[0].platform
-    learner_chunks = settings.learner_chunks or default_learner_chunks(
-        settings.encoder, device_batch, platform
-    )
-    if device_batch % learner_chunks:
-        raise ValueError(
-            f"learner_chunks={settings.learner_chunks} must divide each learner device's batch of "
-            f"{device_batch} envs (batch_size={settings.batch_size} over {local_learners} devices)"
-        )
+    return learner_devices, local_learners
+
+
+def _actor_placement(
+    settings: Settings, local_devices: Sequence[jax.Device], envs_have_xla: bool
+) -> tuple[jax.Device, str]:
+    """The actor device and the actor mode ("auto" resolved: xla where the device and the envs allow)."""
     actor_ids = None if settings.actor_device_id is None else [settings.actor_device_id]
     actor_device = select_devices(actor_ids, "actor_device_id", local_devices)[0]
     xla_device = actor_device.platform in XLA_ACTOR_PLATFORMS
@@ -91,28 +115,19 @@ def plan_run(
             f"the actor device is a {actor_device.platform} device: use actor_mode='python' or "
             "set actor_device_id to a CPU or GPU device"
         )
-    return RunPlan(
-        mesh=learner_mesh(learner_devices),
-        local_learners=local_learners,
-        actor_device=actor_device,
-        actor_mode=actor_mode,
-        learner_chunks=learner_chunks,
-        learner_chunks_per_call=chunks_per_call(learner_chunks),
-    )
+    return actor_device, actor_mode
 
 
 def default_learner_chunks(encoder: str, device_batch: int, platform: str) -> int:
-    """`learner_chunks=0`: one env per chunk for the conv encoders on CPUs, where a Nature CNN's update ran
-    2.4x faster on 81-frame pieces than on the whole 2,592-frame batch (benchmarks/learner_chunks.py);
-    otherwise the whole batch at once (the MLP, and accelerators, which want large batches)."""
+    """`learner_chunks=0`: one env per chunk for the conv encoders on CPUs, where a Nature CNN's update runs
+    faster on small pieces than on the whole batch (benchmarks/learner_chunks.py measures it); otherwise the
+    whole batch at once (the MLP, and accelerators, which want large batches)."""
     return device_batch if platform == "cpu" and encoder in CONV_ENCODERS else 1
 
 
 # Pieces of the batch per call of the compiled piece program. Each piece is a copy of the network's forward
-# and backward in the program (compile time, memory); fewer per call ran slower. Breakout Nature CNN, 32
-# one-env pieces of 21 frames, learner alone (benchmarks/RESULTS.md, "Start-up, second look"): 8 per call
-# 1,166 / 959 env steps/s, first update 21 s cold, peak 1.1 GB; 1 per call 991 / 928, 17 s, 0.9 GB; all 32
-# in one program (before) 1,333 / 1,243, 38 s, 1.8 GB.
+# and backward in the program (compile time, memory); fewer per call run slower (figures:
+# benchmarks/RESULTS.md, "Start-up, second look").
 MAX_CHUNKS_PER_CALL = 8
 
 

@@ -12,10 +12,10 @@ from typing import Any, NamedTuple
 
 import jax
 
+from hsuanwu_jax.acting.actor import make_actors
 from hsuanwu_jax.acting.batches import BatchAssembler
 from hsuanwu_jax.acting.episodes import EpisodeLog
 from hsuanwu_jax.acting.evaluation import Evaluator
-from hsuanwu_jax.acting.xla_actor import make_actors
 from hsuanwu_jax.agent.builder import Agent, build_agent
 from hsuanwu_jax.config.settings import NO_ENV_FACTS, Settings, validate
 from hsuanwu_jax.core.spec import EnvFacts, EnvSpec
@@ -72,6 +72,14 @@ class RunParts(NamedTuple):
     evaluator: Evaluator
     checkpoints: RunCheckpoints
     loop: TrainingLoop
+
+    def close(self) -> None:
+        """Closes the checkpoint manager and the envs (an actor's only if its thread stopped)."""
+        self.checkpoints.close()
+        for index, actor in enumerate(self.actors):
+            if f"actor-{index}" not in self.loop.stuck_actors:  # a stuck thread may still be in its env
+                actor.env.close()
+        self.evaluator.close()
 
 
 def assemble_run(settings: Settings, envs: list, test_env, owned: list) -> RunParts:

@@ -67,6 +67,14 @@ class TrainingLoop:
         self._metrics_path = os.path.join(workdir, "metrics.jsonl")
         self._has_checkpoint = False  # whether the workdir holds a checkpoint of this run
 
+    def check_usable(self) -> None:
+        """Refuses to act or train again once actor threads did not stop when asked."""
+        if self.stuck_actors:
+            raise RuntimeError(
+                f"actor threads {self.stuck_actors} did not stop when asked and may still step their "
+                "envs: this trainer cannot act or train again; close() it and build a new one"
+            )
+
     def run_state(self) -> RunState:
         """The state a checkpoint holds, as it is now: the learner's, and each actor's key and episode count
         at the end of its last whole rollout (actor threads may be in the middle of the next one)."""

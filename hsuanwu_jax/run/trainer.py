@@ -1,6 +1,5 @@
-"""`DistributedTrainer`: the seed's face (`act`, `train`, `test`, `save`) over the parts of a run, which
-assembly.py builds: settings -> envs -> plan -> agent -> learner, actors, evaluator -> checkpoints -> loop.
-"""
+"""`DistributedTrainer`: the seed's face (`act`, `train`, `test`, `save`) over the parts of a run (assembly.py:
+settings -> envs -> plan -> agent -> learner, actors, evaluator -> checkpoints -> loop)."""
 
 from __future__ import annotations
 
@@ -44,10 +43,8 @@ class DistributedTrainer:
         self.settings = settings = validate_and_join(cfgs, facts)
         quiet_library_logs(settings.verbosity)
         use_compile_cache(settings.compile_cache_dir)
-        if test_env is None:
-            check_env_config(
-                settings.config
-            )  # test() will make its env from the config: refuse bad kwargs now
+        if test_env is None:  # test() will make its env from the config: refuse bad kwargs now
+            check_env_config(settings.config)
         envs, made = actor_envs(train_env, settings.config, jax.process_index)
         owned = list(made)  # what this constructor opened: closed again if it fails
         try:
@@ -56,9 +53,10 @@ class DistributedTrainer:
             for resource in owned:
                 resource.close()
             raise
+        self._parts = parts
         self.spec, self.workdir, self.plan, self.agent = parts.spec, parts.workdir, parts.plan, parts.agent
-        self.learner, self.actors, self._episodes = parts.learner, parts.actors, parts.episodes
-        self._evaluator, self._checkpoints, self._loop = parts.evaluator, parts.checkpoints, parts.loop
+        self.learner, self.actors, self._loop = parts.learner, parts.actors, parts.loop
+        self._evaluator, self._checkpoints = parts.evaluator, parts.checkpoints
         self.stopped_early = False  # set when train() ended on SIGTERM or Ctrl-C
         self.export_path: str | None = None  # the export train() wrote when it finished
         self._last_record: dict[str, Any] = {}
@@ -70,13 +68,14 @@ class DistributedTrainer:
     learner_chunks = property(lambda self: self.plan.learner_chunks, doc="What learner_chunks=0 resolved to.")
     global_step = property(lambda self: self.env_steps, doc="Hsuanwu's name: env steps trained on.")
     global_episode = property(
-        lambda self: self._episodes.total, doc="Training episodes (whole games) finished so far, all actors."
+        lambda self: self._parts.episodes.total,
+        doc="Training episodes (whole games) finished so far, all actors.",
     )
 
     def act(self, actor_index: int = 0) -> Trajectory:
         """Collects one rollout `[T+1, num_envs, ...]` (host arrays) with actor `actor_index` and the
         current params, without learning; the actor's envs continue from where they were."""
-        self._check_usable()
+        self._loop.check_usable()
         return self.actors[actor_index].collect(self.actor_params())
 
     def update(self, batch: Trajectory) -> dict[str, float]:
@@ -95,7 +94,7 @@ class DistributedTrainer:
         with a checkpoint and sets `stopped_early` (run again to resume). An exception in an actor
         thread or env stops all threads and is re-raised here.
         """
-        self._check_usable()
+        self._loop.check_usable()
         target = self.settings.num_train_steps
         if num_steps is not None:
             target = min(target, self.env_steps + num_steps)
@@ -143,18 +142,7 @@ class DistributedTrainer:
 
     def close(self) -> None:
         """Closes the envs and the checkpoint manager; the trainer cannot act afterwards."""
-        self._checkpoints.close()
-        for index, actor in enumerate(self.actors):
-            if f"actor-{index}" not in self._loop.stuck_actors:  # a stuck thread may still be in its env
-                actor.env.close()
-        self._evaluator.close()
-
-    def _check_usable(self) -> None:
-        if self._loop.stuck_actors:
-            raise RuntimeError(
-                f"actor threads {self._loop.stuck_actors} did not stop when asked and may still step their "
-                "envs: this trainer cannot act or train again; close() it and build a new one"
-            )
+        self._parts.close()
 
     def actor_params(self):
         """The current params, copied to the actor device (what actors and `test()` act with)."""

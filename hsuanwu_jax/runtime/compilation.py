@@ -24,8 +24,8 @@ _MAX_CACHE_BYTES = 2 * 2**30
 def jit_quick_compile(fn: Callable, static_argnums: tuple[int, ...] = ()) -> Callable:
     """`jax.jit(fn)` for a program that runs once or rarely per process (the params' initialisation, the
     optimizer's empty state, splitting the run's keys). On CPUs it is compiled at XLA's lowest optimisation
-    level: 2-3x less compile time (the init of an MLP 0.79 -> 0.32 s, of a Nature CNN 1.26 -> 0.46 s, of
-    the ResNet 2.43 -> 1.46 s on this project's 2-vCPU machine) for a run that takes milliseconds longer.
+    level: a few times less compile time for a run that takes milliseconds longer (figures:
+    benchmarks/RESULTS.md, "Start-up, fourth look").
     Float results may differ from the optimised program's in the last bit. The platform is read at the
     first call, not at import (multi-host runs start JAX's backends later)."""
     jitted = None

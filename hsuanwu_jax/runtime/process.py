@@ -33,8 +33,8 @@ def limit_malloc_arenas(arenas: int = 8) -> bool:
 
     Each thread that allocates can get an arena of its own (glibc allows 8 per core), and memory freed
     in one is seldom returned to the system: with hundreds of cores that is hundreds of arenas. Fewer
-    than 8 makes the actor, learner and EnvPool threads wait on each other's allocations: Breakout ran at
-    705 env steps/s with 2, 798 with 8 and 786 uncapped (benchmarks/RESULTS.md). A no-op off glibc.
+    than 8 makes the actor, learner and EnvPool threads wait on each other's allocations (figures:
+    benchmarks/RESULTS.md, "Start-up, third look"). A no-op off glibc.
     """
     libc = _libc()
     try:
@@ -47,8 +47,8 @@ def return_free_memory() -> None:
     """Hands the memory glibc's malloc holds free back to the system (malloc_trim), in every arena.
 
     Orbax writes each checkpoint from short-lived threads whose freed buffers otherwise stay with their
-    arenas: with a checkpoint every few seconds, resident memory crept up by 0.5 to 2.6 MiB a minute
-    (benchmarks/RESULTS.md). Called after every checkpoint; a no-op off glibc."""
+    arenas: with frequent checkpoints resident memory crept up (benchmarks/RESULTS.md, "Soak"). Called
+    after every checkpoint; a no-op off glibc."""
     libc = _libc()
     with contextlib.suppress(AttributeError):
         if libc:
