@@ -79,8 +79,9 @@ def write_json(path: str, payload: dict) -> None:
 
 def train_quietly_and_test(cfg, make_envs) -> dict:
     """Trains `cfg` in a temporary workdir with the envs `make_envs(cfg) -> (train_env, test_env)`,
-    without progress output, then tests greedily. Returns the final test result, the wall seconds
-    from construction to the end of the test, and the `test_*` points of the learning curve."""
+    without progress output, then tests greedily and with sampled actions. Returns the final test results
+    (`final`, `final_sampled`), the wall seconds from construction to the end of the greedy test, the
+    `test_*` points of the learning curve, and the run's collapse warning (None when there was none)."""
     with tempfile.TemporaryDirectory() as workdir:
         cfg.workdir = workdir
         cfg.progress = "none"
@@ -91,6 +92,7 @@ def train_quietly_and_test(cfg, make_envs) -> dict:
             trainer.train()
         final = trainer.test()
         seconds = time.perf_counter() - started
+        final_sampled = trainer.test(greedy=False)
         trainer.close()
         records = read_metrics(os.path.join(workdir, "metrics.jsonl"))
     curve = [
@@ -98,7 +100,14 @@ def train_quietly_and_test(cfg, make_envs) -> dict:
         for r in records
         if "test_episode_reward" in r
     ]
-    return {"final": final, "seconds": seconds, "curve": curve}
+    warnings = [r["collapse_warning"] for r in records if "collapse_warning" in r]
+    return {
+        "final": final,
+        "final_sampled": final_sampled,
+        "seconds": seconds,
+        "curve": curve,
+        "collapse_warning": warnings[0] if warnings else None,
+    }
 
 
 class CliRun(NamedTuple):

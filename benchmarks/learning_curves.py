@@ -25,6 +25,8 @@ def run_seed(config_path: str, seed: int, test_every: int, overrides: dict) -> d
         "seed": seed,
         "curve": curve,
         "final_test_episode_reward": final["episode_reward"],
+        "final_sampled_test_episode_reward": run["final_sampled"]["episode_reward"],
+        "collapse_warning": run["collapse_warning"],
         "total_seconds": total_seconds,
         "num_train_steps": cfg.num_train_steps,
     }

@@ -63,7 +63,12 @@ def task_overrides(args, task: str, overrides: dict) -> dict:
 def run_one(args, task: str, seed: int, overrides: dict) -> dict:
     test_every = 0 if args.quick else args.test_every
     run = run_seed(args.config, seed, test_every, task_overrides(args, task, overrides))
-    print(f"{task} seed {seed}: final greedy test {run['final_test_episode_reward']:.1f}", flush=True)
+    print(
+        f"{task} seed {seed}: final greedy test {run['final_test_episode_reward']:.1f}, sampled "
+        f"{run['final_sampled_test_episode_reward']:.1f}"
+        + (" (collapse warning)" if run["collapse_warning"] else ""),
+        flush=True,
+    )
     return {"task": task, **run}
 
 
@@ -198,16 +203,15 @@ def main() -> None:
     )
     rows = []
     for column, (task, info) in enumerate(tasks.items()):
-        finals = [
-            r["final_test_episode_reward"]
-            for seed in args.seeds
-            for r in runs
-            if (r["task"], r["seed"]) == (task, seed)
-        ]
+        task_runs = [r for seed in args.seeds for r in runs if (r["task"], r["seed"]) == (task, seed)]
+        finals = [r["final_test_episode_reward"] for r in task_runs]
+        sampled = [r.get("final_sampled_test_episode_reward") for r in task_runs]
         rows.append(
             {
                 "task": task,
                 "finals": " / ".join(f"{v:.1f}" for v in finals),
+                "sampled": " / ".join("-" if v is None else f"{v:.1f}" for v in sampled),
+                "collapses": sum(bool(r.get("collapse_warning")) for r in task_runs),
                 "median": float(np.median(finals)),
                 "random": info["random"]["mean"],
                 "threshold": info["threshold"],
@@ -219,6 +223,8 @@ def main() -> None:
         [
             ("task", "task", "s"),
             (f"final greedy test, seeds {' / '.join(map(str, args.seeds))}", "finals", "s"),
+            ("final sampled test", "sampled", "s"),
+            ("collapse warnings", "collapses", "d"),
             ("median", "median", ",.1f"),
             ("random", "random", ",.1f"),
             ("solved", "threshold", ",.1f"),

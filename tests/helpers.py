@@ -125,13 +125,16 @@ def random_trajectory(seed, obs=None) -> Trajectory:
     )
 
 
-def learner_setup(rate=None, devices=None, envs_per_copy=1, dtype=np.float32, num_chunks=1):
+def learner_setup(rate=None, devices=None, envs_per_copy=1, dtype=np.float32, num_chunks=1, obs_norm=False):
     """A learner step on a mesh of `devices` (default: the first device) and a fixed batch: the
     random test trajectory repeated `envs_per_copy` times along B, each device's share processed in
-    `num_chunks` pieces, at the `LearningRate` `rate` (default lr 1e-2 over 100 updates). With `dtype=np.float64` (x64 enabled by the caller) the params and the batch's
+    `num_chunks` pieces, at the `LearningRate` `rate` (default lr 1e-2 over 100 updates); `obs_norm`: the
+    network normalises its observations (offset by 5 and scaled by 3, so the statistics move). With `dtype=np.float64` (x64 enabled by the caller) the params and the batch's
     float fields are float64, so the update is too. `traces` counts the loss's traces."""
-    network = ImpalaNetwork(action_size=4, mlp_hidden_sizes=(16,))
+    network = ImpalaNetwork(action_size=4, mlp_hidden_sizes=(16,), obs_norm=obs_norm)
     traj = random_trajectory(0)
+    if obs_norm:
+        traj = traj._replace(obs=5.0 + 3.0 * traj.obs)
     traj = jax.tree.map(lambda x: np.concatenate([x] * envs_per_copy, axis=1), traj)
     traj = jax.tree.map(lambda x: x.astype(dtype) if x.dtype == np.float32 else x, traj)
     params = network.init(jax.random.PRNGKey(0), traj.obs, traj.prev_action, traj.reward, traj.first, ())

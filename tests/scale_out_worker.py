@@ -59,6 +59,26 @@ def same_update() -> None:
     print(json.dumps(result))
 
 
+def same_obs_stats() -> None:
+    """Observation statistics after 3 updates on a 1-device mesh and on every device (at once, in 3 pieces),
+    in float32, as JSON."""
+    from helpers import learner_setup
+
+    from hsuanwu_jax.core import obs_norm
+
+    stats = {}
+    ways = (("one", jax.devices()[:1], 1), ("all", jax.devices(), 1), ("all_chunked", jax.devices(), 3))
+    for name, devices, num_chunks in ways:
+        step, state, traj, mesh, _, _ = learner_setup(
+            devices=devices, envs_per_copy=jax.device_count(), num_chunks=num_chunks, obs_norm=True
+        )
+        for _ in range(3):
+            state, _ = step(state, shard_trajectory(traj, mesh))
+        collection = fetch(state.params[obs_norm.COLLECTION])
+        stats[name] = {key: np.asarray(value).tolist() for key, value in collection.items()}
+    print(json.dumps({"devices": jax.device_count(), **stats}))
+
+
 def indivisible(workdir: str) -> None:
     """A batch that cannot be split over the devices: the error message, as JSON."""
     from fakes import CountingEnv
@@ -175,6 +195,7 @@ if __name__ == "__main__":
     modes = {
         "multihost_failure": multihost_failure,
         "same_update": same_update,
+        "same_obs_stats": same_obs_stats,
         "indivisible": indivisible,
         "cartpole": cartpole,
         "multihost": multihost,

@@ -132,3 +132,42 @@ def test_the_gaussian_mean_stays_within_finite_action_bounds():
     np.testing.assert_allclose(np.asarray(mean)[..., :2], expected, rtol=1e-6, atol=1e-6)
     assert (low <= np.asarray(mean)[..., :2]).all() and (np.asarray(mean)[..., :2] <= high).all()
     np.testing.assert_array_equal(np.asarray(mean)[..., 2], np.asarray(head[..., 2], np.float32))
+
+
+@pytest.mark.parametrize("distribution", ["categorical", "diag_gaussian"])
+def test_a_separate_value_network_shares_no_params_with_the_policy(distribution):
+    # With value_network="separate" the value's gradient is zero for every policy param (torso and head) and
+    # the policy's is zero for the value's; with "shared" the value's gradient reaches the policy's torso.
+    obs, prev_action, reward, first = inputs(3, 4, (5,), np.float32)
+    if distribution == "diag_gaussian":
+        prev_action = np.random.default_rng(1).normal(size=(3, 4, 2)).astype(np.float32)
+
+    def gradients(value_network):
+        network = ImpalaNetwork(
+            action_size=2, distribution=distribution, mlp_hidden_sizes=(8, 8), value_network=value_network
+        )
+        params = network.init(jax.random.PRNGKey(0), obs, prev_action, reward, first, ())
+
+        def part(name):
+            def f(p):
+                out = network.apply(p, obs, prev_action, reward, first, ())[0]
+                return (
+                    jnp.sum(out.value)
+                    if name == "value"
+                    else sum(jnp.sum(x) for x in jax.tree.leaves(out.policy))
+                )
+
+            return jax.grad(f)(params)["params"]
+
+        return part("value"), part("policy")
+
+    value_grads, policy_grads = gradients("separate")
+    assert set(value_grads) >= {"encoder", "value_encoder", "policy", "baseline"}
+    for name in ("encoder", "policy"):
+        assert all(np.all(np.asarray(g) == 0) for g in jax.tree.leaves(value_grads[name])), name
+    for name in ("value_encoder", "baseline"):
+        assert all(np.all(np.asarray(g) == 0) for g in jax.tree.leaves(policy_grads[name])), name
+        assert any(np.any(np.asarray(g) != 0) for g in jax.tree.leaves(value_grads[name])), name
+    shared_value_grads, _ = gradients("shared")
+    assert "value_encoder" not in shared_value_grads
+    assert any(np.any(np.asarray(g) != 0) for g in jax.tree.leaves(shared_value_grads["encoder"]))

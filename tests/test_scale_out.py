@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 
+import numpy as np
 import pytest
 
 from hsuanwu_jax import validate
@@ -87,6 +88,15 @@ def test_four_devices_update_like_one():
         assert result["float64"][f"relative_difference_{way}"] <= 1e-10
         # float32 measured 5e-7 to 6e-7; 1e-4 is 3 orders of magnitude below a wrong update's ~1.
         assert result["float32"][f"relative_difference_{way}"] <= 1e-4
+
+
+def test_observation_statistics_are_identical_on_one_and_four_devices():
+    (result,) = run_worker("same_obs_stats", devices=4)
+    assert result["devices"] == 4 and result["one"]["count"] == result["all"]["count"] > 0
+    for way in ("all", "all_chunked"):
+        for name in ("mean", "variance"):
+            one, other = np.array(result["one"][name]), np.array(result[way][name])
+            np.testing.assert_allclose(other, one, rtol=1e-5, err_msg=f"{way} {name}")
 
 
 def test_a_batch_that_cannot_be_split_over_the_devices_is_refused(tmp_path):

@@ -34,28 +34,34 @@ class Evaluator:
         spec: EnvSpec,
         network: ImpalaNetwork,
         greedy_policy: PolicyFn,
+        sample_policy: PolicyFn,
         key: jax.Array,
         env=None,
     ):
-        self._config, self._spec, self._network, self._policy = config, spec, network, greedy_policy
+        self._config, self._spec, self._network = config, spec, network
+        self._policies = {True: greedy_policy, False: sample_policy}
         self.key = key
         self.env = None if env is None else as_batched_env(env)
         if self.env is not None:
             check_same_spec(env_spec(self.env), spec, "test_env")
 
-    def test(self, params: Params, should_stop: Callable[[], bool] | None = None) -> dict[str, float]:
-        """`num_test_episodes` greedy episodes on the test env (see `evaluate` for the statistics and for
-        `should_stop`)."""
+    def test(
+        self, params: Params, should_stop: Callable[[], bool] | None = None, greedy: bool = True
+    ) -> dict[str, float]:
+        """`num_test_episodes` episodes on the test env, greedy or with actions sampled as the actors do
+        (see `evaluate` for the statistics and for `should_stop`)."""
         if self.env is None:
-            self.env = make_env(self._config, test=True)
+            self.env = as_batched_env(make_env(self._config, test=True))
             check_same_spec(env_spec(self.env), self._spec, "test_env")
-        return self._play(params, self.env, self._config["num_test_episodes"], should_stop=should_stop)
+        return self._play(
+            params, self.env, self._config["num_test_episodes"], should_stop=should_stop, greedy=greedy
+        )
 
     def record(self, params: Params, num_episodes: int) -> tuple[list[np.ndarray], dict[str, float]]:
         """Plays `num_episodes` greedy episodes on a fresh one-env test env with EnvPool's renderer; returns
         the frames (RGB `[H, W, 3]` uint8, one after the reset and one after every step) and the test
         statistics."""
-        env = make_env(self._config, test=True, num_envs=1, render=True)
+        env = as_batched_env(make_env(self._config, test=True, num_envs=1, render=True))
         frames: list[np.ndarray] = []
         try:
             result = self._play(params, env, num_episodes, after_step=lambda: frames.append(env.render()[0]))
@@ -68,14 +74,14 @@ class Evaluator:
             self.env.close()
 
     def _play(
-        self, params: Params, env, num_episodes: int, after_step=None, should_stop=None
+        self, params: Params, env, num_episodes: int, after_step=None, should_stop=None, greedy=True
     ) -> dict[str, float]:
         self.key, key = _split_in_two(self.key)
         core_state = self._network.initial_core_state(num_envs_of(env))
         return evaluate(
             env,
             self._spec,
-            self._policy,
+            self._policies[greedy],
             params,
             core_state,
             key,
@@ -100,7 +106,7 @@ class EvaluationStopped(Exception):
 def evaluate(
     env,
     spec: EnvSpec,
-    greedy_policy: PolicyFn,
+    policy: PolicyFn,
     params: Params,
     initial_core_state: CoreState,
     key: jax.Array,
@@ -110,7 +116,7 @@ def evaluate(
     max_episode_steps: int = 108_000,
     should_stop: Callable[[], bool] | None = None,
 ) -> dict[str, float]:
-    """Plays `num_episodes` episodes greedily on EnvPool `env` (reset first) and returns statistics.
+    """Plays `num_episodes` episodes with `policy` (greedy, or sampling) on EnvPool `env` (reset first) and returns statistics.
 
     With N envs, each env plays its first ceil(num_episodes / N) episodes and the first
     `num_episodes` of those count, so short episodes are not favoured. The play stops after
@@ -138,7 +144,7 @@ def evaluate(
     for _ in range(max_episode_steps * per_env):
         if all(len(r) >= per_env for r in results):
             break
-        step, key = greedy_policy(params, key, *state.policy_inputs())
+        step, key = policy(params, key, *state.policy_inputs())
         action = np.asarray(step.action)
         obs, reward, terminated, truncated, info = step_env(env, spec.env_action(action))
         for index, episode_reward, length in tracker.update(reward, terminated, truncated, info):

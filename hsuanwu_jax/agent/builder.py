@@ -18,7 +18,7 @@ from hsuanwu_jax.agent.params import init_params
 from hsuanwu_jax.agent.policy import PolicyFn, make_policy_fn
 from hsuanwu_jax.agent.saved import check_spec, read_export, stats_from_json
 from hsuanwu_jax.agent.update import make_update_fns, rescale_value_head
-from hsuanwu_jax.config.fields import NETWORK_FIELDS
+from hsuanwu_jax.config.fields import INIT_ONLY_FIELDS, NETWORK_FIELDS
 from hsuanwu_jax.config.settings import Settings
 from hsuanwu_jax.core import popart
 from hsuanwu_jax.core.distributions import get_distribution
@@ -112,7 +112,7 @@ def initial_params(
     differences = [
         f"{field}: export {getattr(exported, field)!r}, config {value!r}"
         for field, value in network_args.items()
-        if field != "weight_init" and getattr(exported, field) != value  # init: fresh params only
+        if field not in INIT_ONLY_FIELDS and getattr(exported, field) != value
     ]
     if differences:
         raise ValueError(f"init_model_path={path!r} holds a different network: " + "; ".join(differences))

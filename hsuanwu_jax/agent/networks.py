@@ -5,6 +5,7 @@ Every network is time-major: inputs are `[T, B, ...]` (the actor passes T = 1, t
 
 from __future__ import annotations
 
+import math
 from collections.abc import Sequence
 from typing import Any, NamedTuple
 
@@ -14,7 +15,10 @@ import jax.numpy as jnp
 import numpy as np
 
 from hsuanwu_jax.config.fields import ENCODERS
+from hsuanwu_jax.core import obs_norm
 from hsuanwu_jax.core.types import CoreState
+
+VALUE_NETWORK_KINDS = ("shared", "separate")
 
 VALUE_HEAD = "baseline"  # the name of the value head's last layer in the params
 
@@ -123,9 +127,17 @@ class ImpalaNetwork(nn.Module):
 
     `distribution` "categorical": `action_size` discrete actions, the last one fed one-hot, the
     policy head gives logits. "diag_gaussian": actions are vectors of `action_size`, fed as they
-    are, the head gives a mean and a state-independent log standard deviation (initially 0).
+    are, the head gives a mean and a state-independent log standard deviation (initially
+    log `initial_action_std`).
     `weight_init` "lecun" is Flax's default; "orthogonal" is orthogonal with gain sqrt(2) for the
     hidden layers, 0.01 for the policy head and 1 for the value head (the LSTM keeps its own).
+    `value_network` "shared": the value head reads the policy's features (the IMPALA paper's network);
+    "separate" (mlp encoder, no LSTM): the value head reads a second MLP torso of the same sizes, so the value
+    regression's gradients never reach the policy's features. On tasks whose returns start far from the
+    value head's initial outputs, those gradients inflated the shared features within a few updates and
+    saturated the policy's logits (benchmarks/RESULTS.md, "Early collapse").
+    `obs_norm` (mlp encoder): observations are normalised by running statistics held in the variables'
+    `obs_stats` collection (obs_norm.py), which the learner updates; they take no gradient.
     `action_bounds` `(low, high)`, each `action_size` floats: the Gaussian's mean is kept within them,
     centre + half-width * tanh(head output), in each dimension with finite bounds. Without it a mean could
     leave the range, where every sample is clipped to the same action and no advantage can bring it back
@@ -138,6 +150,9 @@ class ImpalaNetwork(nn.Module):
     mlp_hidden_sizes: Sequence[int] = (64, 64)
     use_lstm: bool = False
     lstm_size: int = 256
+    value_network: str = "shared"
+    obs_norm: bool = False
+    initial_action_std: float = 1.0
     weight_init: str = "lecun"
     action_bounds: tuple[tuple[float, ...], tuple[float, ...]] | None = None
 
@@ -163,6 +178,8 @@ class ImpalaNetwork(nn.Module):
         """
         time, batch = obs.shape[:2]
         flat_obs = obs.reshape(time * batch, *obs.shape[2:])
+        if self.obs_norm:
+            flat_obs = obs_norm.normalise(self._obs_stats(flat_obs.shape), flat_obs.reshape(time * batch, -1))
         features = self._encoder()(flat_obs).reshape(time, batch, -1)
         not_first = 1.0 - first.astype(jnp.float32)
         if self.distribution == "categorical":
@@ -172,17 +189,25 @@ class ImpalaNetwork(nn.Module):
         last_action = last_action * not_first[..., None]
         last_reward = jnp.clip(reward, -1.0, 1.0)[..., None] * not_first[..., None]
         x = jnp.concatenate([features, last_action, last_reward], axis=-1)
+        value_input = x
+        if self.value_network == "separate":
+            value_features = self._encoder("value_encoder")(flat_obs).reshape(time, batch, -1)
+            value_input = jnp.concatenate([value_features, last_action, last_reward], axis=-1)
         if self.use_lstm:
             core_state, x = ResettingLSTM(self.lstm_size, name="core")(core_state, x, first)
+            value_input = x
         policy_init = kernel_init(self.weight_init, 0.01)
         if self.distribution != "categorical" and self.weight_init == "lecun":
             # Means start near 0 so that the first samples are not pushed against the action bounds.
             policy_init = nn.initializers.variance_scaling(0.01, "fan_in", "truncated_normal")
         policy = nn.Dense(self.action_size, kernel_init=policy_init, name="policy")(x)
         if self.distribution != "categorical":
-            log_std = self.param("log_std", nn.initializers.zeros, (self.action_size,))
+            initial_log_std = nn.initializers.constant(math.log(self.initial_action_std))
+            log_std = self.param("log_std", initial_log_std, (self.action_size,))
             policy = (self._bounded_mean(policy), jnp.broadcast_to(log_std, policy.shape))
-        value = nn.Dense(1, kernel_init=kernel_init(self.weight_init, 1.0), name=VALUE_HEAD)(x)[..., 0]
+        value = nn.Dense(1, kernel_init=kernel_init(self.weight_init, 1.0), name=VALUE_HEAD)(value_input)[
+            ..., 0
+        ]
         return NetworkOutput(policy, value), core_state
 
     def _bounded_mean(self, head: jax.Array) -> jax.Array:
@@ -195,11 +220,20 @@ class ImpalaNetwork(nn.Module):
         half_width = np.where(finite, (high - low) / 2, 1.0).astype(np.float32)
         return jnp.where(finite, centre + half_width * jnp.tanh(head), head)
 
-    def _encoder(self) -> nn.Module:
+    def _obs_stats(self, obs_shape: tuple[int, ...]) -> obs_norm.Stats:
+        if self.encoder != "mlp":
+            raise ValueError(f"obs_norm needs the mlp encoder (vector observations), not {self.encoder!r}")
+        initial = obs_norm.initial_stats(math.prod(obs_shape[1:]))
+        return {
+            name: self.variable(obs_norm.COLLECTION, name, lambda value=value: value).value
+            for name, value in initial.items()
+        }
+
+    def _encoder(self, name: str = "encoder") -> nn.Module:
         if self.encoder == "mlp":
-            return MLPEncoder(self.mlp_hidden_sizes, self.weight_init, name="encoder")
+            return MLPEncoder(self.mlp_hidden_sizes, self.weight_init, name=name)
         if self.encoder == "nature_cnn":
-            return NatureCNN(self.weight_init, name="encoder")
+            return NatureCNN(self.weight_init, name=name)
         if self.encoder == "resnet":
-            return ResNetEncoder(weight_init=self.weight_init, name="encoder")
+            return ResNetEncoder(weight_init=self.weight_init, name=name)
         raise ValueError(f"encoder={self.encoder!r} is not one of {ENCODERS}")

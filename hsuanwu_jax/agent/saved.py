@@ -17,9 +17,9 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from hsuanwu_jax.agent.networks import ImpalaNetwork
+from hsuanwu_jax.agent.networks import VALUE_NETWORK_KINDS, ImpalaNetwork
 from hsuanwu_jax.agent.params import init_params
-from hsuanwu_jax.config.fields import ENCODERS, WEIGHT_INITS
+from hsuanwu_jax.config.fields import ENCODERS, LEGACY_NETWORK_DEFAULTS, WEIGHT_INITS
 from hsuanwu_jax.core.distributions import DISTRIBUTIONS
 from hsuanwu_jax.core.popart import PopArtStats
 from hsuanwu_jax.core.spec import EnvSpec, spec_differences, spec_from_json
@@ -113,9 +113,14 @@ def read_export(path: str) -> tuple[ImpalaNetwork, EnvSpec, Params, dict[str, An
         raise ValueError(
             f"{os.path.join(path, META_FILE)} has no {' or '.join(map(repr, missing))} section: not a complete export"
         )
-    # Exports written before weight_init existed used Flax's default.
-    network_args = {"weight_init": "lecun", **metadata["network"]}
-    choices = {"encoder": ENCODERS, "distribution": DISTRIBUTIONS, "weight_init": WEIGHT_INITS}
+    # Exports written before these fields existed: Flax's default init (and LEGACY_NETWORK_DEFAULTS).
+    network_args = {"weight_init": "lecun", **LEGACY_NETWORK_DEFAULTS, **metadata["network"]}
+    choices = {
+        "encoder": ENCODERS,
+        "distribution": DISTRIBUTIONS,
+        "weight_init": WEIGHT_INITS,
+        "value_network": VALUE_NETWORK_KINDS,
+    }
     for field, accepted in choices.items():
         if network_args.get(field) not in accepted:
             raise ValueError(f"export {field}={network_args.get(field)!r} is not one of {accepted}")

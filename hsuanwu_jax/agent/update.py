@@ -11,6 +11,7 @@ compiles one copy of the network per piece).
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 from typing import NamedTuple
 
@@ -21,7 +22,7 @@ import optax
 from hsuanwu_jax.agent.losses import LossFn
 from hsuanwu_jax.agent.networks import VALUE_HEAD
 from hsuanwu_jax.agent.optim import LearningRate
-from hsuanwu_jax.core import popart
+from hsuanwu_jax.core import obs_norm, popart
 from hsuanwu_jax.core.types import LearnerState, Params, Trajectory, map_envs
 
 Sums = tuple[Params, dict[str, jax.Array]]  # gradients and metrics summed over some envs of the batch
@@ -70,6 +71,8 @@ def make_update_fns(
     pieces; `optimizer` makes the update's optax transformation for the `LearningRate` the programs are
     called with (`optim.py`).
 
+    With observation statistics in the params (`obs_norm.COLLECTION`), they take in every observation of the
+    batch (summed over every device) after the optimizer step, which leaves them as they were (no gradient).
     With `popart_step_size` (a loss made with `use_popart`), after the optimizer step the value
     statistics move towards the batch's targets (summed over every device, so identical on all), their
     reward range widens to the batch's rewards (for the next updates' value bounds), and the value head
@@ -80,7 +83,12 @@ def make_update_fns(
         # Differentiate this device's copy of the params: gradients of the replicated params
         # themselves would already be summed over the axis by shard_map's transpose rule.
         local_params = jax.lax.pcast(params, axis_name, to="varying")
-        return jax.grad(loss_fn, has_aux=True)(local_params, traj, value_stats)
+        grads, metrics = jax.grad(loss_fn, has_aux=True)(local_params, traj, value_stats)
+        if obs_norm.COLLECTION in params:
+            # Each observation once: entry 0 repeats the previous rollout's last.
+            observations = traj.obs[1:].reshape(-1, math.prod(traj.obs.shape[2:]))
+            metrics.update(obs_norm.batch_sums(params[obs_norm.COLLECTION], observations))
+        return grads, metrics
 
     def zero_sums(params, traj: Trajectory, value_stats) -> Sums:
         shapes = jax.eval_shape(sums_of, params, env_chunk(traj, 0, num_chunks), value_stats)
@@ -103,6 +111,9 @@ def make_update_fns(
         updates, opt_state = optimizer(rate).update(grads, state.opt_state, state.params)
         params = optax.apply_updates(state.params, updates)
         metrics["grad_norm"] = optax.tree.norm(grads)
+        if obs_norm.COLLECTION in params:
+            sums = {name: metrics.pop(name) for name in ("obs_sum", "obs_square_sum", "obs_count")}
+            params = {**params, obs_norm.COLLECTION: obs_norm.merge(params[obs_norm.COLLECTION], sums)}
         value_stats = state.value_stats
         if popart_step_size is not None:
             params, value_stats = _popart_step(

@@ -64,6 +64,9 @@ def _network(cfg: ml_collections.ConfigDict) -> None:
     cfg.mlp_hidden_sizes = (64, 64)  # hidden layers of the mlp encoder
     cfg.use_lstm = False  # an LSTM core after the encoder
     cfg.lstm_size = 256  # LSTM hidden units
+    cfg.obs_norm = False  # running mean/variance normalisation of vector observations (mlp encoder)
+    cfg.value_network = "auto"  # "separate" (own MLP torso), "shared", "auto": separate for mlp, no LSTM
+    cfg.initial_action_std = 1.0  # the Gaussian's standard deviation before training (Box actions)
     cfg.weight_init = "lecun"  # Flax's default, or "orthogonal" (gains: sqrt 2 hidden, 0.01 policy, 1 value)
     cfg.init_model_path = ""  # a model export (trainer.save()) to start training from ("": fresh params)
 

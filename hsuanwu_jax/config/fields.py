@@ -11,13 +11,28 @@ STATE_SHAPE_FIELDS = (
     "mlp_hidden_sizes",
     "use_lstm",
     "lstm_size",
+    "value_network",
+    "obs_norm",
     "num_actors",
     "popart",
 )
 
 
 # Fields that, with the env's spaces, define the network: stored in model exports.
-NETWORK_FIELDS = ("encoder", "mlp_hidden_sizes", "use_lstm", "lstm_size", "weight_init")
+NETWORK_FIELDS = (
+    "encoder",
+    "mlp_hidden_sizes",
+    "use_lstm",
+    "lstm_size",
+    "value_network",
+    "obs_norm",
+    "initial_action_std",
+    "weight_init",
+)
+# What a config stored before these fields existed (a checkpoint's, an export's) meant by leaving them out.
+LEGACY_NETWORK_DEFAULTS = {"value_network": "shared", "obs_norm": False, "initial_action_std": 1.0}
+# Network fields that only choose the initial params: an export's params stand for them.
+INIT_ONLY_FIELDS = ("weight_init", "initial_action_std")
 
 
 # Fields that change what a run writes or shows, never what it learns.
@@ -52,6 +67,24 @@ ENCODERS = ("mlp", "nature_cnn", "resnet")
 
 
 WEIGHT_INITS = ("lecun", "orthogonal")
+
+
+VALUE_NETWORKS = ("auto", "shared", "separate")
+
+
+def resolve_network_choices(config) -> dict:
+    """What a config's `value_network` and `obs_norm` mean for its network: value_network "separate" or
+    "shared" ("auto": separate for the mlp encoder without an LSTM core), obs_norm only with the mlp encoder
+    (frames are scaled to [0, 1] instead). Fields missing from an older stored config take their meaning
+    then (`LEGACY_NETWORK_DEFAULTS`)."""
+    config = {**LEGACY_NETWORK_DEFAULTS, **config}
+    value_network = config["value_network"]
+    if value_network == "auto":
+        value_network = "separate" if config["encoder"] == "mlp" and not config["use_lstm"] else "shared"
+    return {
+        "value_network": value_network,
+        "obs_norm": bool(config["obs_norm"]) and config["encoder"] == "mlp",
+    }
 
 
 PROGRESS_MODES = ("bar", "lines", "none")

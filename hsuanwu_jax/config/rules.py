@@ -7,7 +7,14 @@ import math
 import os
 from collections.abc import Mapping
 
-from hsuanwu_jax.config.fields import ACTOR_MODES, ENCODERS, PROGRESS_MODES, VERBOSITIES, WEIGHT_INITS
+from hsuanwu_jax.config.fields import (
+    ACTOR_MODES,
+    ENCODERS,
+    PROGRESS_MODES,
+    VALUE_NETWORKS,
+    VERBOSITIES,
+    WEIGHT_INITS,
+)
 
 
 def _non_negative_int(value) -> bool:
@@ -70,6 +77,9 @@ RULES = {
     "use_lstm": (lambda v: isinstance(v, bool), "True or False"),
     "init_model_path": (lambda v: isinstance(v, str), 'a path to a model export, or ""'),
     "lstm_size": (_positive_int, "an integer >= 1"),
+    "value_network": (lambda v: v in VALUE_NETWORKS, f"one of {VALUE_NETWORKS}"),
+    "obs_norm": (lambda v: isinstance(v, bool), "True or False"),
+    "initial_action_std": (_number(1e-6), "a finite number > 0 (action units)"),
     "weight_init": (lambda v: v in WEIGHT_INITS, f"one of {WEIGHT_INITS}"),
     "learner_device_ids": (
         lambda v: v is None or (isinstance(v, (tuple, list)) and all(isinstance(x, int) for x in v)),
@@ -130,3 +140,8 @@ def check_relations(fields: dict) -> None:
         )
     if fields["multi_host"] and fields["learner_device_ids"] is not None:
         raise ValueError("config field learner_device_ids must be None with multi_host: every device learns")
+    if fields["value_network"] == "separate" and (fields["encoder"] != "mlp" or fields["use_lstm"]):
+        raise ValueError(
+            f"config field value_network='separate' needs encoder='mlp' without use_lstm (got encoder="
+            f"{fields['encoder']!r}, use_lstm={fields['use_lstm']}): set value_network='shared' or 'auto'"
+        )

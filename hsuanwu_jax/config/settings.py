@@ -15,6 +15,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from hsuanwu_jax.config.defaults import default_config
+from hsuanwu_jax.config.fields import resolve_network_choices
 from hsuanwu_jax.config.hsuanwu_tree import is_hsuanwu_tree, translate
 from hsuanwu_jax.config.loading import to_config_dict
 from hsuanwu_jax.config.rules import RULES, check_relations
@@ -61,6 +62,9 @@ class Settings:
     mlp_hidden_sizes: tuple[int, ...]
     use_lstm: bool
     lstm_size: int
+    value_network: str  # resolved: "separate" or "shared" (the config may say "auto")
+    obs_norm: bool  # resolved: False unless the encoder is "mlp"
+    initial_action_std: float
     weight_init: str
     init_model_path: str
     learner_device_ids: tuple[int, ...] | None
@@ -124,6 +128,7 @@ def validate(cfg, num_processes: int = 1, env: EnvFacts = NO_ENV_FACTS) -> Setti
     typed = {name: merged[name] for name in CONFIG_FIELDS}
     for name in ("mlp_hidden_sizes", "learner_device_ids"):
         typed[name] = None if typed[name] is None else tuple(typed[name])
+    typed.update(resolve_network_choices(merged))
     return Settings(
         config=merged,
         **typed,

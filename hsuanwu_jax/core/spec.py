@@ -18,6 +18,8 @@ class EnvSpec(NamedTuple):
     action_size: int  # the number of discrete actions, or A
     action_low: tuple[float, ...] | None = None  # bounds of continuous actions
     action_high: tuple[float, ...] | None = None
+    # For Dict observations flattened into obs_shape (envs/dict_obs.py): (key, the entry's shape), in order.
+    obs_layout: tuple[tuple[str, tuple[int, ...]], ...] | None = None
 
     @property
     def is_image(self) -> bool:
@@ -57,6 +59,9 @@ def spec_from_json(data: Mapping[str, Any]) -> EnvSpec:
         action_size=int(data["action_size"]),
         action_low=optional_tuple(data["action_low"]),
         action_high=optional_tuple(data["action_high"]),
+        obs_layout=None
+        if data.get("obs_layout") is None  # specs stored before Dict observations were taken have none
+        else tuple((key, tuple(shape)) for key, shape in data["obs_layout"]),
     )
 
 

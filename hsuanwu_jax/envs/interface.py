@@ -15,11 +15,12 @@ def env_spec(env) -> EnvSpec:
     if not isinstance(obs_space, gymnasium.spaces.Box) or len(obs_space.shape) not in (1, 3):
         raise ValueError(
             f"observation space {obs_space} is not supported: the networks take a Box of rank 1 "
-            "(vectors, encoder 'mlp') or rank 3 (uint8 [C, H, W] frames, encoder 'nature_cnn' or 'resnet')"
+            "(vectors, encoder 'mlp'; a Dict of them is flattened) or rank 3 (uint8 [C, H, W] frames, encoder 'nature_cnn' or 'resnet')"
         )
     obs = (tuple(obs_space.shape), np.dtype(obs_space.dtype))
+    layout = {"obs_layout": getattr(env, "obs_layout", None)}  # a flattened Dict's (FlatDictObsEnv)
     if isinstance(action_space, gymnasium.spaces.Discrete):
-        return EnvSpec(*obs, (), int(action_space.n))
+        return EnvSpec(*obs, (), int(action_space.n), **layout)
     if isinstance(action_space, gymnasium.spaces.Box) and len(action_space.shape) == 1:
         low, high = (
             np.broadcast_to(action_space.low, action_space.shape),
@@ -31,6 +32,7 @@ def env_spec(env) -> EnvSpec:
             action_space.shape[0],
             tuple(map(float, low)),
             tuple(map(float, high)),
+            **layout,
         )
     raise ValueError(
         f"action space {action_space} is not supported: the policy takes Discrete actions "

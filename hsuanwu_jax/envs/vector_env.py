@@ -5,6 +5,8 @@ from __future__ import annotations
 import envpool
 import gymnasium
 
+from hsuanwu_jax.envs.dict_obs import FlatDictObsEnv
+
 
 class GymnasiumVectorEnv:
     """Lets a gymnasium vector env (e.g. `gymnasium.vector.AsyncVectorEnv` of your own env) stand in
@@ -40,15 +42,16 @@ class GymnasiumVectorEnv:
 
 
 def as_batched_env(env):
-    """EnvPool envs as they are; other gymnasium vector envs through `GymnasiumVectorEnv`.
+    """EnvPool envs as they are; other gymnasium vector envs through `GymnasiumVectorEnv`; either with a Dict
+    observation space (EnvPool's DMC tasks) through `FlatDictObsEnv` (float32 vectors, `dict_obs.py`).
 
     EnvPool envs are told apart by their type (gymnasium sees them as single `gymnasium.Env`s); a single
     gymnasium env or anything without the batched interface is refused, naming what to pass instead.
     """
     if isinstance(env, envpool.python.envpool.EnvPoolMixin):
-        return env
+        return _flat_observations(env)
     if isinstance(env, gymnasium.vector.VectorEnv):
-        return GymnasiumVectorEnv(env)
+        return _flat_observations(GymnasiumVectorEnv(env))
     if isinstance(env, gymnasium.Env):
         raise TypeError(
             f"{type(env).__name__} is a single gymnasium env; the trainer steps batches of envs: pass an "
@@ -62,4 +65,8 @@ def as_batched_env(env):
             f"{type(env).__name__} is not a batched env: expected an EnvPool env (hsuanwu_jax.make_env) or a "
             "gymnasium vector env"
         )
-    return env
+    return _flat_observations(env)
+
+
+def _flat_observations(env):
+    return FlatDictObsEnv(env) if isinstance(env.observation_space, gymnasium.spaces.Dict) else env

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
+
 import jax
 import numpy as np
 
@@ -15,6 +17,7 @@ from hsuanwu_jax.core.distributions import get_distribution
 from hsuanwu_jax.core.popart import PopArtStats
 from hsuanwu_jax.core.spec import EnvSpec, spec_to_json
 from hsuanwu_jax.core.types import LearnerState, Params
+from hsuanwu_jax.envs.dict_obs import flatten
 from hsuanwu_jax.envs.interface import env_spec
 from hsuanwu_jax.envs.vector_env import as_batched_env
 from hsuanwu_jax.parallel.hosts import is_primary
@@ -43,7 +46,8 @@ def export_run(
 class Policy:
     """A trained policy for inference: `policy(obs, state=None) -> (action, state)`.
 
-    `obs` is one observation `[*obs_shape]` or a batch `[B, *obs_shape]`; actions come back with
+    `obs` is one observation `[*obs_shape]` or a batch `[B, *obs_shape]` (for an env with Dict observations,
+    the Dict itself, one or a batch, flattened as in training: `envs/dict_obs.py`); actions come back with
     the same leading shape, as the env takes them (continuous ones clipped to the bounds). `state`
     carries what the network reads besides the observation (an `ActingState`: the LSTM state, the last
     action): pass back what the previous call returned, or None at the start of an episode.
@@ -66,6 +70,10 @@ class Policy:
         self._key = jax.random.PRNGKey(seed)
 
     def __call__(self, obs, state=None, reward=None):
+        if isinstance(obs, Mapping):
+            if self.spec.obs_layout is None:
+                raise ValueError("this export was trained on array observations: pass an array, not a dict")
+            obs = flatten(obs, self.spec.obs_layout)
         obs = np.asarray(obs, self.spec.obs_dtype)
         single = obs.shape == self.spec.obs_shape
         if not single and obs.shape[1:] != self.spec.obs_shape:

@@ -48,7 +48,11 @@ class Progress:
             self._bar.update(env_steps - self._bar.n)
 
     def log(self, record: dict[str, Any]) -> None:
-        """Shows one metrics record (a line, and the bar's episode reward)."""
+        """Shows one metrics record (a line, and the bar's episode reward); its `collapse_warning`, if any,
+        as a line of its own in every mode."""
+        warning = record.get("collapse_warning")
+        if warning:
+            self._print(f"WARNING: {warning}")
         if self._mode == "none":
             return
         line = format_progress(record)
@@ -58,12 +62,15 @@ class Progress:
                 f" | compiled in {record['compile_seconds']:.1f} s (persistent cache: "
                 f"{record['compile_cache_hits']} hits, {record['compile_cache_misses']} misses)"
             )
+        if self._bar is not None and record.get("episode_reward") is not None:
+            self._bar.set_postfix(episode_reward=f"{record['episode_reward']:.2f}", refresh=False)
+        self._print(line)
+
+    def _print(self, line: str) -> None:
         if self._bar is None:
             print(line, flush=True)
-            return
-        if record.get("episode_reward") is not None:
-            self._bar.set_postfix(episode_reward=f"{record['episode_reward']:.2f}", refresh=False)
-        self._bar.write(line)
+        else:
+            self._bar.write(line)
 
     def close(self) -> None:
         if self._bar is not None:

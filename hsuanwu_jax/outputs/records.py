@@ -14,11 +14,15 @@ import numpy as np
 from hsuanwu_jax.acting.episodes import EpisodeLog
 
 
+def metrics_entropy(metrics) -> float:
+    """The policy's entropy in an update's metrics, in nats per step (the loss holds its sum)."""
+    return float(metrics["entropy"]) / max(float(metrics["num_transitions"]), 1.0)
+
+
 def metrics_record(
     metrics, env_steps: int, updates: int, episodes: EpisodeLog, lags: list[int], steps: int, seconds: float
 ) -> dict[str, Any]:
     """One log line: counters, speed, episode statistics, losses and the policy lags since the last line."""
-    transitions = max(float(metrics["num_transitions"]), 1.0)
     return {
         "step": env_steps,
         "updates": updates,
@@ -27,7 +31,7 @@ def metrics_record(
         "loss": float(metrics["loss"]),
         "pg_loss": float(metrics["pg_loss"]),
         "baseline_loss": float(metrics["baseline_loss"]),
-        "entropy": float(metrics["entropy"]) / transitions,
+        "entropy": metrics_entropy(metrics),
         "grad_norm": float(metrics["grad_norm"]),
         **{name: float(metrics[name]) for name in ("value_mean", "value_std") if name in metrics},
         "policy_lag_mean": float(np.mean(lags)) if lags else 0.0,

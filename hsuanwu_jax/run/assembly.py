@@ -103,7 +103,9 @@ def assemble_run(settings: Settings, envs: list, test_env, owned: list) -> RunPa
     )
     init_key, actor_keys, test_key = run_keys(settings.seed, jax.process_index(), len(envs))
     agent = build_agent(settings, spec, plan, init_key)
-    evaluator = Evaluator(settings.config, spec, agent.network, agent.greedy_policy, test_key, test_env)
+    evaluator = Evaluator(
+        settings.config, spec, agent.network, agent.greedy_policy, agent.sample_policy, test_key, test_env
+    )
     learner = Learner(agent.update, plan.mesh, agent.initial_state, plan.actor_device)
     episodes = EpisodeLog()
     core_state = agent.network.initial_core_state

@@ -15,7 +15,7 @@ from typing import Any, NamedTuple
 import jax
 import numpy as np
 
-from hsuanwu_jax.config.fields import STATE_SHAPE_FIELDS
+from hsuanwu_jax.config.fields import STATE_SHAPE_FIELDS, resolve_network_choices
 from hsuanwu_jax.core.popart import PopArtStats
 from hsuanwu_jax.core.spec import EnvSpec, spec_differences, spec_from_json, spec_to_json
 from hsuanwu_jax.core.types import LearnerState, RunState
@@ -100,11 +100,15 @@ class RunCheckpoints:
                     + "; ".join(differences)
                     + "): it cannot be resumed with this env; choose another workdir"
                 )
-        saved = metadata.get("config", {})
+        saved, mine, shown = metadata.get("config", {}), self._config_json, dict(self._config)
+        if "encoder" in saved:  # compared as what they mean for the network ("auto", fields added since)
+            saved = {**saved, **resolve_network_choices(saved)}
+            mine = {**mine, **resolve_network_choices(mine)}
+            shown.update(resolve_network_choices(shown))
         for field in STATE_SHAPE_FIELDS:
-            if field in saved and saved[field] != self._config_json[field]:
+            if field in saved and saved[field] != mine[field]:
                 raise ValueError(
-                    f"config field {field}={self._config[field]!r} differs from {saved[field]!r} in the "
+                    f"config field {field}={shown[field]!r} differs from {saved[field]!r} in the "
                     f"checkpoint in {self.directory}: its state cannot be resumed with this "
                     f"config; set {field} back or choose another workdir"
                 )

@@ -25,11 +25,12 @@ from hsuanwu_jax.acting.workers import StopRequests, WorkerGroup
 from hsuanwu_jax.config.settings import Settings
 from hsuanwu_jax.core.types import RunState, Trajectory
 from hsuanwu_jax.outputs.hsuanwu_logs import HsuanwuLogs
-from hsuanwu_jax.outputs.records import read_metrics, truncate_metrics
+from hsuanwu_jax.outputs.records import metrics_entropy, read_metrics, truncate_metrics
 from hsuanwu_jax.parallel.failures import report_failure
 from hsuanwu_jax.parallel.hosts import any_process, is_primary
 from hsuanwu_jax.parallel.mesh import fetch
 from hsuanwu_jax.run.checkpoints import RunCheckpoints
+from hsuanwu_jax.run.collapse_alarm import CollapseAlarm
 from hsuanwu_jax.run.learner import Learner
 from hsuanwu_jax.run.run_log import RunLog
 from hsuanwu_jax.run.schedule import Due, Schedule
@@ -66,6 +67,7 @@ class TrainingLoop:
         self.stuck_actors: list[str] = []
         self._metrics_path = os.path.join(workdir, "metrics.jsonl")
         self._has_checkpoint = False  # whether the workdir holds a checkpoint of this run
+        self._collapse_alarm = CollapseAlarm()
 
     def check_usable(self) -> None:
         """Refuses to act or train again once actor threads did not stop when asked."""
@@ -190,6 +192,7 @@ class TrainingLoop:
                 with log.stages.time("update_wait"):
                     metrics = fetch(metrics)
                 self._check_finite(metrics, learned)
+                self._collapse_alarm.first_update(metrics_entropy(metrics))
                 with log.stages.time("publish"):
                     params_source.publish(learner.actor_params(), version + 1)
                 stopped_early = any_process(stop_requested()) and not finished
@@ -214,6 +217,9 @@ class TrainingLoop:
             if due.test:
                 record.update(self._scheduled_test(stop_requested))
                 log.restart_clock()
+            warning = self._collapse_alarm.check(record)
+            if warning:
+                record["collapse_warning"] = warning
             log.write(record)
         if due.log:  # on every process, so they keep one schedule (only the primary one writes)
             log.interval_done(env_steps)

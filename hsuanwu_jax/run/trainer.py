@@ -111,11 +111,11 @@ class DistributedTrainer:
                 print(f"model export: {self.export_path}", flush=True)
         return self._last_record
 
-    def test(self) -> dict[str, float]:
-        """Greedy episodes on the test env: `num_test_episodes` of them, one per test env where possible.
-        Returns `episode_reward` (mean), `episode_reward_std`, `_min`, `_max`, `episode_length` (mean) and
-        `num_episodes`."""
-        return self._evaluator.test(self.actor_params())
+    def test(self, greedy: bool = True) -> dict[str, float]:
+        """Greedy episodes on the test env: `num_test_episodes` of them, one per test env where possible;
+        `greedy=False` samples actions as the actors do. Returns `episode_reward` (mean), `episode_reward_std`,
+        `_min`, `_max`, `episode_length` (mean) and `num_episodes`."""
+        return self._evaluator.test(self.actor_params(), greedy=greedy)
 
     def record(self, path: str, num_episodes: int = 1, fps: float = 25.0) -> dict[str, Any]:
         """Plays `num_episodes` greedy episodes on one fresh test env and writes them as a video to
