@@ -20,7 +20,7 @@ import optax
 from common import benchmark_parser, concatenate_envs, parse_overrides, print_table, write_json
 
 from hsuanwu_jax import DistributedTrainer, load_config
-from hsuanwu_jax.agent.losses import make_impala_loss
+from hsuanwu_jax.agent.builder import settings_loss
 from hsuanwu_jax.core.distributions import get_distribution
 
 LOSS_TERMS = ("pg_loss", "baseline_loss", "entropy")
@@ -36,18 +36,10 @@ COLUMNS = [
 
 def make_probe(trainer):
     """A jitted `probe(params, batch, value_stats) -> dict` of the measurements above."""
-    s, network = trainer.settings, trainer.network
+    settings, network = trainer.settings, trainer.network
     distribution = get_distribution(trainer.spec.distribution)
-    loss_fn = make_impala_loss(
-        apply_fn=network.apply,
-        distribution=distribution,
-        discount=s.discount,
-        baseline_coef=s.baseline_coef,
-        ent_coef=s.ent_coef,
-        reward_scale=s.reward_scale,
-        use_popart=s.popart,
-    )
-    weights = {"pg_loss": 1.0, "baseline_loss": s.baseline_coef, "entropy": -s.ent_coef}
+    loss_fn = settings_loss(settings, network, distribution)
+    weights = {"pg_loss": 1.0, "baseline_loss": settings.baseline_coef, "entropy": -settings.ent_coef}
 
     def probe(params, batch, value_stats):
         (outputs, _), captured = network.apply(

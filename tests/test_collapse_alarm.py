@@ -24,6 +24,15 @@ def test_fires_once_when_the_entropy_falls_and_the_returns_stay():
     assert alarm.check(record(400_000, 0.01, -500.0)) is None  # once
 
 
+def test_the_first_record_with_episodes_is_only_the_reference():
+    # A policy already deterministic at the first line has had no later episodes to show what it learned;
+    # the next line with the same returns is a collapse.
+    alarm = CollapseAlarm()
+    alarm.first_update(1.0986)
+    assert alarm.check(record(50_000, 0.05, -500.0)) is None
+    assert "by env step 100,000" in alarm.check(record(100_000, 0.05, -500.0))
+
+
 @pytest.mark.parametrize(
     "records",
     [
@@ -49,7 +58,7 @@ def warnings_of_a_run(tmp_path, env_id, **overrides):
     cfg.update(
         env_id=env_id,
         num_train_steps=400_000,
-        log_every=50_000,
+        log_every=100_000,  # the first line (the reference) at 100k, the checks from 200k
         test_every=0,
         progress="none",
         checkpoint_every=0,

@@ -97,6 +97,10 @@ def test_the_task_suite_runs_and_aggregates(tmp_path):
     assert report["tasks"]["Pendulum-v1"]["threshold"] == -250.0  # --threshold
     assert len(report["tasks"]["Pendulum-v1"]["random"]["returns"]) == 4
     finals = {(r["task"], r["seed"]): r["final_test_episode_reward"] for r in report["runs"]}
+    for run in report[
+        "runs"
+    ]:  # the sampled policy's test beside the greedy one, and the collapse alarm's word
+        assert np.isfinite(run["final_sampled_test_episode_reward"]) and "collapse_warning" in run
     assert set(finals) == {(t, s) for t in ("CartPole-v1", "Pendulum-v1") for s in (1, 2)}
     for column, (task, info) in enumerate(report["tasks"].items()):
         for row, seed in enumerate((1, 2)):
@@ -110,3 +114,20 @@ def test_the_task_suite_runs_and_aggregates(tmp_path):
     again = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert again.returncode == 0 and "4 runs already in" in again.stdout
     assert json.loads(out.read_text())["runs"] == report["runs"]
+
+
+def test_the_collapse_probe_measures_the_first_updates(tmp_path):
+    """benchmarks/collapse_probe.py for a few updates: one row per probed update, and with a separate value
+    network no gradient of the baseline reaches the policy's torso while the policy gradient's does."""
+    out = tmp_path / "probe.json"
+    command = [sys.executable, "benchmarks/collapse_probe.py", "--config", "impala_classic_control"]
+    command += ["--tasks", "CartPole-v1", "--value-networks", "separate", "shared", "--updates", "2"]
+    command += ["--every", "1", "--out", str(out)]
+    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    separate, shared = json.loads(out.read_text())["runs"]
+    assert [row["update"] for row in separate["rows"]] == [0, 1, 2]
+    assert all(
+        row["torso_grad_baseline_loss"] == 0 and row["torso_grad_pg_loss"] > 0 for row in separate["rows"]
+    )
+    assert all(row["torso_grad_baseline_loss"] > 0 for row in shared["rows"])

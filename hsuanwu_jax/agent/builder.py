@@ -11,7 +11,7 @@ import jax
 import jax.numpy as jnp
 
 from hsuanwu_jax.agent.data_parallel import DataParallelUpdate
-from hsuanwu_jax.agent.losses import make_impala_loss
+from hsuanwu_jax.agent.losses import LossFn, make_impala_loss
 from hsuanwu_jax.agent.networks import ImpalaNetwork
 from hsuanwu_jax.agent.optim import LearningRate, make_optimizer
 from hsuanwu_jax.agent.params import init_params
@@ -42,6 +42,22 @@ class Agent(NamedTuple):
     greedy_policy: PolicyFn  # what test() and exports act with
 
 
+def settings_loss(settings: Settings, network: ImpalaNetwork, distribution) -> LossFn:
+    """The IMPALA loss `settings` ask for, over `network` and the action `distribution`."""
+    return make_impala_loss(
+        apply_fn=network.apply,
+        distribution=distribution,
+        discount=settings.discount,
+        baseline_coef=settings.baseline_coef,
+        ent_coef=settings.ent_coef,
+        clip_rho_threshold=settings.clip_rho_threshold,
+        clip_pg_rho_threshold=settings.clip_pg_rho_threshold,
+        lambda_=settings.vtrace_lambda,
+        reward_scale=settings.reward_scale,
+        use_popart=settings.popart,
+    )
+
+
 def build_agent(settings: Settings, spec: EnvSpec, plan: RunPlan, init_key: jax.Array) -> Agent:
     """The agent for `settings` on envs of `spec`, its learner step over `plan.mesh`."""
     network_args = {
@@ -61,18 +77,7 @@ def build_agent(settings: Settings, spec: EnvSpec, plan: RunPlan, init_key: jax.
     optimizer = functools.partial(
         make_optimizer, eps=settings.eps, alpha=settings.alpha, max_grad_norm=settings.max_grad_norm
     )
-    loss_fn = make_impala_loss(
-        apply_fn=network.apply,
-        distribution=distribution,
-        discount=settings.discount,
-        baseline_coef=settings.baseline_coef,
-        ent_coef=settings.ent_coef,
-        clip_rho_threshold=settings.clip_rho_threshold,
-        clip_pg_rho_threshold=settings.clip_pg_rho_threshold,
-        lambda_=settings.vtrace_lambda,
-        reward_scale=settings.reward_scale,
-        use_popart=settings.popart,
-    )
+    loss_fn = settings_loss(settings, network, distribution)
     update_fns = make_update_fns(
         loss_fn=loss_fn,
         optimizer=optimizer,

@@ -30,7 +30,9 @@ class CollapseAlarm:
     starting value. `check(record)` takes each metrics record (`step`, `entropy`, `episode_reward`) and
     returns the warning line the first time the policy's entropy is below `ENTROPY_FRACTION` of that start
     while `episode_reward` is not above the first record's with episodes by more than the margin; then never
-    again. A policy starting at or below 0 nats (a narrow Gaussian) is not watched.
+    again. That first record is the reference only: a policy that turned deterministic by then has had no
+    later episodes to show whether it learned. A policy starting at or below 0 nats (a narrow Gaussian) is
+    not watched.
     """
 
     def __init__(self):
@@ -46,6 +48,7 @@ class CollapseAlarm:
         returns = record.get("episode_reward")
         if returns is not None and self.start_return is None:
             self.start_return = returns
+            return None
         if self.fired or self.start_entropy is None or self.start_entropy <= 0 or returns is None:
             return None
         entropy = record["entropy"]
