@@ -69,14 +69,9 @@ def make_update_fns(
 ) -> UpdateFns:
     """The update functions for one device's shard of every update (see `UpdateFns`), in `num_chunks`
     pieces; `optimizer` makes the update's optax transformation for the `LearningRate` the programs are
-    called with (`optim.py`).
-
-    With observation statistics in the params (`obs_norm.COLLECTION`), they take in every observation of the
-    batch (summed over every device) after the optimizer step, which leaves them as they were (no gradient).
-    With `popart_step_size` (a loss made with `use_popart`), after the optimizer step the value
-    statistics move towards the batch's targets (summed over every device, so identical on all), their
-    reward range widens to the batch's rewards (for the next updates' value bounds), and the value head
-    is rescaled to keep its unnormalised outputs.
+    called with (`optim.py`). After the optimizer step, observation statistics in the params take in the
+    batch (`_observation_step`) and, with `popart_step_size` (a loss made with `use_popart`), the value
+    statistics follow the batch's targets, identical on every device (`_popart_step`).
     """
 
     def sums_of(params, traj: Trajectory, value_stats) -> Sums:
@@ -84,11 +79,7 @@ def make_update_fns(
         # themselves would already be summed over the axis by shard_map's transpose rule.
         local_params = jax.lax.pcast(params, axis_name, to="varying")
         grads, metrics = jax.grad(loss_fn, has_aux=True)(local_params, traj, value_stats)
-        if obs_norm.COLLECTION in params:
-            # Each observation once: entry 0 repeats the previous rollout's last.
-            observations = traj.obs[1:].reshape(-1, math.prod(traj.obs.shape[2:]))
-            metrics.update(obs_norm.batch_sums(params[obs_norm.COLLECTION], observations))
-        return grads, metrics
+        return grads, {**metrics, **_observation_sums(params, traj)}
 
     def zero_sums(params, traj: Trajectory, value_stats) -> Sums:
         shapes = jax.eval_shape(sums_of, params, env_chunk(traj, 0, num_chunks), value_stats)
@@ -111,9 +102,7 @@ def make_update_fns(
         updates, opt_state = optimizer(rate).update(grads, state.opt_state, state.params)
         params = optax.apply_updates(state.params, updates)
         metrics["grad_norm"] = optax.tree.norm(grads)
-        if obs_norm.COLLECTION in params:
-            sums = {name: metrics.pop(name) for name in ("obs_sum", "obs_square_sum", "obs_count")}
-            params = {**params, obs_norm.COLLECTION: obs_norm.merge(params[obs_norm.COLLECTION], sums)}
+        params = _observation_step(params, metrics)
         value_stats = state.value_stats
         if popart_step_size is not None:
             params, value_stats = _popart_step(
@@ -127,6 +116,24 @@ def make_update_fns(
     if num_chunks % chunks_per_call:
         raise ValueError(f"chunks_per_call={chunks_per_call} must divide num_chunks={num_chunks}")
     return UpdateFns(step, zero_sums, add_pieces, finish, num_chunks, chunks_per_call)
+
+
+def _observation_sums(params, traj: Trajectory) -> dict[str, jax.Array]:
+    """With observation statistics in `params` (`obs_norm.COLLECTION`), their sums over the observations of
+    `traj` `[T+1, B, ...]` (each once: entry 0 repeats the previous rollout's last); else nothing."""
+    if obs_norm.COLLECTION not in params:
+        return {}
+    observations = traj.obs[1:].reshape(-1, math.prod(traj.obs.shape[2:]))
+    return obs_norm.batch_sums(params[obs_norm.COLLECTION], observations)
+
+
+def _observation_step(params, metrics: dict):
+    """`params` whose observation statistics took in the batch's sums (popped from `metrics`, added over every
+    device); the optimizer left them as they were (they take no gradient)."""
+    if obs_norm.COLLECTION not in params:
+        return params
+    sums = {name: metrics.pop(name) for name in ("obs_sum", "obs_square_sum", "obs_count")}
+    return {**params, obs_norm.COLLECTION: obs_norm.merge(params[obs_norm.COLLECTION], sums)}
 
 
 def _popart_step(params, metrics: dict, stats: popart.PopArtStats, rewards, axis_name: str, step_size: float):
