@@ -47,7 +47,7 @@ def main() -> None:
     if not args.no_arena_limit:
         limit_malloc_arenas()  # as the command line does
     cfg = load_config(args.config)
-    cfg.num_train_steps = 10**12
+    cfg.num_train_steps = 10**9
     cfg.test_every = 0
     cfg.log_every = 1_000_000
     cfg.update(parse_overrides(args.set))

@@ -148,7 +148,7 @@ def main() -> None:
     limit_malloc_arenas()  # as the command line does: the full-training rate is the one a user gets
     overrides = parse_overrides(args.set)
     cfg = load_config(args.config)
-    cfg.update(dict(progress="none", test_every=0, checkpoint_every=0, num_train_steps=10**12), **overrides)
+    cfg.update(dict(progress="none", test_every=0, checkpoint_every=0, num_train_steps=10**9), **overrides)
     with tempfile.TemporaryDirectory() as workdir:
         cfg.workdir = workdir
         started = time.perf_counter()

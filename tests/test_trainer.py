@@ -88,6 +88,11 @@ def test_failing_env_reaches_the_caller_quickly_and_leaves_no_thread(tmp_path):
         ({"batch_size": 6}, "batch_size=6 must be a multiple of num_envs=4"),
         ({"encoder": "vit"}, "encoder='vit' is invalid"),
         ({"weight_init": "xavier"}, "weight_init='xavier' is invalid"),
+        ({"num_train_steps": 10**13}, "num_train_steps=10000000000000 is 250,000,000,000 updates"),
+        (
+            {"value_network": "separate", "use_lstm": True},
+            "value_network=.separate. needs encoder=.mlp. without use_lstm",
+        ),
         ({"encoder": "nature_cnn"}, "encoder='nature_cnn' does not fit observations of shape"),
         ({"num_actors": 3}, "train_env has 2 envs but num_actors=3"),
         ({"learner_device_ids": [7]}, "learner_device_ids=[7] names no usable device"),

@@ -21,6 +21,8 @@ from hsuanwu_jax.config.loading import to_config_dict
 from hsuanwu_jax.config.rules import RULES, check_relations
 from hsuanwu_jax.core.spec import EnvFacts
 
+MAX_UPDATES = 2**31 - 1  # updates a run can count (int32 in the jitted learning-rate schedule)
+
 NO_ENV_FACTS = EnvFacts()
 
 
@@ -125,6 +127,13 @@ def validate(cfg, num_processes: int = 1, env: EnvFacts = NO_ENV_FACTS) -> Setti
             raise ValueError(f"config field {name}={merged[name]!r} is invalid: expected {accepted}")
     check_relations(merged)
     steps_per_update = merged["num_steps"] * merged["batch_size"] * num_processes
+    num_updates = math.ceil(merged["num_train_steps"] / steps_per_update)
+    if num_updates > MAX_UPDATES:  # the learning-rate schedule counts updates in int32
+        raise ValueError(
+            f"config field num_train_steps={merged['num_train_steps']} is {num_updates:,} updates of "
+            f"{steps_per_update:,} env steps: expected at most {MAX_UPDATES:,} updates "
+            f"(num_train_steps <= {MAX_UPDATES * steps_per_update:,})"
+        )
     typed = {name: merged[name] for name in CONFIG_FIELDS}
     for name in ("mlp_hidden_sizes", "learner_device_ids"):
         typed[name] = None if typed[name] is None else tuple(typed[name])
@@ -134,7 +143,7 @@ def validate(cfg, num_processes: int = 1, env: EnvFacts = NO_ENV_FACTS) -> Setti
         **typed,
         rollouts_per_batch=merged["batch_size"] // merged["num_envs"],
         steps_per_update=steps_per_update,
-        num_updates=math.ceil(merged["num_train_steps"] / steps_per_update),
+        num_updates=num_updates,
         hsuanwu_form=hsuanwu_form,
         config_notes=tuple(notes),
     )
