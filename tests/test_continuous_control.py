@@ -1,7 +1,9 @@
-"""Continuous actions: the actor clips what it sends and keeps the sample; MuJoCo trains on EnvPool."""
+"""Continuous actions: the actor squashes (or clips) what it sends and keeps the sample; MuJoCo trains on
+EnvPool."""
 
 import jax
 import numpy as np
+import pytest
 from fakes import CountingEnv
 from helpers import tiny_config
 
@@ -14,11 +16,19 @@ from hsuanwu_jax.core.distributions import DiagGaussian
 from hsuanwu_jax.envs.interface import env_spec
 
 
-def test_continuous_actor_clips_what_it_sends_and_keeps_the_sample():
+@pytest.mark.parametrize("action_squash", ["sample", "mean"])
+def test_continuous_actor_bounds_what_it_sends_and_keeps_the_sample(action_squash):
     env = CountingEnv([4, 6, 8], continuous=True)
     spec = env_spec(env)
     assert spec.distribution == "diag_gaussian" and spec.action_shape == (2,)
-    network = ImpalaNetwork(action_size=2, distribution="diag_gaussian", mlp_hidden_sizes=(8,))
+    assert (spec.action_low, spec.action_high) == ((-1.0, -1.0), (1.0, 1.0))
+    network = ImpalaNetwork(
+        action_size=2,
+        distribution="diag_gaussian",
+        mlp_hidden_sizes=(8,),
+        action_squash=action_squash,
+        action_bounds=(spec.action_low, spec.action_high),
+    )
     params = init_params(network, spec, jax.random.PRNGKey(0))
     # A wide policy: log_std = 1, so many samples fall outside [-1, 1].
     params = jax.tree_util.tree_map_with_path(
@@ -36,8 +46,13 @@ def test_continuous_actor_clips_what_it_sends_and_keeps_the_sample():
     traj = actor.collect(params)
     sent = np.stack(env.actions_seen)
     assert traj.action.dtype == np.float32 and traj.action.shape == (7, 3, 2)
-    assert np.abs(traj.action[:6]).max() > 1.0  # unclipped samples are kept...
-    np.testing.assert_array_equal(sent, np.clip(traj.action[:6], -1.0, 1.0))  # ...and clipped when sent
+    assert np.abs(traj.action[:6]).max() > 1.0  # unbounded samples are kept...
+    # ...and sent within the bounds: tanh of the sample (float32 vs float64: a few epsilons), or clipped.
+    if action_squash == "sample":
+        np.testing.assert_allclose(sent, np.tanh(traj.action[:6].astype(np.float64)), rtol=0, atol=1e-6)
+        assert np.abs(sent).max() < 1.0
+    else:
+        np.testing.assert_array_equal(sent, np.clip(traj.action[:6], -1.0, 1.0))
     out, _ = network.apply(params, traj.obs, traj.prev_action, traj.reward, traj.first, ())
     # Both float32, step by step vs the whole trace: reordered operations only. A Gaussian log-prob sums
     # squared deviations that reach O(10) for these wide samples: atol 1e-5 is ~100 epsilons (1.2e-7) of it.

@@ -37,7 +37,8 @@ def random_table_params(seed):
 
 
 def numpy_loss_and_grads(params, traj):
-    """The loss written out in float64 NumPy, with its gradient derived by hand:
+    """The loss written out in float64 NumPy, with its gradient derived by hand and the actors' policy's KL to
+    the learner's, sum (log mu(a_t) - log pi(a_t)) over the valid steps:
     d loss / d V_t = -baseline_coef * (vs_t - V_t) (vs is a target: no gradient through it),
     d loss / d logits_t = -adv_t * (onehot(a_t) - pi_t) - ent_coef * dH/dlogits_t."""
     logits = np.asarray(params["logits"], np.float64)
@@ -62,20 +63,21 @@ def numpy_loss_and_grads(params, traj):
     d_entropy = -pi[:-1] * (log_pi[:-1] + entropy[..., None])  # dH / dlogits
     grad_logits = np.zeros_like(logits)
     grad_logits[:-1] = valid[..., None] * (-adv[..., None] * (onehot - pi[:-1]) - ENT_COEF * d_entropy)
-    return loss, {"logits": grad_logits, "values": grad_values}
+    return loss, {"logits": grad_logits, "values": grad_values}, -np.sum(log_rhos)
 
 
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_loss_and_gradient_match_hand_derivation(seed):
     params, traj = random_table_params(seed), random_trajectory(seed)
     (loss, metrics), grads = jax.value_and_grad(make_loss(), has_aux=True)(params, traj)
-    expected_loss, expected_grads = numpy_loss_and_grads(params, traj)
+    expected_loss, expected_grads, expected_kl = numpy_loss_and_grads(params, traj)
     # float32 against float64: the loss sums T * B = 18 terms of V-trace targets that are themselves sums
     # over T steps; the worst case is about (18 + 6) float32 epsilons (1.2e-7) relative: rtol 1e-5. A
     # gradient entry near zero is a cancelling sum of O(1) terms: its error is absolute, atol 1e-6.
     np.testing.assert_allclose(loss, expected_loss, rtol=1e-5)
     np.testing.assert_allclose(grads["values"], expected_grads["values"], rtol=1e-5, atol=1e-6)
     np.testing.assert_allclose(grads["logits"], expected_grads["logits"], rtol=1e-5, atol=1e-6)
+    np.testing.assert_allclose(metrics["policy_kl"], expected_kl, rtol=1e-5, atol=1e-6)
     assert metrics["num_transitions"] == T * B - 2  # the two reset steps are masked
 
 
@@ -123,7 +125,7 @@ def test_network_loss_gradient_matches_finite_differences():
             return {"logits": out.policy, "values": out.value}
 
         analytic = jax.grad(lambda f: make_loss(network.apply)(unravel(f), traj)[0])(flat)
-        _, grad_outputs = numpy_loss_and_grads(outputs(flat), traj)
+        _, grad_outputs, _ = numpy_loss_and_grads(outputs(flat), traj)
         rng = np.random.default_rng(0)
         for _ in range(5):
             direction = rng.normal(size=flat.shape)

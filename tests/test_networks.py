@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 
 from hsuanwu_jax.agent.networks import ImpalaNetwork
+from hsuanwu_jax.core.distributions import DiagGaussian
 
 
 def inputs(time, batch, obs_shape, dtype, seed=0):
@@ -117,7 +118,11 @@ def test_the_gaussian_mean_stays_within_finite_action_bounds():
     # dimension's mean is the head output itself.
     bounds = ((-2.0, 0.0, -np.inf), (2.0, 1.0, np.inf))
     network = ImpalaNetwork(
-        action_size=3, distribution="diag_gaussian", mlp_hidden_sizes=(8,), action_bounds=bounds
+        action_size=3,
+        distribution="diag_gaussian",
+        mlp_hidden_sizes=(8,),
+        action_bounds=bounds,
+        action_squash="mean",
     )
     plain = ImpalaNetwork(action_size=3, distribution="diag_gaussian", mlp_hidden_sizes=(8,))
     obs = np.random.default_rng(0).normal(size=(2, 5, 4)).astype(np.float32)
@@ -132,6 +137,67 @@ def test_the_gaussian_mean_stays_within_finite_action_bounds():
     np.testing.assert_allclose(np.asarray(mean)[..., :2], expected, rtol=1e-6, atol=1e-6)
     assert (low <= np.asarray(mean)[..., :2]).all() and (np.asarray(mean)[..., :2] <= high).all()
     np.testing.assert_array_equal(np.asarray(mean)[..., 2], np.asarray(head[..., 2], np.float32))
+
+
+def test_squashed_samples_leave_the_mean_unbounded_and_send_actions_within_the_bounds():
+    # action_squash="sample": the mean is the head's output however far out; the env receives
+    # centre + half-width * tanh(action) where the bounds are finite (float64 reference) and the action
+    # itself where they are not; the network reads the last action as tanh(action).
+    bounds = ((-2.0, 0.0, -np.inf), (2.0, 1.0, np.inf))
+    kwargs = dict(action_size=3, distribution="diag_gaussian", mlp_hidden_sizes=(8,))
+    network = ImpalaNetwork(**kwargs, action_bounds=bounds, action_squash="sample")
+    rng = np.random.default_rng(0)
+    obs = rng.normal(size=(2, 5, 4)).astype(np.float32)
+    prev_action = rng.normal(scale=3.0, size=(2, 5, 3)).astype(np.float32)
+    args = (jnp.zeros((2, 5)), jnp.zeros((2, 5), bool), ())
+    params = jax.tree.map(lambda x: 30.0 * x, network.init(jax.random.PRNGKey(0), obs, prev_action, *args))
+    mean = np.asarray(network.apply(params, obs, prev_action, *args)[0].policy[0])
+    unbounded = ImpalaNetwork(**kwargs, action_bounds=None, action_squash="sample")
+    feeding_tanh = unbounded.apply(params, obs, np.tanh(prev_action), *args)[0].policy[0]
+    np.testing.assert_allclose(mean, np.asarray(feeding_tanh), rtol=1e-6, atol=1e-5)
+    assert np.abs(mean[..., :2]).max() > 5.0  # far beyond the bounds: nothing squashes the mean
+    action = rng.normal(scale=3.0, size=(7, 3)).astype(np.float32)
+    sent = np.asarray(network.env_action(action), np.float64)
+    low, high = np.array([-2.0, 0.0]), np.array([2.0, 1.0])
+    expected = (high + low) / 2 + (high - low) / 2 * np.tanh(action[:, :2].astype(np.float64))
+    np.testing.assert_allclose(sent[:, :2], expected, rtol=0, atol=1e-6)
+    np.testing.assert_array_equal(sent[:, 2], action[:, 2])
+
+
+def test_a_mean_pushed_against_its_bound_can_come_back_only_when_samples_are_squashed():
+    # The mechanism behind Hopper's stuck policies (RESULTS.md, "MuJoCo: the bounded mean's saturation"):
+    # a head output at 6 puts a tanh-bounded mean at 0.99999; a sample below it with a positive advantage
+    # asks for a lower mean, but d log pi / d head = (a - mean) / std^2 * (1 - tanh(head)^2) is ~1e-5 of
+    # what the same sample gives a Gaussian whose mean is the head itself (action_squash="sample").
+    bounds = ((-1.0,), (1.0,))
+    obs = np.ones((1, 1, 3), np.float32)
+    args = (np.zeros((1, 1, 1), np.float32), np.zeros((1, 1), np.float32), np.zeros((1, 1), bool), ())
+
+    def head_gradient(action_squash):
+        network = ImpalaNetwork(
+            action_size=1,
+            distribution="diag_gaussian",
+            mlp_hidden_sizes=(4,),
+            action_bounds=bounds,
+            action_squash=action_squash,
+        )
+        params = network.init(jax.random.PRNGKey(0), obs, *args)
+        params["params"]["policy"]["bias"] = jnp.full((1,), 6.0)  # the head's output ~6
+
+        def log_prob(bias):
+            p = {
+                **params,
+                "params": {**params["params"], "policy": {**params["params"]["policy"], "bias": bias}},
+            }
+            policy = network.apply(p, obs, *args)[0].policy
+            mean = np.tanh(6.0) if action_squash == "mean" else 6.0
+            return DiagGaussian.log_prob(policy, jnp.full((1, 1, 1), mean - 0.5))[0, 0]
+
+        return float(jax.grad(log_prob)(params["params"]["policy"]["bias"])[0])
+
+    squashed_samples, squashed_mean = head_gradient("sample"), head_gradient("mean")
+    assert squashed_samples < -0.4  # pulls the mean back: (a - mean) / std^2 with a std near 1
+    assert -1e-4 < squashed_mean < 0  # the same sign, but tanh's flat part leaves nothing of it
 
 
 @pytest.mark.parametrize("distribution", ["categorical", "diag_gaussian"])

@@ -37,6 +37,7 @@ def test_train_test_save_close_with_fake_envs(tmp_path):
         "pg_loss",
         "baseline_loss",
         "entropy",
+        "policy_kl",
         "policy_lag_mean",
         "policy_lag_max",
     ):

@@ -146,7 +146,7 @@ def evaluate(
             break
         step, key = policy(params, key, *state.policy_inputs())
         action = np.asarray(step.action)
-        obs, reward, terminated, truncated, info = step_env(env, spec.env_action(action))
+        obs, reward, terminated, truncated, info = step_env(env, np.asarray(step.env_action))
         for index, episode_reward, length in tracker.update(reward, terminated, truncated, info):
             results[index].append((episode_reward, length, False))
         if after_step is not None:

@@ -45,13 +45,13 @@ class PythonRollout:
             started = time.perf_counter()
             actor.activity = "the policy step"
             step, key = self._policy_fn(params, key, *state.policy_inputs())
-            action, log_prob = jax.device_get((step.action, step.log_prob))
+            action, log_prob, env_action = jax.device_get((step.action, step.log_prob, step.env_action))
             actor.timings["inference_seconds"] += time.perf_counter() - started
             traj.action[t] = action
             traj.behaviour_log_prob[t] = log_prob
             started = time.perf_counter()
             actor.activity = "env.step()"
-            obs, reward, terminated, truncated, info = step_env(self._env, self._spec.env_action(action))
+            obs, reward, terminated, truncated, info = step_env(self._env, env_action)
             check_obs(obs, obs_shape, "step()")
             actor.timings["env_seconds"] += time.perf_counter() - started
             actor.track(reward, terminated, truncated, info)

@@ -10,7 +10,6 @@ from collections.abc import Callable
 from typing import NamedTuple
 
 import jax
-import jax.numpy as jnp
 import numpy as np
 
 from hsuanwu_jax.agent.policy import PolicyFn
@@ -50,27 +49,20 @@ RolloutFn = Callable[[Params, jax.Array, XlaCarry], tuple[XlaCarry, jax.Array, R
 
 
 def make_rollout_fn(
-    *, env_step: Callable, policy_fn: PolicyFn, spec: EnvSpec, num_steps: int, env_action_dtype: np.dtype
+    *, env_step: Callable, policy_fn: PolicyFn, num_steps: int, env_action_dtype: np.dtype
 ) -> RolloutFn:
     """`rollout(params, key, carry) -> (carry, key, steps)`: `num_steps` env steps in one jitted scan.
 
-    Step t is the Python loop's step t: the same policy call (so the same key sequence), the action
-    clipped as `EnvSpec.env_action` does and cast to the env's dtype, the same `ActingState.next`. Like
-    the loop it sends actions without env ids: with `batch_size == num_envs` (as `making.make_env` makes
-    them) EnvPool returns every env in its env-id slot, so no reordering is needed.
+    Step t is the Python loop's step t: the same policy call (so the same key sequence), its env action
+    cast to the env's dtype, the same `ActingState.next`. Like the loop it sends actions without env ids:
+    with `batch_size == num_envs` (as `making.make_env` makes them) EnvPool returns every env in its
+    env-id slot, so no reordering is needed.
 
     It traces and runs with 64-bit types enabled because EnvPool's custom calls use the env's own
     dtypes (MuJoCo's are float64; `env.xla()` made with 64-bit types off declares them float32 and
     refuses the action). The policy is traced with them disabled, as in the loop: otherwise JAX's
     default dtypes (e.g. `jax.nn.one_hot`'s) become float64 and change the logits and samples.
     """
-    if not spec.is_discrete:
-        low, high = np.asarray(spec.action_low), np.asarray(spec.action_high)  # float64, as NumPy clips
-
-    def env_action(action):
-        if spec.is_discrete:
-            return action.astype(env_action_dtype)
-        return jnp.clip(action.astype(jnp.float64), low, high).astype(env_action_dtype)
 
     def rollout(params, key, carry):
         def step(carry_and_key, _):
@@ -81,7 +73,7 @@ def make_rollout_fn(
                 obs = state.obs.astype(jax.dtypes.canonicalize_dtype(state.obs.dtype))
                 policy, key = policy_fn(params, key, *state._replace(obs=obs).policy_inputs())
             handle, (obs, reward, terminated, truncated, info) = env_step(
-                carry.handle, env_action(policy.action)
+                carry.handle, policy.env_action.astype(env_action_dtype)
             )
             info = {k: info[k] for k in TRACKED_INFO if k in info}
             steps = RolloutSteps(
@@ -131,7 +123,6 @@ class XlaRollout:
         self._rollout = make_rollout_fn(
             env_step=env_step,
             policy_fn=policy_fn,
-            spec=spec,
             num_steps=num_steps,
             env_action_dtype=np.dtype(env.spec.action_array_spec["action"].dtype),
         )

@@ -91,7 +91,7 @@ def impala_loss(
         normalised_values, values = values, value_std * values + value_mean
         if discount < 1:  # the values bootstrapped from, kept to the returns the rewards allow
             values = jnp.clip(values, *popart.value_bounds(value_stats, reward_scale, discount))
-    mask, log_prob, vs, pg_advantages = _vtrace_targets(
+    mask, log_prob, log_rhos, vs, pg_advantages = _vtrace_targets(
         traj, policy, values, distribution, discount=discount, reward_scale=reward_scale, **vtrace_args
     )
     if use_popart:
@@ -108,6 +108,8 @@ def impala_loss(
         "pg_loss": pg_loss,
         "baseline_loss": baseline_loss,
         "entropy": entropy,
+        # log mu(a) - log pi(a) summed over mu's samples: the KL from the actors' policy to the learner's
+        "policy_kl": -jnp.sum(mask * jax.lax.stop_gradient(log_rhos)),
         "num_transitions": jnp.sum(mask),
     }
     if use_popart:  # the targets normalised by the statistics in use, for popart.update_stats
@@ -118,9 +120,9 @@ def impala_loss(
 
 
 def _vtrace_targets(traj: Trajectory, policy, values, distribution, *, discount, reward_scale, **vtrace_args):
-    """`(mask, log_prob, vs, pg_advantages)`, each `[T, B]`, of the T transitions of `traj` with `values`
-    `[T+1, B]`: the transitions learned from, the policy's log-probabilities of their actions, and the
-    V-trace targets and advantages."""
+    """`(mask, log_prob, log_rhos, vs, pg_advantages)`, each `[T, B]`, of the T transitions of `traj` with
+    `values` `[T+1, B]`: the transitions learned from, the policy's log-probabilities of their actions, the
+    log importance ratios against the actors' policy, and the V-trace targets and advantages."""
     # A transition that starts at a `done` observation is EnvPool's reset step: the env
     # ignored the action, so it carries no learning signal. Giving it reward V(x_t) and
     # discount 0 makes its V-trace target exactly V(x_t), which is also the right bootstrap
@@ -135,4 +137,4 @@ def _vtrace_targets(traj: Trajectory, policy, values, distribution, *, discount,
     vs, pg_advantages = vtrace.from_importance_weights(
         log_rhos, discounts, rewards, values[:-1], values[-1], **vtrace_args
     )
-    return mask, log_prob, vs, pg_advantages
+    return mask, log_prob, log_rhos, vs, pg_advantages

@@ -16,6 +16,7 @@ import numpy as np
 
 from hsuanwu_jax.config.fields import ENCODERS
 from hsuanwu_jax.core import obs_norm
+from hsuanwu_jax.core.distributions import squash
 from hsuanwu_jax.core.types import CoreState
 
 VALUE_NETWORK_KINDS = ("shared", "separate")
@@ -138,10 +139,13 @@ class ImpalaNetwork(nn.Module):
     saturated the policy's logits (benchmarks/RESULTS.md, "Early collapse").
     `obs_norm` (mlp encoder): observations are normalised by running statistics held in the variables'
     `obs_stats` collection (obs_norm.py), which the learner updates; they take no gradient.
-    `action_bounds` `(low, high)`, each `action_size` floats: the Gaussian's mean is kept within them,
-    centre + half-width * tanh(head output), in each dimension with finite bounds. Without it a mean could
-    leave the range, where every sample is clipped to the same action and no advantage can bring it back
-    (benchmarks/RESULTS.md, "The classic-control preset, second look").
+    `action_bounds` `(low, high)`, each `action_size` floats, and `action_squash` say what the env receives
+    (`env_action`), in each dimension with finite bounds. "sample": centre + half-width * tanh(sample), the
+    greedy action the same of the mean; the Gaussian lives before the squashing, so its log-probabilities
+    (and V-trace's ratios) are those of the unsquashed samples and its mean is unbounded. "mean": the mean
+    itself is centre + half-width * tanh(head output) and samples are clipped to the bounds; where the
+    policy gradient pushes a mean towards a bound, the head's output grows until tanh is flat and the mean
+    can no longer come back (benchmarks/RESULTS.md, "MuJoCo: the bounded mean's saturation").
     """
 
     action_size: int
@@ -152,6 +156,7 @@ class ImpalaNetwork(nn.Module):
     lstm_size: int = 256
     value_network: str = "shared"
     obs_norm: bool = False
+    action_squash: str = "mean"
     initial_action_std: float = 1.0
     weight_init: str = "lecun"
     action_bounds: tuple[tuple[float, ...], tuple[float, ...]] | None = None
@@ -184,6 +189,8 @@ class ImpalaNetwork(nn.Module):
         not_first = 1.0 - first.astype(jnp.float32)
         if self.distribution == "categorical":
             last_action = jax.nn.one_hot(prev_action, self.action_size)
+        elif self.action_squash == "sample" and self.action_bounds is not None:
+            last_action = jnp.tanh(prev_action.astype(jnp.float32))  # the action within [-1, 1] of its bounds
         else:
             last_action = prev_action.astype(jnp.float32)
         last_action = last_action * not_first[..., None]
@@ -210,15 +217,22 @@ class ImpalaNetwork(nn.Module):
         ]
         return NetworkOutput(policy, value), core_state
 
+    def env_action(self, action: jax.Array) -> jax.Array:
+        """What the env receives for the policy's `action` `[B, *action_shape]`: discrete ones as they are,
+        continuous ones within `action_bounds` as `action_squash` says."""
+        if self.distribution == "categorical" or self.action_bounds is None:
+            return action
+        if self.action_squash == "sample":
+            return squash(action, *self.action_bounds)
+        low, high = (np.asarray(bound, np.float32) for bound in self.action_bounds)
+        return jnp.clip(action, low, high)
+
     def _bounded_mean(self, head: jax.Array) -> jax.Array:
-        """The Gaussian's mean `[T, B, A]` from the head's outputs: within `action_bounds` where finite."""
-        if self.action_bounds is None:
+        """The Gaussian's mean `[T, B, A]` from the head's outputs: within `action_bounds` where finite
+        with `action_squash` "mean"."""
+        if self.action_bounds is None or self.action_squash != "mean":
             return head
-        low, high = (np.asarray(bound, np.float64) for bound in self.action_bounds)
-        finite = np.isfinite(low) & np.isfinite(high)
-        centre = np.where(finite, (high + low) / 2, 0.0).astype(np.float32)
-        half_width = np.where(finite, (high - low) / 2, 1.0).astype(np.float32)
-        return jnp.where(finite, centre + half_width * jnp.tanh(head), head)
+        return squash(head, *self.action_bounds)
 
     def _obs_stats(self, obs_shape: tuple[int, ...]) -> obs_norm.Stats:
         if self.encoder != "mlp":

@@ -16,7 +16,7 @@ def make_policy_fn(network: ImpalaNetwork, distribution, *, greedy: bool) -> Pol
     """Jitted `policy(params, key, obs, prev_action, reward, first, core_state) -> (PolicyStep, key)`.
 
     Inputs are one step for B envs (`obs [B, ...]`, the rest `[B]`); the action is sampled, or
-    the distribution's mode when `greedy`.
+    the distribution's mode when `greedy`, and sent to the env as `network.env_action` makes it.
     """
 
     def policy(params, key, obs, prev_action, reward, first, core_state):
@@ -26,6 +26,7 @@ def make_policy_fn(network: ImpalaNetwork, distribution, *, greedy: bool) -> Pol
         policy = jax.tree.map(lambda x: x[0], outputs.policy)
         key, sample_key = jax.random.split(key)
         action = distribution.mode(policy) if greedy else distribution.sample(sample_key, policy)
-        return PolicyStep(action, distribution.log_prob(policy, action), core_state), key
+        log_prob = distribution.log_prob(policy, action)
+        return PolicyStep(action, log_prob, core_state, network.env_action(action)), key
 
     return jax.jit(policy)

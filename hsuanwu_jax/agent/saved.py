@@ -19,7 +19,7 @@ import numpy as np
 
 from hsuanwu_jax.agent.networks import VALUE_NETWORK_KINDS, ImpalaNetwork
 from hsuanwu_jax.agent.params import init_params
-from hsuanwu_jax.config.fields import ENCODERS, LEGACY_NETWORK_DEFAULTS, WEIGHT_INITS
+from hsuanwu_jax.config.fields import ACTION_SQUASHES, ENCODERS, LEGACY_NETWORK_DEFAULTS, WEIGHT_INITS
 from hsuanwu_jax.core.distributions import DISTRIBUTIONS
 from hsuanwu_jax.core.popart import PopArtStats
 from hsuanwu_jax.core.spec import EnvSpec, spec_differences, spec_from_json
@@ -120,6 +120,7 @@ def read_export(path: str) -> tuple[ImpalaNetwork, EnvSpec, Params, dict[str, An
         "distribution": DISTRIBUTIONS,
         "weight_init": WEIGHT_INITS,
         "value_network": VALUE_NETWORK_KINDS,
+        "action_squash": ACTION_SQUASHES,
     }
     for field, accepted in choices.items():
         if network_args.get(field) not in accepted:

@@ -13,6 +13,7 @@ STATE_SHAPE_FIELDS = (
     "lstm_size",
     "value_network",
     "obs_norm",
+    "action_squash",
     "num_actors",
     "popart",
 )
@@ -26,11 +27,17 @@ NETWORK_FIELDS = (
     "lstm_size",
     "value_network",
     "obs_norm",
+    "action_squash",
     "initial_action_std",
     "weight_init",
 )
 # What a config stored before these fields existed (a checkpoint's, an export's) meant by leaving them out.
-LEGACY_NETWORK_DEFAULTS = {"value_network": "shared", "obs_norm": False, "initial_action_std": 1.0}
+LEGACY_NETWORK_DEFAULTS = {
+    "value_network": "shared",
+    "obs_norm": False,
+    "action_squash": "mean",
+    "initial_action_std": 1.0,
+}
 # Network fields that only choose the initial params: an export's params stand for them.
 INIT_ONLY_FIELDS = ("weight_init", "initial_action_std")
 
@@ -72,6 +79,9 @@ WEIGHT_INITS = ("lecun", "orthogonal")
 VALUE_NETWORKS = ("auto", "shared", "separate")
 
 
+ACTION_SQUASHES = ("sample", "mean")  # how a Gaussian policy keeps its actions within a Box's bounds
+
+
 def resolve_network_choices(config) -> dict:
     """What a config's `value_network` and `obs_norm` mean for its network: value_network "separate" or
     "shared" ("auto": separate for the mlp encoder without an LSTM core), obs_norm only with the mlp encoder
@@ -84,6 +94,7 @@ def resolve_network_choices(config) -> dict:
     return {
         "value_network": value_network,
         "obs_norm": bool(config["obs_norm"]) and config["encoder"] == "mlp",
+        "action_squash": config["action_squash"],
     }
 
 

@@ -8,6 +8,7 @@ import os
 from collections.abc import Mapping
 
 from hsuanwu_jax.config.fields import (
+    ACTION_SQUASHES,
     ACTOR_MODES,
     ENCODERS,
     PROGRESS_MODES,
@@ -79,7 +80,8 @@ RULES = {
     "lstm_size": (_positive_int, "an integer >= 1"),
     "value_network": (lambda v: v in VALUE_NETWORKS, f"one of {VALUE_NETWORKS}"),
     "obs_norm": (lambda v: isinstance(v, bool), "True or False"),
-    "initial_action_std": (_number(1e-6), "a finite number > 0 (action units)"),
+    "action_squash": (lambda v: v in ACTION_SQUASHES, f"one of {ACTION_SQUASHES}"),
+    "initial_action_std": (_number(1e-6), "a finite number > 0 (action units before squashing)"),
     "weight_init": (lambda v: v in WEIGHT_INITS, f"one of {WEIGHT_INITS}"),
     "learner_device_ids": (
         lambda v: v is None or (isinstance(v, (tuple, list)) and all(isinstance(x, int) for x in v)),

@@ -66,6 +66,7 @@ class Settings:
     lstm_size: int
     value_network: str  # resolved: "separate" or "shared" (the config may say "auto")
     obs_norm: bool  # resolved: False unless the encoder is "mlp"
+    action_squash: str
     initial_action_std: float
     weight_init: str
     init_model_path: str

@@ -10,6 +10,7 @@ import math
 
 import jax
 import jax.numpy as jnp
+import numpy as np
 
 DISTRIBUTIONS = ("categorical", "diag_gaussian")
 
@@ -42,7 +43,7 @@ class Categorical:
 
 class DiagGaussian:
     """Gaussian with diagonal covariance; `policy` is `(mean, log_std)`, each `[..., A]`; actions
-    float32 `[..., A]`, unbounded (the actor clips them to the env's bounds when it sends them)."""
+    float32 `[..., A]`, unbounded (what the env receives is `env_action`'s, within its bounds)."""
 
     name = "diag_gaussian"
 
@@ -67,6 +68,16 @@ class DiagGaussian:
         """Entropy in nats, `[...]`."""
         _, log_std = policy
         return jnp.sum(log_std + 0.5 * math.log(2 * math.pi * math.e), axis=-1)
+
+
+def squash(x: jax.Array, low, high) -> jax.Array:
+    """`x` `[..., A]` mapped into `[low, high]` by centre + half-width * tanh(x), in each dimension whose
+    bounds (NumPy arrays `[A]`) are both finite; `x` itself in the others."""
+    low, high = np.asarray(low, np.float64), np.asarray(high, np.float64)
+    finite = np.isfinite(low) & np.isfinite(high)
+    low, high = np.where(finite, low, -1.0), np.where(finite, high, 1.0)  # centre 0, half-width 1 where not
+    centre, half_width = ((high + low) / 2).astype(np.float32), ((high - low) / 2).astype(np.float32)
+    return jnp.where(finite, centre + half_width * jnp.tanh(x), x)
 
 
 def get_distribution(name: str):

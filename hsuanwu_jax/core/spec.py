@@ -38,11 +38,6 @@ class EnvSpec(NamedTuple):
         """The distribution that fits the action space."""
         return "categorical" if self.is_discrete else "diag_gaussian"
 
-    def env_action(self, action: np.ndarray) -> np.ndarray:
-        """What is sent to the env: continuous actions clipped to the bounds (the policy's sample,
-        and its log-prob, stay unclipped)."""
-        return action if self.is_discrete else np.clip(action, self.action_low, self.action_high)
-
 
 def spec_to_json(spec: EnvSpec) -> dict[str, Any]:
     return {**spec._asdict(), "obs_dtype": spec.obs_dtype.name}

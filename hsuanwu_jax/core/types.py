@@ -61,6 +61,7 @@ class PolicyStep(NamedTuple):
     action: jax.Array  # [B, *action_shape]
     log_prob: jax.Array  # [B] float32: log mu(action | obs)
     core_state: CoreState  # pytree of [B, ...]: the state after this observation
+    env_action: jax.Array  # [B, *action_shape]: what the env receives for `action` (within its bounds)
 
 
 class LearnerState(NamedTuple):

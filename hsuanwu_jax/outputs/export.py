@@ -95,7 +95,7 @@ class Policy:
         action = np.asarray(step.action)
         no_end = np.zeros(num, bool)  # the caller says when episodes end: by passing no state
         new_state = state.next(batch, rewards, no_end, no_end, action, step.core_state)
-        env_action = self.spec.env_action(action)
+        env_action = np.asarray(step.env_action)
         return (env_action[0] if single else env_action), new_state
 
 

@@ -32,6 +32,7 @@ def metrics_record(
         "pg_loss": float(metrics["pg_loss"]),
         "baseline_loss": float(metrics["baseline_loss"]),
         "entropy": metrics_entropy(metrics),
+        "policy_kl": float(metrics["policy_kl"]) / max(float(metrics["num_transitions"]), 1.0),
         "grad_norm": float(metrics["grad_norm"]),
         **{name: float(metrics[name]) for name in ("value_mean", "value_std") if name in metrics},
         "policy_lag_mean": float(np.mean(lags)) if lags else 0.0,
