@@ -66,7 +66,7 @@ def _network(cfg: ml_collections.ConfigDict) -> None:
     cfg.lstm_size = 256  # LSTM hidden units
     cfg.obs_norm = False  # running mean/variance normalisation of vector observations (mlp encoder)
     cfg.value_network = "auto"  # "separate" (own MLP torso), "shared", "auto": separate for mlp, no LSTM
-    cfg.action_squash = "sample"  # Box actions: "sample": bounds + tanh of the sample; "mean": of the mean
+    cfg.action_squash = "mean"  # Box actions: "mean": tanh-bounded mean, clipped samples; "sample": tanh of it
     cfg.initial_action_std = 1.0  # the Gaussian's standard deviation before training (Box actions)
     cfg.weight_init = "lecun"  # Flax's default, or "orthogonal" (gains: sqrt 2 hidden, 0.01 policy, 1 value)
     cfg.init_model_path = ""  # a model export (trainer.save()) to start training from ("": fresh params)
