@@ -125,10 +125,13 @@ def random_trajectory(seed, obs=None) -> Trajectory:
     )
 
 
-def learner_setup(rate=None, devices=None, envs_per_copy=1, dtype=np.float32, num_chunks=1, obs_norm=False):
+def learner_setup(
+    rate=None, devices=None, envs_per_copy=1, dtype=np.float32, num_chunks=1, obs_norm=False, num_epochs=1
+):
     """A learner step on a mesh of `devices` (default: the first device) and a fixed batch: the
     random test trajectory repeated `envs_per_copy` times along B, each device's share processed in
-    `num_chunks` pieces, at the `LearningRate` `rate` (default lr 1e-2 over 100 updates); `obs_norm`: the
+    `num_chunks` pieces, `num_epochs` passes per update, at the `LearningRate` `rate` (default lr 1e-2 over 100
+    optimizer steps); `obs_norm`: the
     network normalises its observations (offset by 5 and scaled by 3, so the statistics move). With `dtype=np.float64` (x64 enabled by the caller) the params and the batch's
     float fields are float64, so the update is too. `traces` counts the loss's traces."""
     network = ImpalaNetwork(action_size=4, mlp_hidden_sizes=(16,), obs_norm=obs_norm)
@@ -154,6 +157,6 @@ def learner_setup(rate=None, devices=None, envs_per_copy=1, dtype=np.float32, nu
     fns = make_update_fns(
         loss_fn=counted_loss, optimizer=optimizer, axis_name=BATCH_AXIS, num_chunks=num_chunks
     )
-    step = DataParallelUpdate(fns, mesh, rate)
+    step = DataParallelUpdate(fns, mesh, rate, num_epochs)
     state = replicate(LearnerState(params, optimizer(rate).init(params), jnp.zeros((), jnp.int32)), mesh)
     return step, state, traj, mesh, loss_fn, traces

@@ -32,6 +32,32 @@ def test_updates_fit_the_values_and_compile_once():
     assert set(metrics) >= {"loss", "pg_loss", "baseline_loss", "entropy", "num_transitions", "grad_norm"}
 
 
+@pytest.mark.parametrize("num_chunks", [1, 3])
+def test_epochs_are_optimizer_steps_on_one_batch_counted_as_one_update(num_chunks):
+    # num_epochs=3: the same params and optimizer state as three one-pass updates on the same batch (each
+    # pass recomputes the loss with the params the last one left), but one update counted, and the
+    # observation statistics take the batch in once.
+    setup = functools.partial(learner_setup, envs_per_copy=3, num_chunks=num_chunks, obs_norm=True)
+    passes, state, traj, mesh, _, _ = setup(num_epochs=3)
+    single, single_state, _, _, _, _ = setup(num_epochs=1)
+    batch = shard_trajectory(traj, mesh)
+    state, metrics = passes(state, batch)
+    single_state, _ = single(single_state, batch)
+    stats_once = jax.device_get(single_state.params["obs_stats"])
+    for _ in range(2):
+        single_state, single_metrics = single(single_state, batch)
+    assert int(state.update_step) == 1 and int(single_state.update_step) == 3
+    # float32, the same operations in the same order: equal up to XLA's fusion choices (a few epsilons).
+    jax.tree.map(
+        lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-7),
+        jax.device_get((state.params["params"], state.opt_state, metrics["loss"])),
+        jax.device_get((single_state.params["params"], single_state.opt_state, single_metrics["loss"])),
+    )
+    obs_stats = jax.device_get(state.params["obs_stats"])
+    jax.tree.map(np.testing.assert_array_equal, obs_stats, stats_once)
+    assert float(obs_stats["count"]) < float(single_state.params["obs_stats"]["count"])  # merged once, not 3x
+
+
 def test_matches_an_unjitted_optax_update():
     step, state, traj, mesh, loss_fn, _ = learner_setup()
     params = jax.tree.map(np.array, state.params)

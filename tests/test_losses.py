@@ -158,3 +158,60 @@ def test_reward_scale_equals_scaled_rewards():
     np.testing.assert_allclose(loss, expected_loss, rtol=1e-6)
     jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-7), grads, expected_grads)
     assert not np.isclose(float(loss), float(make_loss()(params, traj)[0]))
+
+
+def clipped_ratio_loss(epsilon):
+    return make_impala_loss(
+        apply_fn=table_apply,
+        distribution=Categorical,
+        discount=DISCOUNT,
+        baseline_coef=0.0,
+        ent_coef=0.0,
+        pg_ratio_clip=epsilon,
+    )
+
+
+@pytest.mark.parametrize("seed", [0, 1, 2])
+def test_clipped_ratio_matches_a_float64_reference(seed):
+    # pg = -sum min(rho A, clip(rho, 1 - eps, 1 + eps) A) with rho = pi/mu and A = r + gamma vs' - V, its
+    # gradient in the logits -A rho (onehot - pi) where the unclipped term is the smaller, else 0. Logits
+    # scaled by 2 so that many ratios fall outside [0.8, 1.2] on both sides.
+    params, traj = random_table_params(seed), random_trajectory(seed)
+    params = {**params, "logits": 2.0 * params["logits"]}
+    (loss, _), grads = jax.value_and_grad(clipped_ratio_loss(0.2), has_aux=True)(params, traj)
+    logits = np.asarray(params["logits"], np.float64)
+    values = np.asarray(params["values"], np.float64)
+    log_pi = logits - np.log(np.sum(np.exp(logits), -1, keepdims=True))
+    valid = ~traj.done[:-1]
+    taken = np.take_along_axis(log_pi[:-1], traj.action[:-1, :, None], -1)[..., 0]
+    rho = np.exp(np.where(valid, taken - traj.behaviour_log_prob[:-1], 0.0))
+    rewards = np.where(valid, traj.reward[1:], values[:-1])
+    discounts = np.where(valid, DISCOUNT * (1.0 - traj.terminated[1:]), 0.0)
+    vs, _ = reference_vtrace(np.log(rho), discounts, rewards, values[:-1], values[-1], 1.0, 1.0, 1.0)
+    advantage = rewards + discounts * np.concatenate([vs[1:], values[-1:]]) - values[:-1]
+    unclipped, clipped = rho * advantage, np.clip(rho, 0.8, 1.2) * advantage
+    assert (valid & (unclipped > clipped)).any() and (valid & (unclipped < clipped)).any()
+    np.testing.assert_allclose(loss, -np.sum(valid * np.minimum(unclipped, clipped)), rtol=1e-5)
+    active = valid & (unclipped <= clipped)
+    onehot = np.eye(A)[traj.action[:-1]]
+    expected = np.zeros_like(logits)
+    expected[:-1] = (active * -advantage * rho)[..., None] * (onehot - np.exp(log_pi[:-1]))
+    np.testing.assert_allclose(grads["logits"], expected, rtol=1e-5, atol=1e-6)
+    assert np.all(np.asarray(grads["values"]) == 0.0)  # the advantages are targets
+
+
+def test_clipped_ratio_on_policy_gives_impalas_gradient():
+    # With the learner's policy equal to the actors' (every rho 1), the clip is inactive and the gradient
+    # is IMPALA's, -A grad log pi(a): the clip only acts once an update has moved the policy.
+    params, traj = random_table_params(5), random_trajectory(5)
+    logits = np.asarray(params["logits"], np.float64)
+    log_pi = logits - np.log(np.sum(np.exp(logits), -1, keepdims=True))
+    taken = np.take_along_axis(log_pi, traj.action[:, :, None], -1)[..., 0]
+    traj = traj._replace(behaviour_log_prob=taken.astype(np.float32))
+    impala = make_impala_loss(
+        apply_fn=table_apply, distribution=Categorical, discount=DISCOUNT, baseline_coef=0.0, ent_coef=0.0
+    )
+    clipped_grads = jax.grad(lambda p: clipped_ratio_loss(0.2)(p, traj)[0])(params)
+    impala_grads = jax.grad(lambda p: impala(p, traj)[0])(params)
+    assert np.abs(np.asarray(impala_grads["logits"])).max() > 0.01
+    np.testing.assert_allclose(clipped_grads["logits"], impala_grads["logits"], rtol=1e-4, atol=1e-6)

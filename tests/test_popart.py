@@ -196,7 +196,7 @@ def test_the_learner_moves_the_statistics_and_keeps_the_value_head_outputs():
     state = LearnerState(
         params, optimizer(rate).init(params), jnp.zeros((), jnp.int32), stats(1.0, 4.0, (-0.5, 0.0))
     )
-    new_state, metrics = data_parallel(fns.step, mesh)(replicate(state, mesh), traj, rate)
+    new_state, metrics = data_parallel(fns.step, mesh)(replicate(state, mesh), traj, rate, np.int32(0))
     old_stats, new_stats = state.value_stats, fetch(new_state.value_stats)
     assert float(metrics["value_std"]) == pytest.approx(float(popart.std(new_stats)))
     # The statistics moved half way (step size 0.5) to the V-trace targets' mean and variance over the

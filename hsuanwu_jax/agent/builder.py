@@ -55,6 +55,7 @@ def settings_loss(settings: Settings, network: ImpalaNetwork, distribution) -> L
         lambda_=settings.vtrace_lambda,
         reward_scale=settings.reward_scale,
         use_popart=settings.popart,
+        pg_ratio_clip=settings.pg_ratio_clip,
     )
 
 
@@ -71,8 +72,11 @@ def build_agent(settings: Settings, spec: EnvSpec, plan: RunPlan, init_key: jax.
         )
     network = ImpalaNetwork(**network_args)
     distribution = get_distribution(spec.distribution)
+    # The schedule counts optimizer steps: num_epochs of them per update.
     rate = LearningRate(
-        settings.lr, math.ceil(settings.lr_warmup_steps / settings.steps_per_update), settings.num_updates
+        settings.lr,
+        settings.num_epochs * math.ceil(settings.lr_warmup_steps / settings.steps_per_update),
+        settings.num_epochs * settings.num_updates,
     )
     optimizer = functools.partial(
         make_optimizer, eps=settings.eps, alpha=settings.alpha, max_grad_norm=settings.max_grad_norm
@@ -94,7 +98,7 @@ def build_agent(settings: Settings, spec: EnvSpec, plan: RunPlan, init_key: jax.
     return Agent(
         network=network,
         network_args=network_args,
-        update=DataParallelUpdate(update_fns, plan.mesh, rate),
+        update=DataParallelUpdate(update_fns, plan.mesh, rate, settings.num_epochs),
         initial_state=jit_quick_compile(fresh_state)(params, value_stats),
         sample_policy=make_policy_fn(network, distribution, greedy=False),
         greedy_policy=make_policy_fn(network, distribution, greedy=True),

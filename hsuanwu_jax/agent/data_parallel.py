@@ -14,14 +14,14 @@ from hsuanwu_jax.parallel.mesh import BATCH_AXIS, replicate, trajectory_spec
 
 
 def data_parallel(step_fn: Callable, mesh: Mesh) -> Callable:
-    """Jits `step_fn(state, trajectory, rate) -> (state, metrics)`, written for one device over `BATCH_AXIS`,
-    to run on every device of `mesh` with the trajectory split along B (the state and the `LearningRate`
-    replicated); the state is donated."""
+    """Jits `step_fn(state, trajectory, rate, epoch) -> (state, metrics)`, written for one device over
+    `BATCH_AXIS`, to run on every device of `mesh` with the trajectory split along B (the state, the
+    `LearningRate` and the epoch replicated); the state is donated."""
     replicated = PartitionSpec()
     sharded = jax.shard_map(
         step_fn,
         mesh=mesh,
-        in_specs=(replicated, trajectory_spec(), replicated),
+        in_specs=(replicated, trajectory_spec(), replicated, replicated),
         out_specs=(replicated, replicated),
     )
     return jax.jit(sharded, donate_argnums=0)
@@ -35,12 +35,13 @@ class DataParallelUpdate:
     each device's part of the batch, the running sums kept per device (a leading device axis) until
     `finish` adds them over the mesh.
 
-    `rate` is an argument of every call, not a constant of the programs: runs that
+    `num_epochs` passes over each batch, each an optimizer step (the same programs, called again with the
+    pass's index). `rate` is an argument of every call, not a constant of the programs: runs that
     differ only in the learning rate or their length load each other's programs from the persistent cache.
     """
 
-    def __init__(self, fns, mesh: Mesh, rate: LearningRate):
-        self._fns = fns
+    def __init__(self, fns, mesh: Mesh, rate: LearningRate, num_epochs: int = 1):
+        self._fns, self._num_epochs = fns, num_epochs
         self._rate = replicate(rate.as_arrays(), mesh)
         if fns.num_chunks == 1:
             self._step = data_parallel(fns.step, mesh)
@@ -74,33 +75,40 @@ class DataParallelUpdate:
         )
         self._finish = jax.jit(
             jax.shard_map(
-                lambda state, sums, rewards, rate: fns.finish(state, unstacked(sums), rewards, rate),
+                lambda state, sums, rewards, rate, epoch: fns.finish(
+                    state, unstacked(sums), rewards, rate, epoch
+                ),
                 mesh=mesh,
-                in_specs=(replicated, per_device, batch.reward, replicated),
+                in_specs=(replicated, per_device, batch.reward, replicated, replicated),
                 out_specs=(replicated, replicated),
             ),
             donate_argnums=0,  # the sums are read, not reused
         )
 
     def __call__(self, state, traj):
+        for epoch in map(np.int32, range(self._num_epochs)):
+            state, metrics = self._pass(state, traj, epoch)
+        return state, metrics  # the last pass's
+
+    def _pass(self, state, traj, epoch):
         if self._step is not None:
-            return self._step(state, traj, self._rate)
+            return self._step(state, traj, self._rate, epoch)
         sums = self._zero(state.params, traj, state.value_stats)
         for call in range(self._fns.num_chunks // self._fns.chunks_per_call):
             sums = self._add(sums, state.params, traj, state.value_stats, np.int32(call))
-        return self._finish(state, sums, traj.reward, self._rate)
+        return self._finish(state, sums, traj.reward, self._rate, epoch)
 
     def lower(self, state, traj) -> list[jax.stages.Lowered]:
         """The update's programs traced and lowered for arguments like `state` and `traj` (one, or three when
         chunked), not compiled."""
         if self._step is not None:
-            return [self._step.lower(state, traj, self._rate)]
+            return [self._step.lower(state, traj, self._rate, np.int32(0))]
         zero = self._zero.lower(state.params, traj, state.value_stats)
         sums = zero.compile().out_info
         return [
             zero,
             self._add.lower(sums, state.params, traj, state.value_stats, np.int32(0)),
-            self._finish.lower(state, sums, traj.reward, self._rate),
+            self._finish.lower(state, sums, traj.reward, self._rate, np.int32(0)),
         ]
 
     def compile(self, state, traj) -> None:

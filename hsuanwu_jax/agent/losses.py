@@ -28,6 +28,7 @@ def make_impala_loss(
     lambda_: float = 1.0,
     reward_scale: float = 1.0,
     use_popart: bool = False,
+    pg_ratio_clip: float = 0.0,
 ) -> LossFn:
     """Returns `loss_fn(params, trajectory, value_stats=None) -> (loss, metrics)` for one shard of the batch
     (`impala_loss` with these hyperparameters).
@@ -45,6 +46,10 @@ def make_impala_loss(
         (`popart.value_bounds`), the baseline regresses n on the normalised targets
         (vs - mean) / std, the policy gradient's advantages are divided by std (Hessel et al. 2019),
         and `metrics` add the targets' sums for the statistics' update. Off, `value_stats` is unused.
+      pg_ratio_clip: 0 for IMPALA's policy gradient. epsilon > 0: the clipped surrogate of PPO (Schulman et al.
+        2017) on V-trace's advantages, as APPO does: pg = -sum min(rho_t * A_t, clip(rho_t, 1 - epsilon,
+        1 + epsilon) * A_t), rho_t = pi/mu with its gradient and A_t = r_t + gamma_t * vs_{t+1} - V(x_t); once
+        an update has moved pi(a_t) beyond that range in the advantage's direction, the sample stops pushing.
     """
     return functools.partial(
         impala_loss,
@@ -60,6 +65,7 @@ def make_impala_loss(
         ),
         reward_scale=reward_scale,
         use_popart=use_popart,
+        pg_ratio_clip=pg_ratio_clip,
     )
 
 
@@ -76,6 +82,7 @@ def impala_loss(
     vtrace_args: dict,
     reward_scale: float,
     use_popart: bool,
+    pg_ratio_clip: float,
 ) -> tuple[jax.Array, dict[str, jax.Array]]:
     """loss = pg + baseline_coef * baseline - ent_coef * entropy, each *summed* over the T transitions and B
     envs of `traj` (the seed's convention), where pg = -sum log pi(a_t|x_t) * pg_advantage_t, baseline =
@@ -91,15 +98,20 @@ def impala_loss(
         normalised_values, values = values, value_std * values + value_mean
         if discount < 1:  # the values bootstrapped from, kept to the returns the rewards allow
             values = jnp.clip(values, *popart.value_bounds(value_stats, reward_scale, discount))
-    mask, log_prob, log_rhos, vs, pg_advantages = _vtrace_targets(
+    mask, log_prob, log_rhos, vs, pg_advantages, advantages = _vtrace_targets(
         traj, policy, values, distribution, discount=discount, reward_scale=reward_scale, **vtrace_args
     )
     if use_popart:
-        pg_advantages = pg_advantages / value_std
+        pg_advantages, advantages = pg_advantages / value_std, advantages / value_std
         baseline_errors = (vs - value_mean) / value_std - normalised_values[:-1]
     else:
         baseline_errors = vs - values[:-1]
-    pg_loss = -jnp.sum(mask * log_prob * pg_advantages)
+    if pg_ratio_clip > 0:
+        ratio = jnp.exp(log_rhos)
+        clipped = jnp.clip(ratio, 1.0 - pg_ratio_clip, 1.0 + pg_ratio_clip)
+        pg_loss = -jnp.sum(mask * jnp.minimum(ratio * advantages, clipped * advantages))
+    else:
+        pg_loss = -jnp.sum(mask * log_prob * pg_advantages)
     baseline_loss = 0.5 * jnp.sum(mask * jnp.square(baseline_errors))
     entropy = jnp.sum(mask * distribution.entropy(policy))
     loss = pg_loss + baseline_coef * baseline_loss - ent_coef * entropy
@@ -120,9 +132,10 @@ def impala_loss(
 
 
 def _vtrace_targets(traj: Trajectory, policy, values, distribution, *, discount, reward_scale, **vtrace_args):
-    """`(mask, log_prob, log_rhos, vs, pg_advantages)`, each `[T, B]`, of the T transitions of `traj` with
-    `values` `[T+1, B]`: the transitions learned from, the policy's log-probabilities of their actions, the
-    log importance ratios against the actors' policy, and the V-trace targets and advantages."""
+    """`(mask, log_prob, log_rhos, vs, pg_advantages, advantages)`, each `[T, B]`, of the T transitions of
+    `traj` with `values` `[T+1, B]`: the transitions learned from, the policy's log-probabilities of their
+    actions, the log importance ratios against the actors' policy (both with their gradients), the V-trace
+    targets, and its advantages with and without their importance weight."""
     # A transition that starts at a `done` observation is EnvPool's reset step: the env
     # ignored the action, so it carries no learning signal. Giving it reward V(x_t) and
     # discount 0 makes its V-trace target exactly V(x_t), which is also the right bootstrap
@@ -137,4 +150,5 @@ def _vtrace_targets(traj: Trajectory, policy, values, distribution, *, discount,
     vs, pg_advantages = vtrace.from_importance_weights(
         log_rhos, discounts, rewards, values[:-1], values[-1], **vtrace_args
     )
-    return mask, log_prob, log_rhos, vs, pg_advantages
+    advantages = vtrace.advantages(vs, discounts, rewards, values[:-1], values[-1])
+    return mask, log_prob, log_rhos, vs, pg_advantages, advantages

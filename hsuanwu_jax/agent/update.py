@@ -34,10 +34,10 @@ class UpdateFns(NamedTuple):
     `zero_sums`, `add_pieces` and `finish` process it in `num_chunks` pieces along B, `chunks_per_call`
     pieces per call of one compiled program, and give the same update."""
 
-    step: Callable  # (state, traj [T+1, B, ...], rate) -> (state, metrics)
+    step: Callable  # (state, traj [T+1, B, ...], rate, epoch) -> (state, metrics)
     zero_sums: Callable  # (params, traj, value_stats) -> zeros shaped like one piece's Sums
     add_pieces: Callable  # (sums, params, traj, value_stats, call) -> sums + the Sums of call `call`'s pieces
-    finish: Callable  # (state, sums, rewards [T+1, B], rate) -> (state, metrics): Sums added over devices, the optimizer step
+    finish: Callable  # (state, sums, rewards [T+1, B], rate, epoch) -> (state, metrics): Sums added over devices, the optimizer step
     num_chunks: int
     chunks_per_call: int
 
@@ -72,6 +72,9 @@ def make_update_fns(
     called with (`optim.py`). After the optimizer step, observation statistics in the params take in the
     batch (`_observation_step`) and, with `popart_step_size` (a loss made with `use_popart`), the value
     statistics follow the batch's targets, identical on every device (`_popart_step`).
+    An update may take several optimizer steps on one batch (`step` and `finish` take the pass's `epoch`, an
+    int32 scalar from 0): each recomputes the loss with the params the last one left; the observation
+    statistics take the batch in once (pass 0) and `update_step` counts batches, not passes.
     """
 
     def sums_of(params, traj: Trajectory, value_stats) -> Sums:
@@ -97,21 +100,22 @@ def make_update_fns(
             sums = jax.tree.map(jnp.add, sums, piece)
         return sums
 
-    def finish(state: LearnerState, sums: Sums, rewards: jax.Array, rate: LearningRate):
+    def finish(state: LearnerState, sums: Sums, rewards: jax.Array, rate: LearningRate, epoch: jax.Array):
         grads, metrics = jax.lax.psum(sums, axis_name)
         updates, opt_state = optimizer(rate).update(grads, state.opt_state, state.params)
         params = optax.apply_updates(state.params, updates)
         metrics["grad_norm"] = optax.tree.norm(grads)
-        params = _observation_step(params, metrics)
+        params = _observation_step(params, metrics, take=epoch == 0)
         value_stats = state.value_stats
         if popart_step_size is not None:
             params, value_stats = _popart_step(
                 params, metrics, value_stats, rewards, axis_name, popart_step_size
             )
-        return LearnerState(params, opt_state, state.update_step + 1, value_stats), metrics
+        update_step = state.update_step + (epoch == 0).astype(jnp.int32)
+        return LearnerState(params, opt_state, update_step, value_stats), metrics
 
-    def step(state: LearnerState, traj: Trajectory, rate: LearningRate):
-        return finish(state, sums_of(state.params, traj, state.value_stats), traj.reward, rate)
+    def step(state: LearnerState, traj: Trajectory, rate: LearningRate, epoch: jax.Array):
+        return finish(state, sums_of(state.params, traj, state.value_stats), traj.reward, rate, epoch)
 
     if num_chunks % chunks_per_call:
         raise ValueError(f"chunks_per_call={chunks_per_call} must divide num_chunks={num_chunks}")
@@ -127,13 +131,18 @@ def _observation_sums(params, traj: Trajectory) -> dict[str, jax.Array]:
     return obs_norm.batch_sums(params[obs_norm.COLLECTION], observations)
 
 
-def _observation_step(params, metrics: dict):
+def _observation_step(params, metrics: dict, take: jax.Array):
     """`params` whose observation statistics took in the batch's sums (popped from `metrics`, added over every
-    device); the optimizer left them as they were (they take no gradient)."""
+    device) where `take` (a bool scalar), else as they were; the optimizer left them alone (no gradient)."""
     if obs_norm.COLLECTION not in params:
         return params
     sums = {name: metrics.pop(name) for name in ("obs_sum", "obs_square_sum", "obs_count")}
-    return {**params, obs_norm.COLLECTION: obs_norm.merge(params[obs_norm.COLLECTION], sums)}
+    stats = params[obs_norm.COLLECTION]
+    merged = obs_norm.merge(stats, sums)
+    return {
+        **params,
+        obs_norm.COLLECTION: jax.tree.map(lambda new, old: jnp.where(take, new, old), merged, stats),
+    }
 
 
 def _popart_step(params, metrics: dict, stats: popart.PopArtStats, rewards, axis_name: str, step_size: float):

@@ -54,6 +54,8 @@ def _learner(cfg: ml_collections.ConfigDict) -> None:
     cfg.clip_rho_threshold = 1.0  # V-trace rho-bar (None: no clipping)
     cfg.clip_pg_rho_threshold = 1.0  # V-trace rho-bar for the policy gradient (None: no clipping)
     cfg.vtrace_lambda = 1.0  # V-trace lambda
+    cfg.num_epochs = 1  # optimizer steps on each batch, V-trace recomputed for each (1: IMPALA's one pass)
+    cfg.pg_ratio_clip = 0.0  # epsilon of a PPO-style clipped ratio on V-trace's advantages (0: IMPALA's)
     cfg.popart = False  # PopArt: value targets normalised by running statistics (Hessel et al. 2019)
     cfg.popart_step_size = 1e-2  # PopArt's beta per update (smaller adapt too slowly: RESULTS.md, PopArt)
 
@@ -66,7 +68,7 @@ def _network(cfg: ml_collections.ConfigDict) -> None:
     cfg.lstm_size = 256  # LSTM hidden units
     cfg.obs_norm = False  # running mean/variance normalisation of vector observations (mlp encoder)
     cfg.value_network = "auto"  # "separate" (own MLP torso), "shared", "auto": separate for mlp, no LSTM
-    cfg.action_squash = "mean"  # Box actions: "mean": tanh-bounded mean, clipped samples; "sample": tanh of it
+    cfg.action_squash = "mean"  # Box bounds: "mean": tanh'd mean, clipped samples; "sample": tanh'd sample
     cfg.initial_action_std = 1.0  # the Gaussian's standard deviation before training (Box actions)
     cfg.weight_init = "lecun"  # Flax's default, or "orthogonal" (gains: sqrt 2 hidden, 0.01 policy, 1 value)
     cfg.init_model_path = ""  # a model export (trainer.save()) to start training from ("": fresh params)

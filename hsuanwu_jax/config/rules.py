@@ -68,6 +68,8 @@ RULES = {
     "clip_rho_threshold": (_number(1e-12, optional=True), "a finite number > 0 or None"),
     "clip_pg_rho_threshold": (_number(1e-12, optional=True), "a finite number > 0 or None"),
     "vtrace_lambda": (_number(0.0, 1.0), "a finite number in [0, 1]"),
+    "num_epochs": (_positive_int, "an integer >= 1"),
+    "pg_ratio_clip": (_number(0.0, 0.99), "a finite number in [0, 0.99] (0: off)"),
     "popart": (lambda v: isinstance(v, bool), "True or False"),
     "popart_step_size": (_number(1e-12, 1.0), "a finite number in (0, 1]"),
     "encoder": (lambda v: v in ENCODERS, f"one of {ENCODERS}"),

@@ -58,6 +58,8 @@ class Settings:
     clip_rho_threshold: float | None
     clip_pg_rho_threshold: float | None
     vtrace_lambda: float
+    num_epochs: int
+    pg_ratio_clip: float
     popart: bool
     popart_step_size: float
     encoder: str

@@ -65,9 +65,19 @@ def from_importance_weights(
         backward, jnp.zeros_like(bootstrap_value), (deltas, discounts, cs), reverse=True
     )
     vs = vs_minus_values + values
-    vs_tp1 = jnp.concatenate([vs[1:], bootstrap_value[None]], axis=0)
-    pg_advantages = _clip(rhos, clip_pg_rho_threshold) * (rewards + discounts * vs_tp1 - values)
+    pg_advantages = _clip(rhos, clip_pg_rho_threshold) * advantages(
+        vs, discounts, rewards, values, bootstrap_value
+    )
     return jax.lax.stop_gradient(vs), jax.lax.stop_gradient(pg_advantages)
+
+
+def advantages(
+    vs: jax.Array, discounts: jax.Array, rewards: jax.Array, values: jax.Array, bootstrap_value: jax.Array
+) -> jax.Array:
+    """`[T, B]` r_t + gamma_t * vs_{t+1} - V(x_t) (vs_T = bootstrap_value): the advantage of Eq. (4) before its
+    importance weight, for V-trace targets `vs` `[T, B]` and the arguments of `from_importance_weights`."""
+    vs_tp1 = jnp.concatenate([vs[1:], bootstrap_value[None]], axis=0)
+    return jax.lax.stop_gradient(rewards + discounts * vs_tp1 - values)
 
 
 def _clip(rhos: jax.Array, threshold: float | None) -> jax.Array:
