@@ -16,11 +16,12 @@ from common import benchmark_parser, parse_overrides, random_actions, write_json
 from hsuanwu_jax import load_config, make_env
 from hsuanwu_jax.acting.episodes import EpisodeTracker
 from hsuanwu_jax.envs.interface import env_spec
+from hsuanwu_jax.envs.vector_env import as_batched_env
 
 
 def random_returns(cfg, episodes: int, seed: int) -> list[float]:
     cfg.num_test_episodes = episodes
-    env = make_env(cfg, test=True)  # one env per episode
+    env = as_batched_env(make_env(cfg, test=True))  # one env per episode; Dict observations flattened
     spec = env_spec(env)
     rng = np.random.default_rng(seed)
     tracker, returns = EpisodeTracker(episodes), {}

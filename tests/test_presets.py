@@ -116,6 +116,38 @@ def test_the_task_suite_runs_and_aggregates(tmp_path):
     assert json.loads(out.read_text())["runs"] == report["runs"]
 
 
+def test_the_mujoco_suite_runs_on_gymnasium_and_dmc_tasks(tmp_path):
+    """benchmarks/suite.py --quick with the MuJoCo preset: a gymnasium task and a DeepMind Control one (Dict
+    observations), each scored against its random play and the reference given by --threshold."""
+    out = tmp_path / "suite.json"
+    command = [
+        sys.executable,
+        "benchmarks/suite.py",
+        "--config",
+        "configs/impala_mujoco.py",
+        "--tasks",
+        "Hopper-v4",
+        "CheetahRun-v1",
+        "--seeds",
+        "1",
+        "--threshold",
+        "Hopper-v4=2410",
+        "CheetahRun-v1=500",
+        "--random-episodes",
+        "2",
+        "--quick",
+        "--out",
+        str(out),
+    ]
+    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    report = json.loads(out.read_text())
+    assert {r["task"] for r in report["runs"]} == {"Hopper-v4", "CheetahRun-v1"}
+    assert all(np.isfinite(r["final_test_episode_reward"]) for r in report["runs"])
+    assert report["tasks"]["CheetahRun-v1"]["threshold"] == 500.0
+    assert np.isfinite(np.asarray(report["normalised_scores"], float)).all()
+
+
 def test_the_collapse_probe_measures_the_first_updates(tmp_path):
     """benchmarks/collapse_probe.py for a few updates: one row per probed update, and with a separate value
     network no gradient of the baseline reaches the policy's torso while the policy gradient's does."""
