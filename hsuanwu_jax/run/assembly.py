@@ -75,8 +75,8 @@ class RunParts(NamedTuple):
     def close(self) -> None:
         """Closes the checkpoint manager and the envs (an actor's only if its thread stopped)."""
         self.checkpoints.close()
-        for index, actor in enumerate(self.actors):
-            if f"actor-{index}" not in self.loop.stuck_actors:  # a stuck thread may still be in its env
+        for actor in self.actors:
+            if actor.name not in self.loop.stuck_actors:  # a stuck thread may still be in its env
                 actor.env.close()
         self.evaluator.close()
 
