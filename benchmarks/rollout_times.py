@@ -21,8 +21,8 @@ import jax
 import numpy as np
 from common import benchmark_parser, parse_overrides, print_table, write_json
 
+import hsuanwu_jax.acting.actor as actor_module
 from hsuanwu_jax import DistributedTrainer, load_config
-from hsuanwu_jax.acting import actor as actor_module
 
 COLUMNS = [
     ("actor", "actor", "s"),
