@@ -1,5 +1,7 @@
 """Fake batched envs with EnvPool's interface and auto-reset semantics, for fast deterministic tests."""
 
+import time
+
 import gymnasium
 import numpy as np
 
@@ -54,3 +56,62 @@ class CountingEnv:
 
     def close(self):
         self.closed = True
+
+
+class BlockingEnv(CountingEnv):
+    """A `CountingEnv` whose step() calls after the first `block_after` wait for `release` (a
+    threading.Event); `blocked_at` is the monotonic time the first of them began waiting."""
+
+    def __init__(self, *args, block_after, release, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.block_after, self.release = block_after, release
+        self.blocked_at = None
+
+    def step(self, action):
+        if self.steps >= self.block_after:
+            self.blocked_at = self.blocked_at or time.monotonic()
+            self.release.wait()
+        return super().step(action)
+
+
+class ReshapingEnv(CountingEnv):
+    """A `CountingEnv` whose observations from step() call `change_at` on have another shape (`change`
+    "shape": 2 values per env where 3 are declared) or dtype ("dtype": float64 where float32 is declared);
+    `changed_at` is the monotonic time it first returned one."""
+
+    def __init__(self, *args, change_at, change, **kwargs):
+        super().__init__(*args, **kwargs)
+        self.change_at, self.change = change_at, change
+        self.changed_at = None
+
+    def _obs(self):
+        obs = super()._obs()
+        if self.steps < self.change_at:
+            return obs
+        self.changed_at = self.changed_at or time.monotonic()
+        return obs[:, :2] if self.change == "shape" else obs.astype(np.float64)
+
+
+class SwitchingResolution(gymnasium.ObservationWrapper):
+    """A single gymnasium env whose observations double in length from its call `switch_at` on (its
+    step() and reset() calls after the first reset, counted together: a vector env's step resets an env
+    whose episode ended), its declared space unchanged, as a wrapper that switches resolution mid-run
+    would; `switched_at` is the monotonic time it first returned one."""
+
+    def __init__(self, env, switch_at):
+        super().__init__(env)
+        self.switch_at, self.calls, self.switched_at = switch_at, -1, None
+
+    def reset(self, **kwargs):
+        self.calls += 1
+        return super().reset(**kwargs)
+
+    def step(self, action):
+        self.calls += 1
+        return super().step(action)
+
+    def observation(self, observation):
+        if self.calls < self.switch_at:
+            return observation
+        self.switched_at = self.switched_at or time.monotonic()
+        return np.concatenate([observation, observation])

@@ -227,3 +227,10 @@ def test_a_stale_config_table_is_caught(tmp_path):
     assert config_table.main(["--write", str(readme)]) == 0
     assert config_table.main(["--check", str(readme)]) == 0
     assert readme.read_text().startswith("intro\n") and readme.read_text().endswith("rest\n")
+
+
+def test_ci_runs_the_readmes_test_command():
+    readme = (ROOT / "README.md").read_text()
+    command = readme.split("Run the tests", 1)[1].split("```bash\n", 1)[1].split("\n", 1)[0]
+    assert command.startswith("python3 -m venv .venv && ") and command.endswith("pytest -n 2")
+    assert command in (ROOT / ".ci" / "run").read_text().splitlines()

@@ -8,13 +8,14 @@ import time
 import gymnasium
 import jax
 import pytest
-from fakes import CountingEnv
-from helpers import actor_threads, fake_envs, tiny_config, trainer_for
+from fakes import BlockingEnv, CountingEnv, ReshapingEnv, SwitchingResolution
+from helpers import actor_threads, fake_envs, gym_cartpoles, tiny_config, trainer_for
 
 import hsuanwu_jax.envs.splitting as envs_module
 from hsuanwu_jax import DistributedTrainer, validate
 from hsuanwu_jax.acting.evaluation import EvaluationStopped, evaluate
 from hsuanwu_jax.envs.config_checks import check_env_kwargs
+from hsuanwu_jax.envs.interface import ObservationMismatch
 
 
 @pytest.mark.parametrize(
@@ -83,24 +84,14 @@ class OldGymEnv(CountingEnv):
         return obs, reward, terminated | truncated, info
 
 
-class BlockingEnv(CountingEnv):
-    def __init__(self, *args, block_after, release, **kwargs):
-        super().__init__(*args, **kwargs)
-        self.block_after, self.release = block_after, release
-
-    def step(self, action):
-        if self.steps >= self.block_after:
-            self.release.wait()
-        return super().step(action)
-
-
 @pytest.mark.parametrize(
     "make_envs, error, message",
     [
         (
             lambda: [WrongShapeEnv([5, 7, 9, 11])] * 2,
             ValueError,
-            r"reset\(\) returned observations of shape \(4, 2\), but its observation space declares \(3,\)",
+            r"actor-0's env\.reset\(\) returned observations of shape \(4, 2\) and dtype float32, but the "
+            r"env's observation space declares \(3,\) float32 for each of its 4 envs",
         ),
         (
             lambda: [OldGymEnv([5, 7, 9, 11]), OldGymEnv([5, 7, 9, 11])],
@@ -120,6 +111,64 @@ def test_envs_that_break_the_interface_are_named(tmp_path, make_envs, error, mes
         trainer = trainer_for(cfg, envs=make_envs())
         trainer.train()
     assert not actor_threads()
+
+
+def cartpoles_switching_resolution(switch_at):
+    """A gymnasium vector env of 4 CartPoles, the first of which doubles its observations at `switch_at`."""
+    makers = [lambda: SwitchingResolution(gymnasium.make("CartPole-v1"), switch_at)]
+    return gymnasium.vector.SyncVectorEnv(makers + [lambda: gymnasium.make("CartPole-v1")] * 3)
+
+
+CHANGE_AT = 150  # env.step() calls: well after the learner's first updates, so its compiling is done
+
+
+@pytest.mark.parametrize(
+    "make_changing_env, message",
+    [
+        (
+            lambda: ReshapingEnv([5, 7, 9, 11], change_at=CHANGE_AT, change="shape"),
+            rf"^actor-1's env\.step\(\) call {CHANGE_AT} returned observations of shape \(4, 2\) and dtype "
+            r"float32, but the env's observation space declares \(3,\) float32 for each of its 4 envs",
+        ),
+        (
+            lambda: ReshapingEnv([5, 7, 9, 11], change_at=CHANGE_AT, change="dtype"),
+            rf"^actor-1's env\.step\(\) call {CHANGE_AT} returned observations of shape \(4, 3\) and dtype "
+            r"float64, but the env's observation space declares \(3,\) float32",
+        ),
+        (
+            lambda: cartpoles_switching_resolution(CHANGE_AT),
+            rf"^actor-1's env\.step\(\) call {CHANGE_AT}: env 0 of the gymnasium vector env returned an "
+            r"observation of shape \(8,\) and dtype float32, but its observation space declares \(4,\) "
+            r"float32: .* \(gymnasium: .+\)",
+        ),
+    ],
+)
+def test_observations_that_change_shape_or_dtype_mid_run_are_named_within_a_second(
+    tmp_path, make_changing_env, message
+):
+    cfg = tiny_config(tmp_path, num_train_steps=10**6, actor_mode="python")
+    changing = make_changing_env()
+    if isinstance(changing, CountingEnv):
+        trainer = trainer_for(cfg, envs=[CountingEnv([5, 7, 9, 11]), changing])
+    else:
+        trainer = trainer_for(cfg, envs=[gym_cartpoles(4), changing], test_env=gym_cartpoles(1))
+    with pytest.raises(ObservationMismatch, match=message):
+        trainer.train()
+    changed_at = getattr(changing, "changed_at", None) or getattr(changing.envs[0], "switched_at", None)
+    print(f"train() failed {time.monotonic() - changed_at:.3f} s after the change")
+    assert time.monotonic() - changed_at < 1
+    assert not actor_threads()
+
+
+def test_a_test_env_whose_observations_change_shape_is_named(tmp_path):
+    test_env = ReshapingEnv([3], change_at=10, change="shape")
+    trainer = trainer_for(tiny_config(tmp_path), test_env=test_env)
+    with pytest.raises(
+        ObservationMismatch,
+        match=r"^the test env's step\(\) call 10 of this test returned observations of shape \(1, 2\) and "
+        r"dtype float32, but the env's observation space declares \(3,\) float32 for each of its 1 envs",
+    ):
+        trainer.test()
 
 
 def test_non_finite_observations_are_blamed_on_the_env(tmp_path):

@@ -1,6 +1,8 @@
-"""The Colab quick start runs end to end, with fewer training steps, as a user would run it."""
+"""The Colab quick start runs end to end, with fewer training steps, as a user would run it, in a kernel of
+the suite's own Python (CI runs the suite under each Python the machine has: Colab's is 3.12)."""
 
 import pathlib
+import platform
 
 import nbformat
 import papermill
@@ -25,7 +27,10 @@ def test_the_quickstart_notebook_runs_end_to_end(tmp_path, monkeypatch):
         kernel_name="python3",
         progress_bar=False,
     )
-    outputs = [o for cell in nbformat.read(executed, as_version=4).cells for o in cell.get("outputs", [])]
+    notebook = nbformat.read(executed, as_version=4)
+    print(f"the notebook's kernel ran Python {notebook.metadata.language_info.version}")
+    assert notebook.metadata.language_info.version == platform.python_version()
+    outputs = [o for cell in notebook.cells for o in cell.get("outputs", [])]
     mime_types = [t for o in outputs for t in o.get("data", {})]
     assert mime_types.count("image/png") == 2  # the two learning-curve figures
     assert "image/gif" in mime_types  # the video, inline

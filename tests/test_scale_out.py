@@ -5,8 +5,11 @@ tests/scale_out_worker.py in fresh processes and reads the JSON lines it prints.
 """
 
 import json
+import logging
 import os
 import pathlib
+import re
+import shlex
 import socket
 import subprocess
 import sys
@@ -15,7 +18,8 @@ import time
 import numpy as np
 import pytest
 
-from hsuanwu_jax import validate
+import hsuanwu_jax.run.assembly as assembly_module
+from hsuanwu_jax import DistributedTrainer, validate
 
 ROOT = pathlib.Path(__file__).resolve().parents[1]
 WORKER = str(ROOT / "tests" / "scale_out_worker.py")
@@ -174,6 +178,61 @@ def test_an_actor_failure_in_one_process_ends_both_with_that_error(tmp_path):
         "another process of this multi-host run failed: process 1: RuntimeError: fake env failure"
         in outputs[0][1]
     )
+
+
+ABSL_INFO_LINE = re.compile(r"^I\d{4} \d\d:\d\d:\d\d\.\d+ +\d+ \S+:\d+\] ", re.MULTILINE)
+
+
+def readme_two_process_commands(workdir, port, *overrides):
+    """The README's "Two processes by hand" commands as argvs, with this interpreter, `workdir`, `port`
+    and `overrides` (more `--config.<field>=<value>` flags) in place of its own."""
+    readme = (ROOT / "README.md").read_text()
+    block = readme[readme.index("# Two processes by hand") :].split("```")[0].split("\n", 1)[1]
+    commands = block.replace("\\\n", " ").replace("runs/mh", str(workdir)).replace("12345", str(port))
+    argvs = [shlex.split(line.rstrip(" &")) for line in commands.splitlines() if line.strip()]
+    assert len(argvs) == 2 and all(argv[0] == "python" for argv in argvs), argvs
+    return [[sys.executable, *argv[1:], *overrides] for argv in argvs]
+
+
+def test_the_readmes_two_process_command_prints_no_library_info_lines(tmp_path):
+    argvs = readme_two_process_commands(tmp_path / "mh", free_port(), "--config.num_train_steps=20000")
+    processes = [
+        subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True, cwd=ROOT)
+        for argv in argvs
+    ]
+    consoles = [process.communicate(timeout=300)[0] for process in processes]
+    for pid, (process, console) in enumerate(zip(processes, consoles, strict=True)):
+        assert process.returncode == 0, console[-4000:]
+        assert "joining the multi-host run: coordinator 127.0.0.1:" in console
+        info_lines = ABSL_INFO_LINE.findall(console)
+        print(f"process {pid}: {len(console.splitlines())} console lines, {len(info_lines)} absl INFO lines")
+        assert not info_lines, console[:3000]
+    assert "final test return" in consoles[0]
+
+
+class Joining(Exception):
+    """Stands for joining a multi-host run, in a test that only looks at what came before."""
+
+
+def test_library_logs_are_quieted_before_a_run_is_joined(tmp_path, monkeypatch):
+    levels = {}
+
+    def record_levels(**kwargs):
+        logger = logging.getLogger("jax._src.distributed")
+        levels.update(info=logger.isEnabledFor(logging.INFO), warning=logger.isEnabledFor(logging.WARNING))
+        raise Joining
+
+    monkeypatch.setattr(assembly_module, "initialize_distributed", record_levels)
+    jax_logger = logging.getLogger("jax")
+    previous = jax_logger.level
+    jax_logger.setLevel(logging.INFO)  # what absl's command line leaves
+    cfg = {"multi_host": True, "coordinator_address": "127.0.0.1:1", "num_processes": 2, "process_id": 0}
+    try:
+        with pytest.raises(Joining):
+            DistributedTrainer({**cfg, "workdir": str(tmp_path)})
+    finally:
+        jax_logger.setLevel(previous)
+    assert levels == {"info": False, "warning": True}
 
 
 def build_alone(tmp_path, process_id):

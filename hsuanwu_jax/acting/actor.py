@@ -43,8 +43,10 @@ class Actor:
         num_buffers: int = 2,
         on_episodes: Callable[[list[tuple[int, float, int]]], None] = lambda episodes: None,
         mode: str = "python",
+        name: str = "actor-0",
     ):
         rollout = ROLLOUTS[mode]
+        self.name = name  # its thread's name; errors and the watchdog name the actor by it
         rollout.check_env(env)
         self.env = env
         self.num_envs = num_envs_of(env)
@@ -58,14 +60,19 @@ class Actor:
         self._buffers = [self._allocate() for _ in range(num_buffers)]
         self.timings = dict.fromkeys(rollout.STAGES, 0.0)  # seconds spent in each stage of the rollouts
         obs, _ = env.reset()
-        check_obs(obs, (self.num_envs, *spec.obs_shape), "reset()")
+        check_obs(obs, spec, self.num_envs, f"{name}'s env.reset()")
         state = ActingState.initial(obs, spec, jax.device_put(initial_core_state, device))
         self._rollout = rollout(env, spec, policy_fn, num_steps, device, state)
         # What the actor is doing, for the learner's progress watchdog: `busy_since` is the monotonic
-        # time its current rollout started (None while it waits on the learner) and `activity` the call
-        # it is in. Single attribute writes: safe to read from another thread.
+        # time its current rollout started (None while it waits on the learner), `activity` the call it
+        # is in, and `slowest_rollout` the seconds of its slowest rollout after its first (None before
+        # its second ends): the first compiles its programs. Single attribute writes: safe to read from
+        # another thread. A rollout during which the process was paused (SIGSTOP) counts its pause: that
+        # only raises the limit.
         self.busy_since: float | None = None
         self.activity = "starting"
+        self.slowest_rollout: float | None = None
+        self._rollouts = 0  # rollouts collected so far
 
     def collect(self, params: Params, buffer: Trajectory | None = None) -> Trajectory:
         """Runs `num_steps` env steps with `params` and returns the rollout `[T+1, B, ...]`.
@@ -75,7 +82,12 @@ class Actor:
         with the params it acts with, and the learner only reads entry T's observation fields.
         """
         traj = buffer if buffer is not None else self._allocate()
+        started = self.busy_since = time.monotonic()
         self.key = self._rollout.fill(traj, params, self.key, self)
+        self.busy_since = None
+        if self._rollouts:
+            self.slowest_rollout = max(time.monotonic() - started, self.slowest_rollout or 0.0)
+        self._rollouts += 1
         self.boundary = (self.key, self.episodes)
         return traj
 
@@ -99,13 +111,14 @@ class Actor:
         while not stop.is_set():
             index = pool.acquire()
             params, version = params_source.latest()
-            self.busy_since = time.monotonic()
             traj = self.collect(params, pool.buffers[index])
-            self.busy_since = None
             rollouts.put(Rollout(traj, version, lambda index=index: pool.release(index)))
 
 
 def make_actors(actor_mode: str, envs: list, keys, **actor_args) -> list[Actor]:
-    """One actor per env, each with its key of `keys` and rollouts of `actor_mode` ("python" or "xla");
-    `actor_args` are the other arguments of `Actor`, by name."""
-    return [Actor(env, key=k, mode=actor_mode, **actor_args) for env, k in zip(envs, keys, strict=True)]
+    """One actor per env, `actor-<index>`, each with its key of `keys` and rollouts of `actor_mode`
+    ("python" or "xla"); `actor_args` are the other arguments of `Actor`, by name."""
+    return [
+        Actor(env, key=k, mode=actor_mode, name=f"actor-{index}", **actor_args)
+        for index, (env, k) in enumerate(zip(envs, keys, strict=True))
+    ]

@@ -10,12 +10,14 @@ import jax
 import numpy as np
 
 from hsuanwu_jax.acting.episodes import EpisodeTracker
+from hsuanwu_jax.acting.stall import StallLimit
+from hsuanwu_jax.acting.watched_env import WatchedEnv
 from hsuanwu_jax.agent.networks import ImpalaNetwork
 from hsuanwu_jax.agent.policy import PolicyFn
 from hsuanwu_jax.core.acting_state import ActingState
 from hsuanwu_jax.core.spec import EnvSpec
 from hsuanwu_jax.core.types import CoreState, Params
-from hsuanwu_jax.envs.interface import check_same_spec, env_spec, num_envs_of, step_env
+from hsuanwu_jax.envs.interface import check_obs, check_same_spec, checked_step, env_spec, num_envs_of
 from hsuanwu_jax.envs.making import make_env
 from hsuanwu_jax.envs.vector_env import as_batched_env
 from hsuanwu_jax.runtime.compilation import jit_quick_compile
@@ -25,7 +27,8 @@ class Evaluator:
     """Greedy play of given params on the run's test env: `test()` statistics and `record()` videos.
 
     Owns the test env (built from `config` on first use unless one is given) and the PRNG key of the
-    next evaluation (`key`, part of the checkpointed run state).
+    next evaluation (`key`, part of the checkpointed run state). Envs are played through `WatchedEnv`:
+    a step far slower than the others (`StallLimit` of the config) ends the play with a TimeoutError.
     """
 
     def __init__(
@@ -41,7 +44,8 @@ class Evaluator:
         self._config, self._spec, self._network = config, spec, network
         self._policies = {True: greedy_policy, False: sample_policy}
         self.key = key
-        self.env = None if env is None else as_batched_env(env)
+        self._limit = StallLimit.from_config(config)
+        self.env = None if env is None else self._watched(env)
         if self.env is not None:
             check_same_spec(env_spec(self.env), spec, "test_env")
 
@@ -51,7 +55,7 @@ class Evaluator:
         """`num_test_episodes` episodes on the test env, greedy or with actions sampled as the actors do
         (see `evaluate` for the statistics and for `should_stop`)."""
         if self.env is None:
-            self.env = as_batched_env(make_env(self._config, test=True))
+            self.env = self._watched(make_env(self._config, test=True))
             check_same_spec(env_spec(self.env), self._spec, "test_env")
         return self._play(
             params, self.env, self._config["num_test_episodes"], should_stop=should_stop, greedy=greedy
@@ -61,7 +65,7 @@ class Evaluator:
         """Plays `num_episodes` greedy episodes on a fresh one-env test env with EnvPool's renderer; returns
         the frames (RGB `[H, W, 3]` uint8, one after the reset and one after every step) and the test
         statistics."""
-        env = as_batched_env(make_env(self._config, test=True, num_envs=1, render=True))
+        env = self._watched(make_env(self._config, test=True, num_envs=1, render=True))
         frames: list[np.ndarray] = []
         try:
             result = self._play(params, env, num_episodes, after_step=lambda: frames.append(env.render()[0]))
@@ -72,6 +76,9 @@ class Evaluator:
     def close(self) -> None:
         if self.env is not None:
             self.env.close()
+
+    def _watched(self, env) -> WatchedEnv:
+        return WatchedEnv(as_batched_env(env), self._limit, "the test env")
 
     def _play(
         self, params: Params, env, num_episodes: int, after_step=None, should_stop=None, greedy=True
@@ -122,7 +129,8 @@ def evaluate(
     `num_episodes` of those count, so short episodes are not favoured. The play stops after
     `max_episode_steps` env steps per episode an env owes (an env without a time limit cannot hang
     it): an episode still running then counts as it stands, and `num_cut_episodes` says how many did.
-    `should_stop()`, checked after every step, ends the play early with `EvaluationStopped`.
+    `should_stop()`, checked after every step, ends the play early with `EvaluationStopped`. Observations
+    that differ from the spec's shape or dtype are an `ObservationMismatch` naming the step.
 
     Returns `episode_reward` (mean, in the game's own units), `episode_reward_std`, `_min`, `_max`,
     `episode_length` (mean, env steps), `num_episodes` and `num_cut_episodes`. `after_step()`, if
@@ -138,15 +146,22 @@ def evaluate(
     if isinstance(leaf, jax.Array):
         key = jax.device_put(key, leaf.sharding)
     obs, _ = env.reset()
+    check_obs(obs, spec, num_envs, "the test env's reset()")
     state = ActingState.initial(obs, spec, initial_core_state)
     if after_step is not None:
         after_step()
-    for _ in range(max_episode_steps * per_env):
+    for index in range(max_episode_steps * per_env):
         if all(len(r) >= per_env for r in results):
             break
         step, key = policy(params, key, *state.policy_inputs())
         action = np.asarray(step.action)
-        obs, reward, terminated, truncated, info = step_env(env, np.asarray(step.env_action))
+        obs, reward, terminated, truncated, info = checked_step(
+            env,
+            np.asarray(step.env_action),
+            spec,
+            num_envs,
+            f"the test env's step() call {index + 1} of this test",
+        )
         for index, episode_reward, length in tracker.update(reward, terminated, truncated, info):
             results[index].append((episode_reward, length, False))
         if after_step is not None:

@@ -12,7 +12,7 @@ from hsuanwu_jax.agent.policy import PolicyFn
 from hsuanwu_jax.core.acting_state import ENTRY_FIELDS, ActingState
 from hsuanwu_jax.core.spec import EnvSpec
 from hsuanwu_jax.core.types import Params, Trajectory
-from hsuanwu_jax.envs.interface import check_obs, step_env
+from hsuanwu_jax.envs.interface import checked_step
 
 
 class PythonRollout:
@@ -28,6 +28,7 @@ class PythonRollout:
     def __init__(self, env, spec: EnvSpec, policy_fn: PolicyFn, num_steps: int, device, state: ActingState):
         self._env, self._spec, self._policy_fn, self._num_steps = env, spec, policy_fn, num_steps
         self.state = state
+        self._env_steps = 0  # env.step() calls so far, named in errors
 
     def fill(self, traj: Trajectory, params: Params, key: jax.Array, actor) -> jax.Array:
         """Writes one rollout into `traj`; returns the key after it. Reports to `actor` (`activity`,
@@ -36,7 +37,6 @@ class PythonRollout:
         jax.tree.map(
             lambda dst, src: np.copyto(dst, np.asarray(src)), traj.initial_core_state, state.core_state
         )
-        obs_shape = (len(state.obs), *self._spec.obs_shape)
         for t in range(self._num_steps + 1):
             for name in ENTRY_FIELDS:
                 getattr(traj, name)[t] = getattr(state, name)
@@ -51,8 +51,14 @@ class PythonRollout:
             traj.behaviour_log_prob[t] = log_prob
             started = time.perf_counter()
             actor.activity = "env.step()"
-            obs, reward, terminated, truncated, info = step_env(self._env, env_action)
-            check_obs(obs, obs_shape, "step()")
+            self._env_steps += 1
+            obs, reward, terminated, truncated, info = checked_step(
+                self._env,
+                env_action,
+                self._spec,
+                len(state.obs),
+                f"{actor.name}'s env.step() call {self._env_steps}",
+            )
             actor.timings["env_seconds"] += time.perf_counter() - started
             actor.track(reward, terminated, truncated, info)
             self.state = state = state.next(obs, reward, terminated, truncated, action, step.core_state)

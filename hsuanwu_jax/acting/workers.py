@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import signal
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Collection
 from typing import Any
 
 from hsuanwu_jax.acting.pipeline import Stopped
@@ -41,11 +41,12 @@ class WorkerGroup:
         if self._error is not None:
             raise self._error
 
-    def join(self, timeout: float) -> list[str]:
-        """Sets the stop event and joins; returns the names of threads still alive after `timeout`."""
+    def join(self, timeout: float, stuck: Collection[str] = ()) -> list[str]:
+        """Sets the stop event and joins; returns the names of threads still alive after `timeout`. Threads
+        named in `stuck` (known not to return soon) are not waited for."""
         self.stop.set()
         for thread in self._threads:
-            thread.join(timeout)
+            thread.join(0 if thread.name in stuck else timeout)
         alive = [t.name for t in self._threads if t.is_alive()]
         self._threads = [t for t in self._threads if t.is_alive()]
         return alive

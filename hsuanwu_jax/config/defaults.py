@@ -33,7 +33,9 @@ def _actors(cfg: ml_collections.ConfigDict) -> None:
     cfg.env_threads = 1  # EnvPool C++ threads per actor env
     cfg.num_steps = 20  # unroll length T: env steps per rollout
     cfg.queue_size = 1  # finished rollouts waiting for the learner; bounds the policy lag
-    cfg.actor_timeout_seconds = 600  # seconds one rollout may take before train() fails (0: no limit)
+    cfg.actor_timeout_seconds = 600  # seconds a first rollout or test step may take, the cap (0: no limit)
+    cfg.stall_factor = 10.0  # later ones over this many times the slowest so far are stuck (0: off)
+    cfg.stall_floor_seconds = 30.0  # the least stall_factor's limit may be (seconds)
     cfg.actor_mode = "auto"  # "xla": each rollout one jitted scan; "python": a loop; "auto": xla where it can
 
 

@@ -52,6 +52,11 @@ RULES = {
     "num_steps": (_positive_int, "an integer >= 1"),
     "queue_size": (_positive_int, "an integer >= 1"),
     "actor_timeout_seconds": (_number(0.0), "a finite number >= 0 (seconds; 0: no timeout)"),
+    "stall_factor": (
+        lambda v: _number(1.0)(v) or (_number(0.0)(v) and v == 0),
+        "a finite number >= 1, or 0 (no limit but actor_timeout_seconds)",
+    ),
+    "stall_floor_seconds": (_number(0.0), "a finite number >= 0 (seconds)"),
     "actor_mode": (lambda v: v in ACTOR_MODES, f"one of {ACTOR_MODES}"),
     "batch_size": (_positive_int, "an integer >= 1"),
     "num_train_steps": (_positive_int, "an integer >= 1"),

@@ -42,6 +42,8 @@ class Settings:
     num_steps: int
     queue_size: int
     actor_timeout_seconds: float
+    stall_factor: float
+    stall_floor_seconds: float
     actor_mode: str
     batch_size: int
     num_train_steps: int

@@ -79,10 +79,34 @@ def check_actor_envs(envs: list, num_actors: int, num_envs: int) -> EnvSpec:
     return spec
 
 
-def check_obs(obs, expected: tuple[int, ...], call: str) -> None:
-    """Refuses observations that do not have the shape `[B, *obs_shape]` (`expected`) the env's space declares."""
-    if np.shape(obs) != expected:
-        raise ValueError(
-            f"the env's {call} returned observations of shape {np.shape(obs)}, but its observation space "
-            f"declares {expected[1:]} for each of its {expected[0]} envs ({expected} in all)"
+class ObservationMismatch(ValueError):
+    """Observations whose shape or dtype differs from what the env's observation space declares."""
+
+
+def check_obs(obs, spec: EnvSpec, num_envs: int, call: str) -> None:
+    """Refuses observations that are not `[num_envs, *spec.obs_shape]` of `spec.obs_dtype` (the env's
+    declared space) with an `ObservationMismatch`; `call` names the call that returned them (e.g.
+    "actor-1's env.step() call 12")."""
+    received = np.asarray(obs)
+    expected = (num_envs, *spec.obs_shape)
+    if received.shape != expected or received.dtype != spec.obs_dtype:
+        raise ObservationMismatch(
+            f"{call} returned observations of shape {received.shape} and dtype {received.dtype}, but the "
+            f"env's observation space declares {spec.obs_shape} {spec.obs_dtype} for each of its {num_envs} "
+            f"envs ({expected} {spec.obs_dtype} in all): an env's observations must keep that shape and "
+            "dtype all run long"
         )
+
+
+def checked_step(env, action, spec: EnvSpec, num_envs: int, call: str) -> tuple:
+    """`step_env(env, action)` with its observations checked (`check_obs`). `call` names this step in
+    the errors, those raised inside the env included (e.g. "actor-1's env.step() call 12")."""
+    try:
+        result = step_env(env, action)
+    except ObservationMismatch as error:  # found inside the env (a gymnasium vector env's stacking)
+        raise ObservationMismatch(f"{call}: {error}") from error
+    except Exception as error:
+        error.add_note(f"raised in {call}")
+        raise
+    check_obs(result[0], spec, num_envs, call)
+    return result

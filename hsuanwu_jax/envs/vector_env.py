@@ -4,8 +4,10 @@ from __future__ import annotations
 
 import envpool
 import gymnasium
+import numpy as np
 
 from hsuanwu_jax.envs.dict_obs import FlatDictObsEnv
+from hsuanwu_jax.envs.interface import ObservationMismatch
 
 
 class GymnasiumVectorEnv:
@@ -35,7 +37,29 @@ class GymnasiumVectorEnv:
         return obs, info
 
     def step(self, action):
-        return self.env.step(action)
+        """The vector env's step; an env whose observation changed shape is named (`ObservationMismatch`)
+        where gymnasium refuses to stack it with a bare NumPy error."""
+        try:
+            return self.env.step(action)
+        except ValueError as error:
+            mismatch = self._reshaped_obs()
+            if mismatch is None:
+                raise
+            raise ObservationMismatch(f"{mismatch} (gymnasium: {error})") from error
+
+    def _reshaped_obs(self) -> str | None:
+        """Which env's last observation does not have the declared shape, where the vector env keeps
+        each env's last observation (`SyncVectorEnv._env_obs`, gymnasium 1.x); None where none or
+        unknown. Only shapes: gymnasium casts each observation to the space's dtype as it stacks."""
+        space = self.observation_space
+        for index, obs in enumerate(getattr(self.env, "_env_obs", None) or ()):
+            if np.shape(obs) != space.shape:
+                return (
+                    f"env {index} of the gymnasium vector env returned an observation of shape "
+                    f"{np.shape(obs)} and dtype {np.asarray(obs).dtype}, but its observation space declares "
+                    f"{space.shape} {space.dtype}: an env's observations must keep that shape all run long"
+                )
+        return None
 
     def close(self) -> None:
         self.env.close()

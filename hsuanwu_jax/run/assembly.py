@@ -29,19 +29,18 @@ from hsuanwu_jax.run.workdir import new_run_directory
 from hsuanwu_jax.runtime.compilation import jit_quick_compile
 
 
-def validate_and_join(cfgs, env: EnvFacts = NO_ENV_FACTS) -> Settings:
-    """The validated settings (`env`: what the train env tells a config in Hsuanwu's layout); for a
-    multi-host run, first joins it (batch sizes count every process)."""
-    settings = validate(cfgs, env=env)
-    if settings.multi_host:
-        initialize_distributed(
-            coordinator_address=settings.coordinator_address,
-            num_processes=settings.num_processes,
-            process_id=settings.process_id,
-            timeout_seconds=settings.distributed_timeout_seconds,
-        )
-        settings = validate(cfgs, num_processes=jax.process_count(), env=env)
-    return settings
+def join_if_multi_host(cfgs, settings: Settings, env: EnvFacts = NO_ENV_FACTS) -> Settings:
+    """`settings` (validated from `cfgs`; `env`: what the train env tells a config in Hsuanwu's layout); for
+    a multi-host run, first joins it and validates `cfgs` again (batch sizes count every process)."""
+    if not settings.multi_host:
+        return settings
+    initialize_distributed(
+        coordinator_address=settings.coordinator_address,
+        num_processes=settings.num_processes,
+        process_id=settings.process_id,
+        timeout_seconds=settings.distributed_timeout_seconds,
+    )
+    return validate(cfgs, num_processes=jax.process_count(), env=env)
 
 
 def run_keys(seed: int, process_index: int, num_actors: int):
@@ -76,8 +75,8 @@ class RunParts(NamedTuple):
     def close(self) -> None:
         """Closes the checkpoint manager and the envs (an actor's only if its thread stopped)."""
         self.checkpoints.close()
-        for index, actor in enumerate(self.actors):
-            if f"actor-{index}" not in self.loop.stuck_actors:  # a stuck thread may still be in its env
+        for actor in self.actors:
+            if actor.name not in self.loop.stuck_actors:  # a stuck thread may still be in its env
                 actor.env.close()
         self.evaluator.close()
 

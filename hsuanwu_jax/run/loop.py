@@ -21,6 +21,7 @@ from hsuanwu_jax.acting.batches import BatchAssembler
 from hsuanwu_jax.acting.episodes import EpisodeLog
 from hsuanwu_jax.acting.evaluation import EvaluationStopped, Evaluator
 from hsuanwu_jax.acting.pipeline import ParamsSource, RolloutQueue
+from hsuanwu_jax.acting.stall import StallLimit
 from hsuanwu_jax.acting.workers import StopRequests, WorkerGroup
 from hsuanwu_jax.config.settings import Settings
 from hsuanwu_jax.core.types import RunState, Trajectory
@@ -124,12 +125,13 @@ class TrainingLoop:
         workers = WorkerGroup(stop)
         rollouts = RolloutQueue(self._settings.queue_size, stop)
         params_source = ParamsSource(self._learner.actor_params(), self._learner.update_step())
-        for index, actor in enumerate(self._actors):
-            workers.start(f"actor-{index}", functools.partial(actor.run, params_source, rollouts, stop))
+        for actor in self._actors:
+            workers.start(actor.name, functools.partial(actor.run, params_source, rollouts, stop))
         # Traced and compiled (or loaded from the cache) here while the actors compile their rollouts, rather
         # than after their first rollouts arrive: on a warm start the tracing is most of the learner's cost.
         self._learner.compile(self._batches.empty_batch)
-        check = functools.partial(self._check_progress, workers, ActorWatch())
+        watch = ActorWatch(StallLimit.from_config(self._settings.config))
+        check = functools.partial(self._check_progress, workers, watch)
         try:
             with StopRequests() as stop_requested:
                 result = self._learn(target, rollouts, check, params_source, stop_requested)
@@ -137,7 +139,7 @@ class TrainingLoop:
             report_failure(error)  # the other processes may be waiting in a collective
             raise
         finally:
-            alive = workers.join(JOIN_TIMEOUT_SECONDS)
+            alive = workers.join(JOIN_TIMEOUT_SECONDS, stuck=watch.stuck)
             rollouts.drain()
             if alive:  # their envs may still be in use: the trainer must not act, train or close them
                 self.stuck_actors = alive
@@ -148,18 +150,9 @@ class TrainingLoop:
 
     def _check_progress(self, workers: WorkerGroup, watch: ActorWatch) -> None:
         """Raises an actor thread's exception, or a TimeoutError naming an actor that has been busy on one
-        rollout for more than `actor_timeout_seconds` (while the process ran) and the call it is in."""
+        rollout for longer than its limit (while the process ran; `StallLimit`) and the call it is in."""
         workers.raise_if_failed()
-        timeout = self._settings.actor_timeout_seconds
-        busy = watch.busy_seconds([actor.busy_since for actor in self._actors])
-        if not timeout:
-            return
-        for index, (actor, seconds) in enumerate(zip(self._actors, busy, strict=True)):
-            if seconds is not None and seconds > timeout:
-                raise TimeoutError(
-                    f"actor-{index} has made no progress for {seconds:.0f} s (actor_timeout_seconds="
-                    f"{timeout}): it is in {actor.activity}; is its env stuck?"
-                )
+        watch.check(self._actors)
 
     def _learn(self, target, rollouts, check, params_source, stop_requested) -> tuple[dict[str, Any], bool]:
         """The loop itself. Every process runs it in lockstep; only the primary one logs and tests."""

@@ -8,7 +8,7 @@ from typing import Any
 
 import jax
 
-from hsuanwu_jax.config.settings import NO_ENV_FACTS
+from hsuanwu_jax.config.settings import NO_ENV_FACTS, validate
 from hsuanwu_jax.core.types import Trajectory
 from hsuanwu_jax.envs.config_checks import check_env_config
 from hsuanwu_jax.envs.registry import env_facts
@@ -18,7 +18,7 @@ from hsuanwu_jax.outputs.export import Policy, export_run, load_policy
 from hsuanwu_jax.outputs.video import check_video_path, write_video
 from hsuanwu_jax.parallel.hosts import is_primary
 from hsuanwu_jax.parallel.mesh import fetch
-from hsuanwu_jax.run.assembly import assemble_run, validate_and_join
+from hsuanwu_jax.run.assembly import assemble_run, join_if_multi_host
 from hsuanwu_jax.runtime.compilation import use_compile_cache
 from hsuanwu_jax.runtime.process import quiet_library_logs
 
@@ -40,8 +40,9 @@ class DistributedTrainer:
 
     def __init__(self, cfgs, train_env=None, test_env=None):
         facts = NO_ENV_FACTS if train_env is None else env_facts(train_env)
-        self.settings = settings = validate_and_join(cfgs, facts)
-        quiet_library_logs(settings.verbosity)
+        settings = validate(cfgs, env=facts)
+        quiet_library_logs(settings.verbosity)  # before joining a run: jax.distributed logs at INFO
+        self.settings = settings = join_if_multi_host(cfgs, settings, facts)
         use_compile_cache(settings.compile_cache_dir)
         if test_env is None:  # test() will make its env from the config: refuse bad kwargs now
             check_env_config(settings.config)
