@@ -4,21 +4,6 @@ name, declared once."""
 from __future__ import annotations
 
 # The categories of fields that other modules act on, declared once.
-# Fields that fix the shapes of the checkpointed state: a checkpoint cannot be resumed with other values.
-STATE_SHAPE_FIELDS = (
-    "env_id",
-    "encoder",
-    "mlp_hidden_sizes",
-    "use_lstm",
-    "lstm_size",
-    "value_network",
-    "obs_norm",
-    "action_squash",
-    "num_actors",
-    "popart",
-)
-
-
 # Fields that, with the env's spaces, define the network: stored in model exports.
 NETWORK_FIELDS = (
     "encoder",
@@ -40,6 +25,14 @@ LEGACY_NETWORK_DEFAULTS = {
 }
 # Network fields that only choose the initial params: an export's params stand for them.
 INIT_ONLY_FIELDS = ("weight_init", "initial_action_std")
+# Fields that fix the shapes (or the meaning) of the checkpointed state: a checkpoint cannot be resumed with
+# other values. The network's, but those that only choose the initial params.
+STATE_SHAPE_FIELDS = (
+    "env_id",
+    *(field for field in NETWORK_FIELDS if field not in INIT_ONLY_FIELDS),
+    "num_actors",
+    "popart",
+)
 
 
 # Fields that change what a run writes or shows, never what it learns.
