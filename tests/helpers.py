@@ -126,19 +126,27 @@ def random_trajectory(seed, obs=None) -> Trajectory:
 
 
 def learner_setup(
-    rate=None, devices=None, envs_per_copy=1, dtype=np.float32, num_chunks=1, obs_norm=False, num_epochs=1
+    rate=None,
+    devices=None,
+    envs_per_copy=1,
+    dtype=np.float32,
+    num_chunks=1,
+    obs_norm=False,
+    num_epochs=1,
+    num_minibatches=1,
+    copies_differ=False,
 ):
     """A learner step on a mesh of `devices` (default: the first device) and a fixed batch: the
-    random test trajectory repeated `envs_per_copy` times along B, each device's share processed in
-    `num_chunks` pieces, `num_epochs` passes per update, at the `LearningRate` `rate` (default lr 1e-2 over 100
-    optimizer steps); `obs_norm`: the
+    random test trajectory repeated `envs_per_copy` times along B (`copies_differ`: copy i drawn with seed i),
+    each device's share processed in `num_chunks` pieces, `num_epochs` passes per update of `num_minibatches`
+    optimizer steps each, at the `LearningRate` `rate` (default lr 1e-2 over 100 optimizer steps); `obs_norm`: the
     network normalises its observations (offset by 5 and scaled by 3, so the statistics move). With `dtype=np.float64` (x64 enabled by the caller) the params and the batch's
     float fields are float64, so the update is too. `traces` counts the loss's traces."""
     network = ImpalaNetwork(action_size=4, mlp_hidden_sizes=(16,), obs_norm=obs_norm)
-    traj = random_trajectory(0)
+    copies = [random_trajectory(i if copies_differ else 0) for i in range(envs_per_copy)]
+    traj = jax.tree.map(lambda *xs: np.concatenate(xs, axis=1), *copies)
     if obs_norm:
         traj = traj._replace(obs=5.0 + 3.0 * traj.obs)
-    traj = jax.tree.map(lambda x: np.concatenate([x] * envs_per_copy, axis=1), traj)
     traj = jax.tree.map(lambda x: x.astype(dtype) if x.dtype == np.float32 else x, traj)
     params = network.init(jax.random.PRNGKey(0), traj.obs, traj.prev_action, traj.reward, traj.first, ())
     params = jax.tree.map(lambda x: x.astype(dtype), params)
@@ -155,7 +163,11 @@ def learner_setup(
 
     mesh = learner_mesh(devices or jax.devices()[:1])
     fns = make_update_fns(
-        loss_fn=counted_loss, optimizer=optimizer, axis_name=BATCH_AXIS, num_chunks=num_chunks
+        loss_fn=counted_loss,
+        optimizer=optimizer,
+        axis_name=BATCH_AXIS,
+        num_chunks=num_chunks,
+        num_minibatches=num_minibatches,
     )
     step = DataParallelUpdate(fns, mesh, rate, num_epochs)
     state = replicate(LearnerState(params, optimizer(rate).init(params), jnp.zeros((), jnp.int32)), mesh)

@@ -58,6 +58,44 @@ def test_epochs_are_optimizer_steps_on_one_batch_counted_as_one_update(num_chunk
     assert float(obs_stats["count"]) < float(single_state.params["obs_stats"]["count"])  # merged once, not 3x
 
 
+@pytest.mark.parametrize("num_chunks", [1, 2])
+def test_minibatches_are_optimizer_steps_on_shares_of_the_batch(num_chunks):
+    # num_minibatches=2, num_epochs=2: four optimizer steps, on envs 0-3 then 4-7 of the batch, twice (each
+    # recomputing the loss with the params the last one left), counted as one update: the same params and
+    # optimizer state as four one-pass updates on the halves in that order.
+    setup = functools.partial(learner_setup, envs_per_copy=4, copies_differ=True)
+    steps, state, traj, mesh, _, traces = setup(num_chunks=num_chunks, num_epochs=2, num_minibatches=2)
+    single, single_state, _, _, _, _ = setup()
+    halves = [shard_trajectory(env_chunk(traj, k, 2), mesh) for k in range(2)]
+    state, metrics = steps(state, shard_trajectory(traj, mesh))
+    for half in halves * 2:
+        single_state, single_metrics = single(single_state, half)
+    assert int(state.update_step) == 1 and int(single_state.update_step) == 4
+    assert len(traces) == 1  # one program for every step
+    # float32, the same operations in the same order: equal up to XLA's fusion choices (a few epsilons).
+    jax.tree.map(
+        lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-7),
+        jax.device_get((state.params, state.opt_state, metrics["loss"])),
+        jax.device_get((single_state.params, single_state.opt_state, single_metrics["loss"])),
+    )
+
+
+def test_minibatches_take_each_observation_into_the_statistics_once():
+    # The observation statistics take each minibatch in during the first pass only: after one update of 2
+    # passes over 2 minibatches they are those of one-pass updates on the two halves.
+    setup = functools.partial(learner_setup, envs_per_copy=4, copies_differ=True, obs_norm=True)
+    steps, state, traj, mesh, _, _ = setup(num_epochs=2, num_minibatches=2)
+    single, single_state, _, _, _, _ = setup()
+    state, _ = steps(state, shard_trajectory(traj, mesh))
+    for k in range(2):
+        single_state, _ = single(single_state, shard_trajectory(env_chunk(traj, k, 2), mesh))
+    stats, expected = jax.device_get((state.params["obs_stats"], single_state.params["obs_stats"]))
+    jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-6), stats, expected)
+    # The first half places the statistics (counted 0, obs_norm.merge), the second is counted: one half's
+    # observations, where the second pass taking them in again would have made three halves.
+    assert float(stats["count"]) == traj.obs[1:].shape[0] * traj.obs.shape[1] / 2
+
+
 def test_matches_an_unjitted_optax_update():
     step, state, traj, mesh, loss_fn, _ = learner_setup()
     params = jax.tree.map(np.array, state.params)

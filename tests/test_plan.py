@@ -29,6 +29,8 @@ def test_the_plan_resolves_auto_modes_without_starting_anything(tmp_path):
     assert plan(tiny_config(tmp_path), envs_have_xla=False).actor_mode == "python"
     frames = plan(tiny_config(tmp_path, encoder="nature_cnn"), spec=FRAME_SPEC)
     assert frames.learner_chunks == 8  # conv nets on CPUs: one env per chunk
+    minibatches = plan(tiny_config(tmp_path, encoder="nature_cnn", num_minibatches=4), spec=FRAME_SPEC)
+    assert minibatches.learner_chunks == 2  # one env per chunk of each minibatch
     assert (
         plan(tiny_config(tmp_path, encoder="nature_cnn", learner_chunks=2), spec=FRAME_SPEC).learner_chunks
         == 2
@@ -44,7 +46,21 @@ def test_the_plan_resolves_auto_modes_without_starting_anything(tmp_path):
             "encoder='nature_cnn' does not fit observations of shape (4,)",
         ),
         ({}, FRAME_SPEC, "encoder='mlp' does not fit observations of shape (4, 84, 84): use 'nature_cnn'"),
-        ({"learner_chunks": 3}, VECTOR_SPEC, "learner_chunks=3 must divide each learner device's batch of 8"),
+        (
+            {"learner_chunks": 3},
+            VECTOR_SPEC,
+            "learner_chunks=3 must divide each learner device's share of a minibatch, 8",
+        ),
+        (
+            {"num_minibatches": 3},
+            VECTOR_SPEC,
+            "num_minibatches=3 must divide each learner device's batch of 8",
+        ),
+        (
+            {"num_minibatches": 2, "learner_chunks": 8},
+            VECTOR_SPEC,
+            "learner_chunks=8 must divide each learner device's share of a minibatch, 4 envs",
+        ),
         ({"learner_device_ids": [7]}, VECTOR_SPEC, "learner_device_ids=[7] names no usable device"),
         ({"actor_device_id": 7}, VECTOR_SPEC, "actor_device_id=[7] names no usable device"),
     ],

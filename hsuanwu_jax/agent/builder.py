@@ -72,11 +72,12 @@ def build_agent(settings: Settings, spec: EnvSpec, plan: RunPlan, init_key: jax.
         )
     network = ImpalaNetwork(**network_args)
     distribution = get_distribution(spec.distribution)
-    # The schedule counts optimizer steps: num_epochs of them per update.
+    # The schedule counts optimizer steps: num_epochs * num_minibatches of them per update.
+    optimizer_steps = settings.num_epochs * settings.num_minibatches
     rate = LearningRate(
         settings.lr,
-        settings.num_epochs * math.ceil(settings.lr_warmup_steps / settings.steps_per_update),
-        settings.num_epochs * settings.num_updates,
+        optimizer_steps * math.ceil(settings.lr_warmup_steps / settings.steps_per_update),
+        optimizer_steps * settings.num_updates,
     )
     optimizer = functools.partial(
         make_optimizer, eps=settings.eps, alpha=settings.alpha, max_grad_norm=settings.max_grad_norm
@@ -88,6 +89,7 @@ def build_agent(settings: Settings, spec: EnvSpec, plan: RunPlan, init_key: jax.
         axis_name=BATCH_AXIS,
         num_chunks=plan.learner_chunks,
         chunks_per_call=plan.learner_chunks_per_call,
+        num_minibatches=settings.num_minibatches,
         popart_step_size=settings.popart_step_size if settings.popart else None,
     )
     params, value_stats = initial_params(settings, network, network_args, spec, init_key)

@@ -10,13 +10,14 @@ import numpy as np
 from jax.sharding import Mesh, PartitionSpec
 
 from hsuanwu_jax.agent.optim import LearningRate
+from hsuanwu_jax.agent.update import env_chunk
 from hsuanwu_jax.parallel.mesh import BATCH_AXIS, replicate, trajectory_spec
 
 
 def data_parallel(step_fn: Callable, mesh: Mesh) -> Callable:
-    """Jits `step_fn(state, trajectory, rate, epoch) -> (state, metrics)`, written for one device over
+    """Jits `step_fn(state, trajectory, rate, step_index) -> (state, metrics)`, written for one device over
     `BATCH_AXIS`, to run on every device of `mesh` with the trajectory split along B (the state, the
-    `LearningRate` and the epoch replicated); the state is donated."""
+    `LearningRate` and the pass index replicated); the state is donated."""
     replicated = PartitionSpec()
     sharded = jax.shard_map(
         step_fn,
@@ -35,14 +36,24 @@ class DataParallelUpdate:
     each device's part of the batch, the running sums kept per device (a leading device axis) until
     `finish` adds them over the mesh.
 
-    `num_epochs` passes over each batch, each an optimizer step (the same programs, called again with the
-    pass's index). `rate` is an argument of every call, not a constant of the programs: runs that
-    differ only in the learning rate or their length load each other's programs from the persistent cache.
+    `num_epochs` passes over each batch, each `fns.num_minibatches` optimizer steps (the same programs, called
+    again with the step's index): with several, each device's share of the batch is cut along B into that
+    many minibatches, the same ones in every pass, learned from in turn. `rate` is an argument of every
+    call, not a constant of the programs: runs that differ only in the learning rate or their length load
+    each other's programs from the persistent cache.
     """
 
     def __init__(self, fns, mesh: Mesh, rate: LearningRate, num_epochs: int = 1):
         self._fns, self._num_epochs = fns, num_epochs
         self._rate = replicate(rate.as_arrays(), mesh)
+        self._minibatch = jax.jit(
+            jax.shard_map(
+                lambda traj, index: env_chunk(traj, index, fns.num_minibatches),
+                mesh=mesh,
+                in_specs=(trajectory_spec(), PartitionSpec()),
+                out_specs=trajectory_spec(),
+            )
+        )
         if fns.num_chunks == 1:
             self._step = data_parallel(fns.step, mesh)
             return
@@ -75,8 +86,8 @@ class DataParallelUpdate:
         )
         self._finish = jax.jit(
             jax.shard_map(
-                lambda state, sums, rewards, rate, epoch: fns.finish(
-                    state, unstacked(sums), rewards, rate, epoch
+                lambda state, sums, rewards, rate, step_index: fns.finish(
+                    state, unstacked(sums), rewards, rate, step_index
                 ),
                 mesh=mesh,
                 in_specs=(replicated, per_device, batch.reward, replicated, replicated),
@@ -86,26 +97,34 @@ class DataParallelUpdate:
         )
 
     def __call__(self, state, traj):
-        for epoch in map(np.int32, range(self._num_epochs)):
-            state, metrics = self._pass(state, traj, epoch)
-        return state, metrics  # the last pass's
+        count = self._fns.num_minibatches
+        minibatches = [traj] if count == 1 else [self._minibatch(traj, np.int32(k)) for k in range(count)]
+        for epoch in range(self._num_epochs):
+            for k, minibatch in enumerate(minibatches):
+                state, metrics = self._optimizer_step(state, minibatch, np.int32(epoch * count + k))
+        return state, metrics  # the last step's
 
-    def _pass(self, state, traj, epoch):
+    def _optimizer_step(self, state, traj, step_index):
         if self._step is not None:
-            return self._step(state, traj, self._rate, epoch)
+            return self._step(state, traj, self._rate, step_index)
         sums = self._zero(state.params, traj, state.value_stats)
         for call in range(self._fns.num_chunks // self._fns.chunks_per_call):
             sums = self._add(sums, state.params, traj, state.value_stats, np.int32(call))
-        return self._finish(state, sums, traj.reward, self._rate, epoch)
+        return self._finish(state, sums, traj.reward, self._rate, step_index)
 
     def lower(self, state, traj) -> list[jax.stages.Lowered]:
         """The update's programs traced and lowered for arguments like `state` and `traj` (one, or three when
-        chunked), not compiled."""
+        chunked; and the one that cuts minibatches), not compiled."""
+        programs = []
+        if self._fns.num_minibatches > 1:
+            programs.append(self._minibatch.lower(traj, np.int32(0)))
+            traj = programs[0].compile().out_info
         if self._step is not None:
-            return [self._step.lower(state, traj, self._rate, np.int32(0))]
+            return [*programs, self._step.lower(state, traj, self._rate, np.int32(0))]
         zero = self._zero.lower(state.params, traj, state.value_stats)
         sums = zero.compile().out_info
         return [
+            *programs,
             zero,
             self._add.lower(sums, state.params, traj, state.value_stats, np.int32(0)),
             self._finish.lower(state, sums, traj.reward, self._rate, np.int32(0)),

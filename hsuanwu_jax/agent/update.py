@@ -34,12 +34,13 @@ class UpdateFns(NamedTuple):
     `zero_sums`, `add_pieces` and `finish` process it in `num_chunks` pieces along B, `chunks_per_call`
     pieces per call of one compiled program, and give the same update."""
 
-    step: Callable  # (state, traj [T+1, B, ...], rate, epoch) -> (state, metrics)
+    step: Callable  # (state, traj [T+1, B, ...], rate, step_index) -> (state, metrics)
     zero_sums: Callable  # (params, traj, value_stats) -> zeros shaped like one piece's Sums
     add_pieces: Callable  # (sums, params, traj, value_stats, call) -> sums + the Sums of call `call`'s pieces
-    finish: Callable  # (state, sums, rewards [T+1, B], rate, epoch) -> (state, metrics): Sums added over devices, the optimizer step
+    finish: Callable  # (state, sums, rewards [T+1, B], rate, step_index) -> (state, metrics): Sums added over devices, the optimizer step
     num_chunks: int
     chunks_per_call: int
+    num_minibatches: int  # optimizer steps per pass over a batch; the functions above take one minibatch
 
 
 def env_chunk(traj: Trajectory, index, num_chunks: int) -> Trajectory:
@@ -65,6 +66,7 @@ def make_update_fns(
     axis_name: str,
     num_chunks: int = 1,
     chunks_per_call: int = 1,
+    num_minibatches: int = 1,
     popart_step_size: float | None = None,
 ) -> UpdateFns:
     """The update functions for one device's shard of every update (see `UpdateFns`), in `num_chunks`
@@ -72,9 +74,11 @@ def make_update_fns(
     called with (`optim.py`). After the optimizer step, observation statistics in the params take in the
     batch (`_observation_step`) and, with `popart_step_size` (a loss made with `use_popart`), the value
     statistics follow the batch's targets, identical on every device (`_popart_step`).
-    An update may take several optimizer steps on one batch (`step` and `finish` take the pass's `epoch`, an
-    int32 scalar from 0): each recomputes the loss with the params the last one left; the observation
-    statistics take the batch in once (pass 0) and `update_step` counts batches, not passes.
+    An update may take several optimizer steps on one batch, `num_minibatches` per pass over it, each on its
+    own share of the batch's envs (`step` and `finish` take the step's `step_index`, an int32 scalar from 0,
+    minibatch `k` of pass `e` being step `e * num_minibatches + k`): each recomputes the loss with the params
+    the last one left; the observation statistics take each minibatch in once (in the first pass) and
+    `update_step` counts batches, not optimizer steps.
     """
 
     def sums_of(params, traj: Trajectory, value_stats) -> Sums:
@@ -100,26 +104,28 @@ def make_update_fns(
             sums = jax.tree.map(jnp.add, sums, piece)
         return sums
 
-    def finish(state: LearnerState, sums: Sums, rewards: jax.Array, rate: LearningRate, epoch: jax.Array):
+    def finish(
+        state: LearnerState, sums: Sums, rewards: jax.Array, rate: LearningRate, step_index: jax.Array
+    ):
         grads, metrics = jax.lax.psum(sums, axis_name)
         updates, opt_state = optimizer(rate).update(grads, state.opt_state, state.params)
         params = optax.apply_updates(state.params, updates)
         metrics["grad_norm"] = optax.tree.norm(grads)
-        params = _observation_step(params, metrics, take=epoch == 0)
+        params = _observation_step(params, metrics, take=step_index < num_minibatches)
         value_stats = state.value_stats
         if popart_step_size is not None:
             params, value_stats = _popart_step(
                 params, metrics, value_stats, rewards, axis_name, popart_step_size
             )
-        update_step = state.update_step + (epoch == 0).astype(jnp.int32)
+        update_step = state.update_step + (step_index == 0).astype(jnp.int32)
         return LearnerState(params, opt_state, update_step, value_stats), metrics
 
-    def step(state: LearnerState, traj: Trajectory, rate: LearningRate, epoch: jax.Array):
-        return finish(state, sums_of(state.params, traj, state.value_stats), traj.reward, rate, epoch)
+    def step(state: LearnerState, traj: Trajectory, rate: LearningRate, step_index: jax.Array):
+        return finish(state, sums_of(state.params, traj, state.value_stats), traj.reward, rate, step_index)
 
     if num_chunks % chunks_per_call:
         raise ValueError(f"chunks_per_call={chunks_per_call} must divide num_chunks={num_chunks}")
-    return UpdateFns(step, zero_sums, add_pieces, finish, num_chunks, chunks_per_call)
+    return UpdateFns(step, zero_sums, add_pieces, finish, num_chunks, chunks_per_call, num_minibatches)
 
 
 def _observation_sums(params, traj: Trajectory) -> dict[str, jax.Array]:

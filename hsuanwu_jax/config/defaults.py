@@ -43,7 +43,7 @@ def _learner(cfg: ml_collections.ConfigDict) -> None:
     # Learner.
     cfg.batch_size = 32  # env rollouts per update (a multiple of num_envs); samples = T * batch_size
     cfg.num_train_steps = 1_000_000  # env steps (all actors together) to train for
-    cfg.learner_chunks = 0  # pieces of each device's batch, gradients added (same update); 0: per backend
+    cfg.learner_chunks = 0  # pieces of each device's (mini)batch, gradients added (one step); 0: per backend
     cfg.lr = 4e-4  # RMSProp learning rate, decayed linearly to 0 over num_train_steps
     cfg.lr_warmup_steps = 0  # env steps of a linear rise of the learning rate from 0 (with init_model_path)
     cfg.alpha = 0.99  # RMSProp smoothing constant
@@ -56,7 +56,8 @@ def _learner(cfg: ml_collections.ConfigDict) -> None:
     cfg.clip_rho_threshold = 1.0  # V-trace rho-bar (None: no clipping)
     cfg.clip_pg_rho_threshold = 1.0  # V-trace rho-bar for the policy gradient (None: no clipping)
     cfg.vtrace_lambda = 1.0  # V-trace lambda
-    cfg.num_epochs = 1  # optimizer steps on each batch, V-trace recomputed for each (1: IMPALA's one pass)
+    cfg.num_epochs = 1  # passes over each batch, V-trace recomputed for each (1: IMPALA's one pass)
+    cfg.num_minibatches = 1  # optimizer steps per pass, each on an equal share of the batch's envs
     cfg.pg_ratio_clip = 0.0  # epsilon of a PPO-style clipped ratio on V-trace's advantages (0: IMPALA's)
     cfg.popart = False  # PopArt: value targets normalised by running statistics (Hessel et al. 2019)
     cfg.popart_step_size = 1e-2  # PopArt's beta per update (smaller adapt too slowly: RESULTS.md, PopArt)

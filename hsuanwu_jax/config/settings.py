@@ -61,6 +61,7 @@ class Settings:
     clip_pg_rho_threshold: float | None
     vtrace_lambda: float
     num_epochs: int
+    num_minibatches: int
     pg_ratio_clip: float
     popart: bool
     popart_step_size: float

@@ -44,8 +44,8 @@ def plan_run(
     """The plan for `settings` and envs of `spec` (`envs_have_xla`: all are EnvPool envs with an
     XLA interface), on this process's `local_devices` and the run's `global_devices`.
 
-    Raises ValueError, naming the field, for an encoder that does not fit the observations, a batch that cannot be split over the learner devices
-    or into `learner_chunks`, unknown device ids, and an XLA actor mode on a device without it.
+    Raises ValueError, naming the field, for an encoder that does not fit the observations, a batch that
+    cannot be split over the learner devices, into `num_minibatches` or into `learner_chunks`, unknown device ids, and an XLA actor mode on a device without it.
     """
     if spec.is_image != (settings.encoder in CONV_ENCODERS):
         accepted = "'nature_cnn' or 'resnet'" if spec.is_image else "'mlp'"
@@ -54,14 +54,21 @@ def plan_run(
         )
     learner_devices, local_learners = _learner_devices(settings, local_devices, global_devices)
     device_batch = settings.batch_size // local_learners
+    if device_batch % settings.num_minibatches:
+        raise ValueError(
+            f"num_minibatches={settings.num_minibatches} must divide each learner device's batch of "
+            f"{device_batch} envs (batch_size={settings.batch_size} over {local_learners} devices)"
+        )
+    device_minibatch = device_batch // settings.num_minibatches  # what one optimizer step learns from
     platform = learner_devices[0].platform
     learner_chunks = settings.learner_chunks or default_learner_chunks(
-        settings.encoder, device_batch, platform
+        settings.encoder, device_minibatch, platform
     )
-    if device_batch % learner_chunks:
+    if device_minibatch % learner_chunks:
         raise ValueError(
-            f"learner_chunks={settings.learner_chunks} must divide each learner device's batch of "
-            f"{device_batch} envs (batch_size={settings.batch_size} over {local_learners} devices)"
+            f"learner_chunks={settings.learner_chunks} must divide each learner device's share of a minibatch, "
+            f"{device_minibatch} envs (batch_size={settings.batch_size} over {local_learners} devices, "
+            f"num_minibatches={settings.num_minibatches})"
         )
     actor_device, actor_mode = _actor_placement(settings, local_devices, envs_have_xla)
     return RunPlan(
