@@ -5,9 +5,11 @@ import numpy as np
 from fakes import CountingEnv
 
 from hsuanwu_jax.acting.actor import Actor
+from hsuanwu_jax.acting.batches import BatchAssembler
 from hsuanwu_jax.agent.networks import ImpalaNetwork
 from hsuanwu_jax.agent.policy import make_policy_fn
 from hsuanwu_jax.core.distributions import Categorical
+from hsuanwu_jax.core.spec import EnvSpec
 from hsuanwu_jax.envs.interface import env_spec
 
 T = 5
@@ -82,3 +84,15 @@ def test_truncation_is_done_but_not_terminated():
     traj = actor.collect(params)
     assert traj.done.any()
     assert not traj.terminated.any()
+
+
+def test_the_batch_the_update_compiles_on_holds_zeros():
+    # Not uninitialised memory: float64 garbage can exceed float32's range, and its cast on the way to the
+    # device made numpy warn "overflow encountered in cast" at the start of a run.
+    spec = EnvSpec((11,), np.dtype(np.float64), (3,), 3, (-1.0,) * 3, (1.0,) * 3)
+    batch = BatchAssembler(
+        spec, num_steps=4, num_envs=2, rollouts_per_batch=2, core_template=()
+    ).empty_batch()
+    assert batch.obs.shape == (5, 4, 11) and batch.obs.dtype == np.float64
+    for leaf in jax.tree.leaves(batch):
+        assert not np.any(leaf)

@@ -6,6 +6,7 @@ import contextlib
 import time
 from collections.abc import Callable
 
+import jax
 import numpy as np
 
 from hsuanwu_jax.acting.pipeline import RolloutQueue, allocate_trajectory
@@ -31,8 +32,9 @@ class BatchAssembler:
         self._rollouts_per_batch, self._num_envs = rollouts_per_batch, num_envs
 
     def empty_batch(self) -> Trajectory:
-        """A new batch, its values uninitialised (for compiling the update ahead of the first batch)."""
-        return self._allocate()
+        """A new batch of zeros (for compiling the update ahead of the first batch: uninitialised float64
+        memory could hold values that overflow float32 on the way to the device, and numpy warns)."""
+        return jax.tree.map(lambda x: np.zeros_like(x), self._allocate())
 
     def next(self, rollouts: RolloutQueue, check: Callable[[], None], stages: StageTimes):
         """`(batch, versions)`: the batch and the params version each of its rollouts acted with.
