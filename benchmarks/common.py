@@ -33,7 +33,9 @@ def benchmark_parser(doc: str, default_out: str) -> argparse.ArgumentParser:
     """`script_parser` with the options the training benchmarks share: --config, --set, --out."""
     parser = script_parser(doc)
     parser.add_argument("--config", required=True, help="a config file or preset name")
-    parser.add_argument("--set", nargs="*", default=[], help="config overrides as field=python_literal")
+    parser.add_argument(
+        "--set", nargs="*", action="extend", default=[], help="config overrides as field=python_literal"
+    )
     parser.add_argument("--out", default=default_out, help="the JSON file to write")
     return parser
 

@@ -136,12 +136,17 @@ def test_the_mujoco_suite_runs_on_gymnasium_and_dmc_tasks(tmp_path):
         "--random-episodes",
         "2",
         "--quick",
+        "--set",
+        "num_minibatches=2",
+        "--set",  # a second --set adds to the first
+        "mlp_hidden_sizes=(32,)",
         "--out",
         str(out),
     ]
     result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600)
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     report = json.loads(out.read_text())
+    assert report["overrides"] == {"num_minibatches": 2, "mlp_hidden_sizes": [32]}
     assert {r["task"] for r in report["runs"]} == {"Hopper-v4", "CheetahRun-v1"}
     assert all(np.isfinite(r["final_test_episode_reward"]) for r in report["runs"])
     assert report["tasks"]["CheetahRun-v1"]["threshold"] == 500.0
