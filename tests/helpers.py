@@ -121,6 +121,7 @@ def random_trajectory(seed, obs=None) -> Trajectory:
         terminated=terminated,
         action=rng.integers(0, A, (T + 1, B)).astype(np.int32),
         behaviour_log_prob=np.log(rng.uniform(0.05, 0.9, (T + 1, B))).astype(np.float32),
+        task=np.zeros((T + 1, B), np.int32),
         initial_core_state=(),
     )
 

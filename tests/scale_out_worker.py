@@ -2,6 +2,7 @@
 starts). Prints one JSON object per line.
 
     python tests/scale_out_worker.py same_update
+    python tests/scale_out_worker.py same_task_stats
     python tests/scale_out_worker.py indivisible WORKDIR
     python tests/scale_out_worker.py cartpole WORKDIR
     python tests/scale_out_worker.py multihost PORT PROCESS_ID WORKDIR UPDATES
@@ -77,6 +78,23 @@ def same_obs_stats() -> None:
         collection = fetch(state.params[obs_norm.COLLECTION])
         stats[name] = {key: np.asarray(value).tolist() for key, value in collection.items()}
     print(json.dumps({"devices": jax.device_count(), **stats}))
+
+
+def same_task_stats() -> None:
+    """Per-task PopArt statistics and value head after one update of a batch of two tasks (of three) on a
+    1-device mesh and on every device, as JSON."""
+    from test_multi_task_popart import STATS, learner, mixed_batch
+
+    result = {"devices": jax.device_count()}
+    for name, devices in (("one", jax.devices()[:1]), ("all", jax.devices())):
+        _, params, run = learner(num_tasks=3, devices=devices)
+        state = run(params, STATS, mixed_batch())
+        head = state.params["params"]["baseline"]
+        result[name] = {
+            **{field: np.asarray(value).tolist() for field, value in state.value_stats._asdict().items()},
+            "kernel": np.asarray(head["kernel"]).tolist(),
+        }
+    print(json.dumps(result))
 
 
 def indivisible(workdir: str) -> None:
@@ -196,6 +214,7 @@ if __name__ == "__main__":
         "multihost_failure": multihost_failure,
         "same_update": same_update,
         "same_obs_stats": same_obs_stats,
+        "same_task_stats": same_task_stats,
         "indivisible": indivisible,
         "cartpole": cartpole,
         "multihost": multihost,

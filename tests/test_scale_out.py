@@ -103,6 +103,16 @@ def test_observation_statistics_are_identical_on_one_and_four_devices():
             np.testing.assert_allclose(other, one, rtol=1e-5, err_msg=f"{way} {name}")
 
 
+def test_per_task_popart_statistics_are_identical_on_one_and_four_devices():
+    (result,) = run_worker("same_task_stats", devices=4)
+    assert result["devices"] == 4
+    for name in ("mean", "variance", "reward_min", "reward_max", "kernel"):
+        one, every = np.array(result["one"][name]), np.array(result["all"][name])
+        # float32 sums in another order (per device, then psum): a few 1e-7 relative.
+        np.testing.assert_allclose(every, one, rtol=1e-5, err_msg=name)
+    assert result["one"]["mean"][1] == -2.0  # task 1 had no env in the batch: its statistics kept
+
+
 def test_a_batch_that_cannot_be_split_over_the_devices_is_refused(tmp_path):
     (result,) = run_worker("indivisible", tmp_path, devices=4)
     assert "batch_size=6 must split evenly over this process's 4 learner devices" in result["error"]

@@ -25,8 +25,10 @@ class Stopped(Exception):
     """Raised inside a worker when the stop event ends a wait."""
 
 
-def allocate_trajectory(spec: EnvSpec, num_steps: int, num_envs: int, core_state: CoreState) -> Trajectory:
-    """An uninitialised host buffer for one rollout, `[num_steps + 1, num_envs, ...]`."""
+def allocate_trajectory(
+    spec: EnvSpec, num_steps: int, num_envs: int, core_state: CoreState, task: int = 0
+) -> Trajectory:
+    """A host buffer for one rollout, `[num_steps + 1, num_envs, ...]`: uninitialised but for its `task`."""
     shape = (num_steps + 1, num_envs)
     return Trajectory(
         obs=np.empty(shape + spec.obs_shape, spec.obs_dtype),
@@ -37,6 +39,7 @@ def allocate_trajectory(spec: EnvSpec, num_steps: int, num_envs: int, core_state
         terminated=np.empty(shape, bool),
         action=np.empty(shape + spec.action_shape, spec.action_dtype),
         behaviour_log_prob=np.empty(shape, np.float32),
+        task=np.full(shape, task, np.int32),
         initial_core_state=jax.tree.map(lambda x: np.empty(x.shape, x.dtype), core_state),
     )
 

@@ -86,11 +86,11 @@ class DataParallelUpdate:
         )
         self._finish = jax.jit(
             jax.shard_map(
-                lambda state, sums, rewards, rate, step_index: fns.finish(
-                    state, unstacked(sums), rewards, rate, step_index
+                lambda state, sums, rewards, tasks, rate, step_index: fns.finish(
+                    state, unstacked(sums), rewards, tasks, rate, step_index
                 ),
                 mesh=mesh,
-                in_specs=(replicated, per_device, batch.reward, replicated, replicated),
+                in_specs=(replicated, per_device, batch.reward, batch.task, replicated, replicated),
                 out_specs=(replicated, replicated),
             ),
             donate_argnums=0,  # the sums are read, not reused
@@ -110,7 +110,7 @@ class DataParallelUpdate:
         sums = self._zero(state.params, traj, state.value_stats)
         for call in range(self._fns.num_chunks // self._fns.chunks_per_call):
             sums = self._add(sums, state.params, traj, state.value_stats, np.int32(call))
-        return self._finish(state, sums, traj.reward, self._rate, step_index)
+        return self._finish(state, sums, traj.reward, traj.task, self._rate, step_index)
 
     def lower(self, state, traj) -> list[jax.stages.Lowered]:
         """The update's programs traced and lowered for arguments like `state` and `traj` (one, or three when
@@ -127,7 +127,7 @@ class DataParallelUpdate:
             *programs,
             zero,
             self._add.lower(sums, state.params, traj, state.value_stats, np.int32(0)),
-            self._finish.lower(state, sums, traj.reward, self._rate, np.int32(0)),
+            self._finish.lower(state, sums, traj.reward, traj.task, self._rate, np.int32(0)),
         ]
 
     def compile(self, state, traj) -> None:

@@ -92,16 +92,18 @@ def impala_loss(
         params, traj.obs, traj.prev_action, traj.reward, traj.first, traj.initial_core_state
     )
     policy = jax.tree.map(lambda x: x[:-1], outputs.policy)  # the bootstrap step takes no action
-    values = outputs.value
+    values = task_values(outputs.value, traj.task)
     if use_popart:
-        value_std, value_mean = popart.std(value_stats), value_stats.mean
+        stats = popart.for_samples(value_stats, traj.task)  # each sample's task's, [T+1, B] (or scalars)
+        value_std, value_mean = popart.std(stats), stats.mean
         normalised_values, values = values, value_std * values + value_mean
         if discount < 1:  # the values bootstrapped from, kept to the returns the rewards allow
-            values = jnp.clip(values, *popart.value_bounds(value_stats, reward_scale, discount))
+            values = jnp.clip(values, *popart.value_bounds(stats, reward_scale, discount))
     mask, log_prob, log_rhos, vs, pg_advantages, advantages = _vtrace_targets(
         traj, policy, values, distribution, discount=discount, reward_scale=reward_scale, **vtrace_args
     )
     if use_popart:
+        value_std, value_mean = _transitions(value_std), _transitions(value_mean)
         pg_advantages, advantages = pg_advantages / value_std, advantages / value_std
         baseline_errors = (vs - value_mean) / value_std - normalised_values[:-1]
     else:
@@ -124,11 +126,28 @@ def impala_loss(
         "policy_kl": -jnp.sum(mask * jax.lax.stop_gradient(log_rhos)),
         "num_transitions": jnp.sum(mask),
     }
-    if use_popart:  # the targets normalised by the statistics in use, for popart.update_stats
+    if use_popart:  # the targets normalised by their task's statistics, for popart.update_stats (per task)
         normalised_targets = (vs - value_mean) / value_std
-        metrics["normalised_target_sum"] = jnp.sum(mask * normalised_targets)
-        metrics["normalised_target_square_sum"] = jnp.sum(mask * jnp.square(normalised_targets))
+        num_tasks, task = popart.num_tasks(value_stats), traj.task[:-1]
+        metrics["normalised_target_sum"] = popart.task_sums(mask * normalised_targets, task, num_tasks)
+        metrics["normalised_target_square_sum"] = popart.task_sums(
+            mask * jnp.square(normalised_targets), task, num_tasks
+        )
+        metrics["task_transitions"] = popart.task_sums(mask, task, num_tasks)
     return loss, metrics
+
+
+def task_values(values: jax.Array, task: jax.Array) -> jax.Array:
+    """Each sample's value `[T+1, B]` from the network's `values`: `[T+1, B]` as they are (one task), or
+    `[T+1, B, K]`, one per task, taken at each sample's `task` `[T+1, B]`."""
+    if values.ndim == task.ndim:
+        return values
+    return jnp.take_along_axis(values, task[..., None], axis=-1)[..., 0]
+
+
+def _transitions(x: jax.Array) -> jax.Array:
+    """`x` `[T+1, B]` without its bootstrap entry, `[T, B]`; a scalar (single-task statistics) as it is."""
+    return x[:-1] if jnp.ndim(x) else x
 
 
 def _vtrace_targets(traj: Trajectory, policy, values, distribution, *, discount, reward_scale, **vtrace_args):

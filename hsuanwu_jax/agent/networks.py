@@ -36,7 +36,7 @@ _RELU_GAIN = 2**0.5  # keeps the activations' scale through ReLU layers under or
 
 class NetworkOutput(NamedTuple):
     policy: Any  # the distribution's parameters: logits [T, B, A], or (mean, log_std) each [T, B, A]
-    value: jax.Array  # [T, B] float32
+    value: jax.Array  # [T, B] float32; [T, B, K] with K > 1 tasks (one value output each)
 
 
 class MLPEncoder(nn.Module):
@@ -160,6 +160,7 @@ class ImpalaNetwork(nn.Module):
     initial_action_std: float = 1.0
     weight_init: str = "lecun"
     action_bounds: tuple[tuple[float, ...], tuple[float, ...]] | None = None
+    num_tasks: int = 1  # value outputs: one per task (multi-task PopArt), the policy shared
 
     def initial_core_state(self, batch_size: int) -> CoreState:
         """The core's state before any observation: `(c, h)` zeros `[B, lstm_size]`, or `()`."""
@@ -212,10 +213,9 @@ class ImpalaNetwork(nn.Module):
             initial_log_std = nn.initializers.constant(math.log(self.initial_action_std))
             log_std = self.param("log_std", initial_log_std, (self.action_size,))
             policy = (self._bounded_mean(policy), jnp.broadcast_to(log_std, policy.shape))
-        value = nn.Dense(1, kernel_init=kernel_init(self.weight_init, 1.0), name=VALUE_HEAD)(value_input)[
-            ..., 0
-        ]
-        return NetworkOutput(policy, value), core_state
+        value_head = nn.Dense(self.num_tasks, kernel_init=kernel_init(self.weight_init, 1.0), name=VALUE_HEAD)
+        value = value_head(value_input)
+        return NetworkOutput(policy, value[..., 0] if self.num_tasks == 1 else value), core_state
 
     def env_action(self, action: jax.Array) -> jax.Array:
         """What the env receives for the policy's `action` `[B, *action_shape]`: discrete ones as they are,

@@ -37,7 +37,9 @@ class UpdateFns(NamedTuple):
     step: Callable  # (state, traj [T+1, B, ...], rate, step_index) -> (state, metrics)
     zero_sums: Callable  # (params, traj, value_stats) -> zeros shaped like one piece's Sums
     add_pieces: Callable  # (sums, params, traj, value_stats, call) -> sums + the Sums of call `call`'s pieces
-    finish: Callable  # (state, sums, rewards [T+1, B], rate, step_index) -> (state, metrics): Sums added over devices, the optimizer step
+    # (state, sums, rewards [T+1, B], tasks [T+1, B], rate, step_index) -> (state, metrics): Sums added over
+    # devices, the optimizer step
+    finish: Callable
     num_chunks: int
     chunks_per_call: int
     num_minibatches: int  # optimizer steps per pass over a batch; the functions above take one minibatch
@@ -105,7 +107,12 @@ def make_update_fns(
         return sums
 
     def finish(
-        state: LearnerState, sums: Sums, rewards: jax.Array, rate: LearningRate, step_index: jax.Array
+        state: LearnerState,
+        sums: Sums,
+        rewards: jax.Array,
+        tasks: jax.Array,
+        rate: LearningRate,
+        step_index: jax.Array,
     ):
         grads, metrics = jax.lax.psum(sums, axis_name)
         updates, opt_state = optimizer(rate).update(grads, state.opt_state, state.params)
@@ -115,13 +122,14 @@ def make_update_fns(
         value_stats = state.value_stats
         if popart_step_size is not None:
             params, value_stats = _popart_step(
-                params, metrics, value_stats, rewards, axis_name, popart_step_size
+                params, metrics, value_stats, rewards, tasks, axis_name, popart_step_size
             )
         update_step = state.update_step + (step_index == 0).astype(jnp.int32)
         return LearnerState(params, opt_state, update_step, value_stats), metrics
 
     def step(state: LearnerState, traj: Trajectory, rate: LearningRate, step_index: jax.Array):
-        return finish(state, sums_of(state.params, traj, state.value_stats), traj.reward, rate, step_index)
+        sums = sums_of(state.params, traj, state.value_stats)
+        return finish(state, sums, traj.reward, traj.task, rate, step_index)
 
     if num_chunks % chunks_per_call:
         raise ValueError(f"chunks_per_call={chunks_per_call} must divide num_chunks={num_chunks}")
@@ -151,21 +159,23 @@ def _observation_step(params, metrics: dict, take: jax.Array):
     }
 
 
-def _popart_step(params, metrics: dict, stats: popart.PopArtStats, rewards, axis_name: str, step_size: float):
+def _popart_step(
+    params, metrics: dict, stats: popart.PopArtStats, rewards, tasks, axis_name: str, step_size: float
+):
     """`(params, stats)` after an optimizer step with PopArt: the statistics moved towards the batch's targets
-    (their sums, popped from `metrics`) and widened to its rewards `[T+1, B]` (every device's), the value
-    head rescaled to keep its unnormalised outputs; `metrics` get the new mean and std."""
+    (their sums, popped from `metrics`) and widened to its rewards `[T+1, B]` (every device's), each task's
+    (`tasks` `[T+1, B]`) by its own; the value head rescaled to keep its unnormalised outputs; `metrics` get
+    the new mean and std."""
     targets = (
         metrics.pop("normalised_target_sum"),
         metrics.pop("normalised_target_square_sum"),
-        metrics["num_transitions"],
+        metrics.pop("task_transitions"),
     )
     new_stats = popart.update_stats(stats, *targets, step_size)
-    received = rewards[1:]  # the rewards the targets were built from
+    # the rewards the targets were built from
+    lowest, highest = popart.task_reward_range(rewards[1:], tasks[1:], popart.num_tasks(stats))
     new_stats = popart.widen_reward_range(
-        new_stats,
-        jax.lax.pmin(jnp.min(received), axis_name),
-        jax.lax.pmax(jnp.max(received), axis_name),
+        new_stats, jax.lax.pmin(lowest, axis_name), jax.lax.pmax(highest, axis_name)
     )
     metrics["value_mean"], metrics["value_std"] = new_stats.mean, popart.std(new_stats)
     return rescale_value_head(params, stats, new_stats), new_stats

@@ -5,6 +5,10 @@ exactly what they were. Pure functions; no Flax modules, no config, no devices.
 
 The value head outputs n(x); the value is V(x) = std * n(x) + mean.
 
+Several tasks (the paper's multi-task PopArt): one value output and one set of statistics per task, each
+field of `PopArtStats` then shaped `[K]` for K tasks; `for_samples` gives each sample its task's. Every
+function here is elementwise over the tasks, and a single-task run keeps scalar statistics.
+
 One departure from the paper: the variance is a running average of each batch's variance of the targets
 (around the batch's mean), not the running second moment minus the squared running mean. The latter also
 counts how far the targets' mean moved over the averaging window, and the targets are bootstrapped from
@@ -28,7 +32,7 @@ MIN_STD, MAX_STD = 1e-4, 1e6
 
 class PopArtStats(NamedTuple):
     """Running mean and variance of the value targets, and the range of the rewards seen so far (float32
-    scalars). The reward range bounds every return (`value_bounds`): values outside it are clipped where
+    scalars, or `[K]` with one per task). The reward range bounds every return (`value_bounds`): values outside it are clipped where
     V-trace bootstraps from them, so the targets, and the statistics that follow them, cannot run away."""
 
     mean: jax.Array
@@ -37,10 +41,36 @@ class PopArtStats(NamedTuple):
     reward_max: jax.Array  # the largest, or 0
 
 
-def initial_stats() -> PopArtStats:
-    """mean 0, variance 1: std 1, so normalised and unnormalised values start equal; no rewards seen."""
-    zero = jnp.zeros((), jnp.float32)
-    return PopArtStats(zero, jnp.ones((), jnp.float32), zero, zero)
+def initial_stats(num_tasks: int = 1) -> PopArtStats:
+    """mean 0, variance 1: std 1, so normalised and unnormalised values start equal; no rewards seen.
+    Scalars for one task, `[num_tasks]` for several."""
+    shape = () if num_tasks == 1 else (num_tasks,)
+    zero = jnp.zeros(shape, jnp.float32)
+    return PopArtStats(zero, jnp.ones(shape, jnp.float32), zero, zero)
+
+
+def num_tasks(stats: PopArtStats) -> int:
+    """How many tasks `stats` hold statistics for."""
+    return 1 if jnp.ndim(stats.mean) == 0 else stats.mean.shape[0]
+
+
+def for_samples(stats: PopArtStats, task: jax.Array) -> PopArtStats:
+    """The statistics of each sample's task: each field shaped like `task` (int32 task indices), or the
+    scalars of single-task `stats` as they are (they hold for every sample)."""
+    if jnp.ndim(stats.mean) == 0:
+        return stats
+    return jax.tree.map(lambda field: field[task], stats)
+
+
+def task_sums(values: jax.Array, task: jax.Array, num_tasks: int) -> jax.Array:
+    """The sum of `values` over the samples of each task (`task` int32, shaped like `values`): `[num_tasks]`,
+    or the plain sum (a scalar) for one task, as `update_stats` takes them."""
+    if num_tasks == 1:
+        return jnp.sum(values)
+    return jnp.sum(
+        values[..., None] * jax.nn.one_hot(task, num_tasks, dtype=values.dtype),
+        axis=tuple(range(values.ndim)),
+    )
 
 
 def std(stats: PopArtStats) -> jax.Array:
@@ -56,7 +86,8 @@ def update_stats(
 
     Takes sums over the batch's valid targets normalised by `stats` itself, (G - mean) / std and its
     square, and their count: sums of values near 0 and 1 lose no precision in float32 however large the
-    targets, and add up over chunks and devices. A batch without targets leaves the statistics as they are.
+    targets, and add up over chunks and devices. A batch without targets leaves the statistics as they are
+    (with several tasks, `[K]` sums and counts: a task without targets in the batch keeps its statistics).
     """
     has_targets = count > 0
     count = jnp.maximum(count, 1.0)
@@ -71,8 +102,20 @@ def update_stats(
     )
 
 
+def task_reward_range(rewards: jax.Array, task: jax.Array, num_tasks: int) -> tuple[jax.Array, jax.Array]:
+    """The smallest and largest of `rewards` for each task (`task` shaped like `rewards`): `[num_tasks]` each,
+    +inf and -inf for a task without rewards here (so `widen_reward_range` leaves it alone), or scalars for
+    one task."""
+    if num_tasks == 1:
+        return jnp.min(rewards), jnp.max(rewards)
+    of_task = jax.nn.one_hot(task, num_tasks, dtype=bool)
+    axes = tuple(range(rewards.ndim))
+    lowest = jnp.min(jnp.where(of_task, rewards[..., None], jnp.inf), axis=axes)
+    return lowest, jnp.max(jnp.where(of_task, rewards[..., None], -jnp.inf), axis=axes)
+
+
 def widen_reward_range(stats: PopArtStats, batch_min, batch_max) -> PopArtStats:
-    """`stats` whose reward range also covers a batch's smallest and largest reward."""
+    """`stats` whose reward range also covers a batch's smallest and largest reward (per task: `[K]`)."""
     return stats._replace(
         reward_min=jnp.minimum(stats.reward_min, batch_min),
         reward_max=jnp.maximum(stats.reward_max, batch_max),
@@ -88,7 +131,8 @@ def value_bounds(stats: PopArtStats, reward_scale: float, discount: float) -> tu
 
 
 def preserve_outputs(kernel, bias, old: PopArtStats, new: PopArtStats):
-    """The value head's last layer `(kernel [F, 1], bias [1])` rescaled so that std * n(x) + mean is the
-    same under `new` statistics as it was under `old`: kernel * s / s', (s * bias + m - m') / s'."""
+    """The value head's last layer `(kernel [F, K], bias [K])`, one output per task (K = 1: one task), rescaled
+    so that each task's std * n(x) + mean is the same under `new` statistics as it was under `old`:
+    kernel * s / s', (s * bias + m - m') / s', column by column."""
     old_std, new_std = std(old), std(new)
     return kernel * old_std / new_std, (old_std * bias + old.mean - new.mean) / new_std

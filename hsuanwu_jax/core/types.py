@@ -32,6 +32,7 @@ class Trajectory(NamedTuple):
     terminated: jax.Array  # [T+1, B] bool: obs_t is terminal, its value is zero (no bootstrap)
     action: jax.Array  # [T+1, B, *action_shape] the action taken at obs_t
     behaviour_log_prob: jax.Array  # [T+1, B] float32: log mu(action_t | obs_t) of the actor's policy
+    task: jax.Array  # [T+1, B] int32: the index of the task the env plays (0 in a single-task run)
     initial_core_state: CoreState  # pytree of [B, ...]: the core's state before obs_0
 
 
