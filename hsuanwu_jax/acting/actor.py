@@ -4,6 +4,7 @@ jitted scan through EnvPool's XLA interface (xla_rollout.py); both give the same
 
 from __future__ import annotations
 
+import functools
 import threading
 import time
 from collections.abc import Callable
@@ -44,6 +45,7 @@ class Actor:
         on_episodes: Callable[[list[tuple[int, float, int]]], None] = lambda episodes: None,
         mode: str = "python",
         name: str = "actor-0",
+        task: int = 0,
     ):
         rollout = ROLLOUTS[mode]
         self.name = name  # its thread's name; errors and the watchdog name the actor by it
@@ -56,7 +58,8 @@ class Actor:
         self.episodes = 0  # episodes finished by this actor's envs (since it was built)
         self.set_key(jax.device_put(key, device))
         self._tracker = EpisodeTracker(self.num_envs)
-        self._allocate = lambda: allocate_trajectory(spec, num_steps, self.num_envs, initial_core_state)
+        self.task = task  # the index of the task its envs play (0 in a single-task run); rollouts carry it
+        self._allocate = lambda: allocate_trajectory(spec, num_steps, self.num_envs, initial_core_state, task)
         self._buffers = [self._allocate() for _ in range(num_buffers)]
         self.timings = dict.fromkeys(rollout.STAGES, 0.0)  # seconds spent in each stage of the rollouts
         obs, _ = env.reset()
@@ -115,10 +118,21 @@ class Actor:
             rollouts.put(Rollout(traj, version, lambda index=index: pool.release(index)))
 
 
-def make_actors(actor_mode: str, envs: list, keys, **actor_args) -> list[Actor]:
-    """One actor per env, `actor-<index>`, each with its key of `keys` and rollouts of `actor_mode`
-    ("python" or "xla"); `actor_args` are the other arguments of `Actor`, by name."""
+def make_actors(
+    actor_mode: str, envs: list, keys, tasks: list[int], on_episodes: Callable, **actor_args
+) -> list[Actor]:
+    """One actor per env, `actor-<index>`, each with its key of `keys`, its task index of `tasks` (its
+    finished episodes reported as `on_episodes(episodes, task)`) and rollouts of `actor_mode` ("python" or
+    "xla"); `actor_args` are the other arguments of `Actor`, by name."""
     return [
-        Actor(env, key=k, mode=actor_mode, name=f"actor-{index}", **actor_args)
-        for index, (env, k) in enumerate(zip(envs, keys, strict=True))
+        Actor(
+            env,
+            key=k,
+            mode=actor_mode,
+            name=f"actor-{index}",
+            task=task,
+            on_episodes=functools.partial(on_episodes, task=task),
+            **actor_args,
+        )
+        for index, (env, k, task) in enumerate(zip(envs, keys, tasks, strict=True))
     ]

@@ -40,33 +40,37 @@ class EpisodeTracker:
 
 
 class EpisodeLog:
-    """Collects finished episodes from many actor threads; the trainer drains it at each log step."""
+    """Collects finished episodes from many actor threads; the trainer drains it at each log step. With
+    several `task_names` (a multi-task run) each task's episodes are also reported on their own."""
 
-    def __init__(self, total: int = 0):
+    def __init__(self, total: int = 0, task_names: tuple[str, ...] = ()):
         self._lock = threading.Lock()
-        self._episodes: list[tuple[float, int]] = []
+        self._episodes: list[tuple[int, float, int]] = []  # (task, reward, length)
         self.total = total  # episodes finished over the whole run (restored on resume)
+        self._task_names = task_names if len(task_names) > 1 else ()
 
-    def add(self, episodes: list[tuple[int, float, int]]) -> None:
-        """Takes `(env_index, episode_reward, episode_length)` tuples from an actor."""
+    def add(self, episodes: list[tuple[int, float, int]], task: int = 0) -> None:
+        """Takes `(env_index, episode_reward, episode_length)` tuples from an actor whose envs play `task`."""
         with self._lock:
-            self._episodes.extend((reward, length) for _, reward, length in episodes)
+            self._episodes.extend((task, reward, length) for _, reward, length in episodes)
             self.total += len(episodes)
 
     def drain(self) -> dict[str, float | None]:
-        """Mean reward and length of the episodes that ended since the last drain (None if none did)."""
+        """Mean reward and length of the episodes that ended since the last drain (None if none did), over
+        every task and, in a multi-task run, per task (`episode_reward/<task>`, `episode_length/<task>`,
+        `num_episodes/<task>`)."""
         with self._lock:
             episodes, self._episodes = self._episodes, []
-        if not episodes:
-            return {
-                "episode_reward": None,
-                "episode_length": None,
-                "num_episodes": 0,
-                "total_episodes": self.total,
-            }
-        return {
-            "episode_reward": sum(r for r, _ in episodes) / len(episodes),
-            "episode_length": sum(n for _, n in episodes) / len(episodes),
-            "num_episodes": len(episodes),
-            "total_episodes": self.total,
-        }
+        record = {**_means(episodes, ""), "total_episodes": self.total}
+        for index, name in enumerate(self._task_names):
+            record.update(_means([e for e in episodes if e[0] == index], f"/{name}"))
+        return record
+
+
+def _means(episodes: list[tuple[int, float, int]], suffix: str) -> dict[str, float | None]:
+    count = len(episodes)
+    return {
+        f"episode_reward{suffix}": sum(r for _, r, _ in episodes) / count if count else None,
+        f"episode_length{suffix}": sum(n for _, _, n in episodes) / count if count else None,
+        f"num_episodes{suffix}": count,
+    }

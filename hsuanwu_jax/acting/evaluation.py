@@ -14,9 +14,11 @@ from hsuanwu_jax.acting.stall import StallLimit
 from hsuanwu_jax.acting.watched_env import WatchedEnv
 from hsuanwu_jax.agent.networks import ImpalaNetwork
 from hsuanwu_jax.agent.policy import PolicyFn
+from hsuanwu_jax.config.tasks import task_ids
 from hsuanwu_jax.core.acting_state import ActingState
 from hsuanwu_jax.core.spec import EnvSpec
 from hsuanwu_jax.core.types import CoreState, Params
+from hsuanwu_jax.envs.atari_scores import aggregate_human_normalised, human_normalised
 from hsuanwu_jax.envs.interface import check_obs, check_same_spec, checked_step, env_spec, num_envs_of
 from hsuanwu_jax.envs.making import make_env
 from hsuanwu_jax.envs.vector_env import as_batched_env
@@ -24,11 +26,12 @@ from hsuanwu_jax.runtime.compilation import jit_quick_compile
 
 
 class Evaluator:
-    """Greedy play of given params on the run's test env: `test()` statistics and `record()` videos.
+    """Greedy play of given params on the run's test envs: `test()` statistics and `record()` videos.
 
-    Owns the test env (built from `config` on first use unless one is given) and the PRNG key of the
-    next evaluation (`key`, part of the checkpointed run state). Envs are played through `WatchedEnv`:
-    a step far slower than the others (`StallLimit` of the config) ends the play with a TimeoutError.
+    Owns the test env of each of the run's tasks (built from `config` on first use, unless one is given for a
+    single-task run) and the PRNG key of the next evaluation (`key`, part of the checkpointed run state).
+    Envs are played through `WatchedEnv`: a step far slower than the others (`StallLimit` of the config) ends
+    the play with a TimeoutError.
     """
 
     def __init__(
@@ -45,27 +48,59 @@ class Evaluator:
         self._policies = {True: greedy_policy, False: sample_policy}
         self.key = key
         self._limit = StallLimit.from_config(config)
-        self.env = None if env is None else self._watched(env)
-        if self.env is not None:
-            check_same_spec(env_spec(self.env), spec, "test_env")
+        self.tasks = task_ids(config)
+        self._envs: dict[str, WatchedEnv] = {}  # each task's test env, made on first use
+        if env is not None:
+            if len(self.tasks) > 1:
+                raise ValueError(
+                    f"config field tasks={self.tasks}: a multi-task run makes each task's test env from the "
+                    "config; pass no test_env"
+                )
+            self._envs[self.tasks[0]] = self._watched(env)
+            check_same_spec(env_spec(self._envs[self.tasks[0]]), spec, "test_env")
 
     def test(
-        self, params: Params, should_stop: Callable[[], bool] | None = None, greedy: bool = True
-    ) -> dict[str, float]:
+        self,
+        params: Params,
+        should_stop: Callable[[], bool] | None = None,
+        greedy: bool = True,
+        task: str | None = None,
+    ) -> dict[str, Any]:
         """`num_test_episodes` episodes on the test env, greedy or with actions sampled as the actors do
-        (see `evaluate` for the statistics and for `should_stop`)."""
-        if self.env is None:
-            self.env = self._watched(make_env(self._config, test=True))
-            check_same_spec(env_spec(self.env), self._spec, "test_env")
-        return self._play(
-            params, self.env, self._config["num_test_episodes"], should_stop=should_stop, greedy=greedy
-        )
+        (see `evaluate` for the statistics and for `should_stop`). In a multi-task run, on `task`'s test env,
+        or (None) on each task's: `tasks` then holds each task's statistics (with its human-normalised score
+        for an Atari game), and the aggregate is `episode_reward` (the tasks' mean), `num_episodes` (all),
+        `worst_task` (the lowest human-normalised score, or the lowest return where some task has no
+        reference scores), and for Atari games the median and IQM of the human-normalised scores."""
+        if task is not None or len(self.tasks) == 1:
+            return self._test_task(task or self.tasks[0], params, should_stop, greedy)
+        per_task = {name: self._test_task(name, params, should_stop, greedy) for name in self.tasks}
+        for name, result in per_task.items():
+            normalised = human_normalised(name, result["episode_reward"])
+            if normalised is not None:
+                result["human_normalised"] = normalised
+        returns = {name: result["episode_reward"] for name, result in per_task.items()}
+        ranked = {
+            name: result.get("human_normalised", result["episode_reward"])
+            for name, result in per_task.items()
+        }
+        if any("human_normalised" not in result for result in per_task.values()):
+            ranked = returns
+        return {
+            "episode_reward": float(np.mean(list(returns.values()))),
+            "num_episodes": sum(result["num_episodes"] for result in per_task.values()),
+            "worst_task": min(ranked, key=ranked.get),
+            **aggregate_human_normalised(returns),
+            "tasks": per_task,
+        }
 
-    def record(self, params: Params, num_episodes: int) -> tuple[list[np.ndarray], dict[str, float]]:
-        """Plays `num_episodes` greedy episodes on a fresh one-env test env with EnvPool's renderer; returns
-        the frames (RGB `[H, W, 3]` uint8, one after the reset and one after every step) and the test
-        statistics."""
-        env = self._watched(make_env(self._config, test=True, num_envs=1, render=True))
+    def record(
+        self, params: Params, num_episodes: int, task: str | None = None
+    ) -> tuple[list[np.ndarray], dict[str, float]]:
+        """Plays `num_episodes` greedy episodes on a fresh one-env test env of `task` (default: the run's
+        first) with EnvPool's renderer; returns the frames (RGB `[H, W, 3]` uint8, one after the reset and
+        one after every step) and the test statistics."""
+        env = self._watched(make_env(self._config, test=True, num_envs=1, render=True, task=task))
         frames: list[np.ndarray] = []
         try:
             result = self._play(params, env, num_episodes, after_step=lambda: frames.append(env.render()[0]))
@@ -74,8 +109,22 @@ class Evaluator:
         return frames, result
 
     def close(self) -> None:
-        if self.env is not None:
-            self.env.close()
+        for env in self._envs.values():
+            env.close()
+
+    def _test_task(self, task: str, params: Params, should_stop, greedy: bool) -> dict[str, float]:
+        if task not in self.tasks:
+            raise ValueError(f"task={task!r} is not one of the run's tasks {self.tasks}")
+        if task not in self._envs:
+            self._envs[task] = self._watched(make_env(self._config, test=True, task=task))
+            check_same_spec(env_spec(self._envs[task]), self._spec, f"{task}'s test env")
+        return self._play(
+            params,
+            self._envs[task],
+            self._config["num_test_episodes"],
+            should_stop=should_stop,
+            greedy=greedy,
+        )
 
     def _watched(self, env) -> WatchedEnv:
         return WatchedEnv(as_batched_env(env), self._limit, "the test env")

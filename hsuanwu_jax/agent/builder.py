@@ -20,6 +20,7 @@ from hsuanwu_jax.agent.saved import check_spec, read_export, stats_from_json
 from hsuanwu_jax.agent.update import make_update_fns, rescale_value_head
 from hsuanwu_jax.config.fields import INIT_ONLY_FIELDS, NETWORK_FIELDS
 from hsuanwu_jax.config.settings import Settings
+from hsuanwu_jax.config.tasks import task_ids
 from hsuanwu_jax.core import popart
 from hsuanwu_jax.core.distributions import get_distribution
 from hsuanwu_jax.core.spec import EnvSpec
@@ -65,6 +66,7 @@ def build_agent(settings: Settings, spec: EnvSpec, plan: RunPlan, init_key: jax.
         "action_size": spec.action_size,
         "distribution": spec.distribution,
         **{field: getattr(settings, field) for field in NETWORK_FIELDS},
+        "num_tasks": len(task_ids(settings.config)),
     }
     if not spec.is_discrete:
         network_args["action_bounds"] = tuple(
@@ -114,7 +116,8 @@ def initial_params(
     and the PopArt statistics with `popart` (the export's, or fresh ones). An export's value head trained
     with PopArt is rescaled to output plain values when this run has no PopArt."""
     path = settings.init_model_path
-    fresh_stats = popart.initial_stats() if settings.popart else None
+    num_tasks = network_args["num_tasks"]
+    fresh_stats = popart.initial_stats(num_tasks) if settings.popart else None
     if not path:
         return init_params(network, spec, key), fresh_stats
     exported, exported_spec, params, metadata = read_export(path)
@@ -138,4 +141,4 @@ def initial_params(
         return params, fresh_stats
     if settings.popart:
         return params, exported_stats
-    return rescale_value_head(params, exported_stats, popart.initial_stats()), None
+    return rescale_value_head(params, exported_stats, popart.initial_stats(num_tasks)), None

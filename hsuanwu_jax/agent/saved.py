@@ -149,11 +149,14 @@ def read_export(path: str) -> tuple[ImpalaNetwork, EnvSpec, Params, dict[str, An
     return network, spec, params, metadata
 
 
-def stats_to_json(stats: PopArtStats | None) -> dict[str, float] | None:
-    return None if stats is None else {name: float(value) for name, value in stats._asdict().items()}
+def stats_to_json(stats: PopArtStats | None) -> dict[str, float | list[float]] | None:
+    """Each statistic as a float, or a list of one per task (multi-task PopArt)."""
+    if stats is None:
+        return None
+    return {name: np.asarray(value, np.float64).tolist() for name, value in stats._asdict().items()}
 
 
-def stats_from_json(data: dict[str, float] | None) -> PopArtStats | None:
+def stats_from_json(data: dict[str, float | list[float]] | None) -> PopArtStats | None:
     """The PopArt statistics an export stores (None: trained without PopArt). Exports written before
     the variance was kept (2026-11-25) hold the second moment instead: the variance is derived from it;
     those written before the reward range was kept (2026-11-26) start it at 0, as a fresh run does."""
@@ -161,4 +164,4 @@ def stats_from_json(data: dict[str, float] | None) -> PopArtStats | None:
         return None
     variance = data["variance"] if "variance" in data else data["second_moment"] - data["mean"] ** 2
     reward_range = (data.get("reward_min", 0.0), data.get("reward_max", 0.0))
-    return PopArtStats(*(jnp.float32(x) for x in (data["mean"], variance, *reward_range)))
+    return PopArtStats(*(jnp.asarray(x, jnp.float32) for x in (data["mean"], variance, *reward_range)))

@@ -21,6 +21,7 @@ def default_config() -> ml_collections.ConfigDict:
 def _environment(cfg: ml_collections.ConfigDict) -> None:
     # Environment (EnvPool).
     cfg.env_id = "CartPole-v1"  # any id in envpool.list_all_envs()
+    cfg.tasks = ()  # EnvPool ids learned together by one agent (one obs shape and action set); (): env_id
     cfg.env_kwargs = ml_collections.ConfigDict()  # extra envpool.make arguments, e.g. episodic_life
     cfg.test_env_kwargs = ml_collections.ConfigDict()  # overrides of env_kwargs for test()
     cfg.seed = 1  # seeds params, actions and envs (env i of the run gets seed + i)

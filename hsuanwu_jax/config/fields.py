@@ -29,6 +29,7 @@ INIT_ONLY_FIELDS = ("weight_init", "initial_action_std")
 # other values. The network's, but those that only choose the initial params.
 STATE_SHAPE_FIELDS = (
     "env_id",
+    "tasks",
     *(field for field in NETWORK_FIELDS if field not in INIT_ONLY_FIELDS),
     "num_actors",
     "popart",

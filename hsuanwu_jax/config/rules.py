@@ -43,6 +43,14 @@ def _number(low: float, high: float = math.inf, optional: bool = False):
 
 RULES = {
     "env_id": (lambda v: isinstance(v, str) and v != "", "a non-empty EnvPool task id"),
+    "tasks": (
+        lambda v: (
+            isinstance(v, (list, tuple))
+            and all(isinstance(t, str) and t for t in v)
+            and len(set(v)) == len(v) != 1
+        ),
+        "a list of two or more different EnvPool task ids, or () for env_id alone",
+    ),
     "env_kwargs": (lambda v: isinstance(v, Mapping), "a mapping of envpool.make arguments"),
     "test_env_kwargs": (lambda v: isinstance(v, Mapping), "a mapping of envpool.make arguments"),
     "seed": (_non_negative_int, "an integer >= 0"),
@@ -154,4 +162,16 @@ def check_relations(fields: dict) -> None:
         raise ValueError(
             f"config field value_network='separate' needs encoder='mlp' without use_lstm (got encoder="
             f"{fields['encoder']!r}, use_lstm={fields['use_lstm']}): set value_network='shared' or 'auto'"
+        )
+
+
+def check_tasks(fields: dict, num_processes: int) -> None:
+    """A multi-task run's actor threads (over every process) must spread evenly over its tasks."""
+    tasks, actors = fields["tasks"], fields["num_actors"] * num_processes
+    if tasks and actors % len(tasks):
+        per_process = "" if num_processes == 1 else f" x {num_processes} processes"
+        raise ValueError(
+            f"config field tasks holds {len(tasks)} tasks, which num_actors={fields['num_actors']}{per_process} "
+            f"actor threads cannot share evenly (each thread steps one task's envs): use a multiple of "
+            f"{len(tasks)} actor threads in all"
         )

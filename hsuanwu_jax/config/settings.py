@@ -18,7 +18,7 @@ from hsuanwu_jax.config.defaults import default_config
 from hsuanwu_jax.config.fields import resolve_network_choices
 from hsuanwu_jax.config.hsuanwu_tree import is_hsuanwu_tree, translate
 from hsuanwu_jax.config.loading import to_config_dict
-from hsuanwu_jax.config.rules import RULES, check_relations
+from hsuanwu_jax.config.rules import RULES, check_relations, check_tasks
 from hsuanwu_jax.core.spec import EnvFacts
 
 MAX_UPDATES = 2**31 - 1  # updates a run can count (int32 in the jitted learning-rate schedule)
@@ -33,6 +33,7 @@ class Settings:
 
     config: Mapping[str, Any]
     env_id: str
+    tasks: tuple[str, ...]
     env_kwargs: Mapping[str, Any]
     test_env_kwargs: Mapping[str, Any]
     seed: int
@@ -132,6 +133,7 @@ def validate(cfg, num_processes: int = 1, env: EnvFacts = NO_ENV_FACTS) -> Setti
         if not check(merged[name]):
             raise ValueError(f"config field {name}={merged[name]!r} is invalid: expected {accepted}")
     check_relations(merged)
+    check_tasks(merged, num_processes)
     steps_per_update = merged["num_steps"] * merged["batch_size"] * num_processes
     num_updates = math.ceil(merged["num_train_steps"] / steps_per_update)
     if num_updates > MAX_UPDATES:  # the learning-rate schedule counts updates in int32
@@ -141,7 +143,7 @@ def validate(cfg, num_processes: int = 1, env: EnvFacts = NO_ENV_FACTS) -> Setti
             f"(num_train_steps <= {MAX_UPDATES * steps_per_update:,})"
         )
     typed = {name: merged[name] for name in CONFIG_FIELDS}
-    for name in ("mlp_hidden_sizes", "learner_device_ids"):
+    for name in ("mlp_hidden_sizes", "learner_device_ids", "tasks"):
         typed[name] = None if typed[name] is None else tuple(typed[name])
     typed.update(resolve_network_choices(merged))
     return Settings(

@@ -6,10 +6,13 @@ from __future__ import annotations
 import difflib
 import functools
 import os
+import warnings
 from collections.abc import Mapping
 from typing import Any
 
 import envpool
+
+from hsuanwu_jax.config.tasks import task_ids
 
 
 @functools.cache
@@ -56,10 +59,7 @@ def check_env_kwargs(env_id: str, kwargs: Mapping[str, Any], field: str) -> None
                 f"{field}[{key!r}]={value!r} has the wrong type for {env_id}: expected a "
                 f"{type(default).__name__} like its default {default!r}"
             )
-    if (
-        envpool.registration.registry.specs[env_id][0].startswith("envpool.atari")
-        and kwargs.get("noop_max") == 0
-    ):
+    if _is_atari(env_id) and kwargs.get("noop_max") == 0:
         raise ValueError(
             f"{field}['noop_max']=0 crashes EnvPool 1.2.5 on Atari: use noop_max=1 for no no-op starts"
         )
@@ -79,12 +79,43 @@ def _same_kind(value, default) -> bool:
 
 
 def check_env_config(cfg: Mapping[str, Any]) -> None:
-    """Checks the config's env fields before any env is made: `env_id`, `env_kwargs`, and `env_kwargs`
-    with `test_env_kwargs` over them (what test() will make)."""
-    check_env_id(cfg["env_id"])
+    """Checks the config's env fields before any env is made: each task's id (`env_id`, or every one of
+    `tasks`), `env_kwargs`, and `env_kwargs` with `test_env_kwargs` over them (what test() will make); the
+    tasks of a multi-task run must share one observation space and one action space."""
     kwargs = dict(cfg.get("env_kwargs") or {})
-    check_env_kwargs(cfg["env_id"], kwargs, "env_kwargs")
-    check_env_kwargs(cfg["env_id"], dict(cfg.get("test_env_kwargs") or {}), "test_env_kwargs")
+    for env_id in task_ids(cfg):
+        check_env_id(env_id)
+        check_env_kwargs(env_id, kwargs, "env_kwargs")
+        check_env_kwargs(env_id, dict(cfg.get("test_env_kwargs") or {}), "test_env_kwargs")
+    if cfg.get("tasks"):
+        _check_same_spaces(cfg["tasks"], kwargs)
+
+
+def _check_same_spaces(tasks, kwargs: Mapping[str, Any]) -> None:
+    """One network acts in every task: refuse tasks whose observations or actions differ, naming them."""
+    spaces = {}
+    for env_id in tasks:
+        with warnings.catch_warnings():  # EnvPool's float64 bounds for float32 Boxes (as in making.py)
+            warnings.filterwarnings("ignore", message=".*precision lowered by casting", category=UserWarning)
+            spec = envpool.make_spec(env_id, **kwargs)
+            spaces[env_id] = (spec.observation_space, spec.action_space)
+    first = tasks[0]
+    for env_id in tasks[1:]:
+        for index, kind in enumerate(("observation", "action")):
+            if spaces[env_id][index] != spaces[first][index]:
+                hint = (
+                    ": Atari games share one action set with env_kwargs full_action_space=True (18 actions)"
+                    if kind == "action" and _is_atari(env_id)
+                    else ""
+                )
+                raise ValueError(
+                    f"config field tasks: {env_id}'s {kind} space {spaces[env_id][index]} differs from "
+                    f"{first}'s {spaces[first][index]}; one agent needs the same spaces in every task{hint}"
+                )
+
+
+def _is_atari(env_id: str) -> bool:
+    return envpool.registration.registry.specs[env_id][0].startswith("envpool.atari")
 
 
 def check_renderable(env_id: str) -> None:

@@ -8,6 +8,7 @@ from typing import Any
 
 import envpool
 
+from hsuanwu_jax.config.tasks import actor_tasks, task_ids
 from hsuanwu_jax.envs.config_checks import check_env_config, check_renderable
 
 TEST_SEED_OFFSET = 1_000_003  # test envs never share a seed with a training env
@@ -20,14 +21,17 @@ def make_env(
     *,
     num_envs: int | None = None,
     render: bool = False,
+    task: str | None = None,
 ):
     """EnvPool envs for a config.
 
     For training, a list of `num_actors` envs with `num_envs` envs each (one per actor thread),
     seeded `seed + i` for the i-th env of the whole run: in a multi-host run process p's envs come
     after those of processes 0..p-1 (`process_index`, default the config's `process_id` or 0; this
-    function never starts JAX, so it can run before `jax.distributed` joins). With `test=True`, one env of
-    `num_test_episodes` envs that runs one greedy episode each; `env_kwargs` apply to both, and
+    function never starts JAX, so it can run before `jax.distributed` joins). In a multi-task run (`tasks`)
+    each thread's env plays its task (`config.tasks.actor_tasks`). With `test=True`, one env of
+    `num_test_episodes` envs of `task` (default: the run's first) that runs one greedy episode each;
+    `env_kwargs` apply to both, and
     `test_env_kwargs` override them for testing (e.g. no episodic life, unclipped rewards). A test env
     can instead have `num_envs` envs, and with `render=True` its `render()` returns RGB frames
     `[num_envs, H, W, 3]` uint8 (classic control and Atari; MuJoCo needs an OpenGL context, MUJOCO_GL).
@@ -36,20 +40,24 @@ def make_env(
     kwargs = dict(cfg.get("env_kwargs") or {})
     if test:
         kwargs.update(cfg.get("test_env_kwargs") or {})
+        task = task or task_ids(cfg)[0]
+        if task not in task_ids(cfg):
+            raise ValueError(f"task={task!r} is not one of the run's tasks {task_ids(cfg)}")
         if render:
-            check_renderable(cfg["env_id"])
+            check_renderable(task)
             kwargs["render_mode"] = "rgb_array"
         n = int(num_envs or cfg["num_test_episodes"])
-        return make_envpool(cfg["env_id"], n, cfg["env_threads"], int(cfg["seed"]) + TEST_SEED_OFFSET, kwargs)
-    if render or num_envs is not None:
+        return make_envpool(task, n, cfg["env_threads"], int(cfg["seed"]) + TEST_SEED_OFFSET, kwargs)
+    if render or num_envs is not None or task is not None:
         raise ValueError(
-            "num_envs and render apply to test envs (test=True); training envs follow the config"
+            "num_envs, render and task apply to test envs (test=True); training envs follow the config"
         )
     n, actors = int(cfg["num_envs"]), int(cfg["num_actors"])
     if process_index is None:
         process_index = cfg.get("process_id") or 0
     first = int(cfg["seed"]) + process_index * actors * n
-    return [make_envpool(cfg["env_id"], n, cfg["env_threads"], first + k * n, kwargs) for k in range(actors)]
+    tasks = [task_ids(cfg)[index] for index in actor_tasks(cfg, process_index)]
+    return [make_envpool(tasks[k], n, cfg["env_threads"], first + k * n, kwargs) for k in range(actors)]
 
 
 def make_envpool(env_id: str, num_envs: int, num_threads: int, seed: int, kwargs: dict):

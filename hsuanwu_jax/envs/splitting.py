@@ -21,6 +21,11 @@ def actor_envs(train_env, cfg: Mapping[str, Any], process_index: Callable[[], in
     if train_env is None:
         envs = make_env(cfg, process_index=process_index())
         return envs, envs
+    if cfg.get("tasks"):
+        raise ValueError(
+            f"config field tasks={tuple(cfg['tasks'])}: a multi-task run makes each actor's envs for its task "
+            "from the config; pass no train_env"
+        )
     if isinstance(train_env, (list, tuple)):
         return list(train_env), []
     if cfg["num_actors"] > 1:

@@ -12,6 +12,8 @@ from hsuanwu_jax.agent.policy import make_policy_fn
 from hsuanwu_jax.agent.saved import check_spec, read_export, stats_from_json, stats_to_json, write_export
 from hsuanwu_jax.config.defaults import DEFAULT_COMPILE_CACHE
 from hsuanwu_jax.config.settings import Settings
+from hsuanwu_jax.config.tasks import task_ids
+from hsuanwu_jax.core import popart
 from hsuanwu_jax.core.acting_state import ActingState
 from hsuanwu_jax.core.distributions import get_distribution
 from hsuanwu_jax.core.popart import PopArtStats
@@ -53,7 +55,9 @@ class Policy:
     action): pass back what the previous call returned, or None at the start of an episode.
     Actions are greedy (the distribution's mode) unless `greedy=False` was given to `load_policy`.
     `value_stats`: the PopArt statistics the value head's outputs are normalised by (None without PopArt;
-    with them the value is `popart.std(value_stats) * output + value_stats.mean`).
+    with them the value is `popart.std(value_stats) * output + value_stats.mean`). `tasks`: the tasks the
+    export learned (one policy for all; a value output each, and with PopArt statistics `[K]` each), or the
+    one `load_policy` was given (its value output's statistics).
     """
 
     def __init__(
@@ -64,8 +68,10 @@ class Policy:
         greedy: bool,
         seed: int,
         value_stats: PopArtStats | None = None,
+        tasks: tuple[str, ...] = (),
     ):
         self.network, self.spec, self.params, self.value_stats = network, spec, params, value_stats
+        self.tasks = tasks
         self._policy_fn = make_policy_fn(network, get_distribution(network.distribution), greedy=greedy)
         self._key = jax.random.PRNGKey(seed)
 
@@ -100,12 +106,27 @@ class Policy:
 
 
 def load_policy(
-    path: str, env=None, *, greedy: bool = True, seed: int = 0, compile_cache_dir: str = DEFAULT_COMPILE_CACHE
+    path: str,
+    env=None,
+    *,
+    greedy: bool = True,
+    seed: int = 0,
+    compile_cache_dir: str = DEFAULT_COMPILE_CACHE,
+    task: str | None = None,
 ) -> Policy:
     """The policy in export `path`; with `env`, first checks that its spaces match the export's.
-    `compile_cache_dir` is where compiled programs are kept across processes ("": nowhere)."""
+    `compile_cache_dir` is where compiled programs are kept across processes ("": nowhere). For an export
+    of a multi-task run, `task` (one of its tasks) picks that task's value statistics."""
     use_compile_cache(compile_cache_dir)
     network, spec, params, metadata = read_export(path)
     if env is not None:
         check_spec(spec, env_spec(as_batched_env(env)), f"export {path!r}")
-    return Policy(network, spec, params, greedy, seed, stats_from_json(metadata.get("value_stats")))
+    tasks = task_ids(metadata["config"]) if isinstance(metadata.get("config"), dict) else ()
+    stats = stats_from_json(metadata.get("value_stats"))
+    if task is not None:
+        if task not in tasks:
+            raise ValueError(f"task={task!r} is not one of export {path!r}'s tasks {tasks}")
+        if stats is not None and len(tasks) > 1:
+            stats = popart.for_samples(stats, np.int32(tasks.index(task)))
+        tasks = (task,)
+    return Policy(network, spec, params, greedy, seed, stats, tasks)

@@ -17,6 +17,11 @@ def format_progress(record: dict[str, Any]) -> str:
     )
     if record.get("test_episode_reward") is not None:
         line += f" | test {record['test_episode_reward']:.2f}"
+    worst = record.get("test_worst_task")  # a multi-task run's test: its worst task too
+    if worst is not None:
+        normalised = record.get(f"test_human_normalised/{worst}")
+        score = record[f"test_episode_reward/{worst}"] if normalised is None else normalised
+        line += f" (worst {worst} {score:.2f}{' human-normalised' if normalised is not None else ''})"
     return line
 
 

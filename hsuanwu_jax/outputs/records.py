@@ -20,9 +20,32 @@ def metrics_entropy(metrics) -> float:
 
 
 def metrics_record(
-    metrics, env_steps: int, updates: int, episodes: EpisodeLog, lags: list[int], steps: int, seconds: float
+    metrics,
+    env_steps: int,
+    updates: int,
+    episodes: EpisodeLog,
+    lags: list[int],
+    steps: int,
+    seconds: float,
+    task_steps: dict[str, int] | None = None,
 ) -> dict[str, Any]:
-    """One log line: counters, speed, episode statistics, losses and the policy lags since the last line."""
+    """One log line: counters, speed, episode statistics, losses and the policy lags since the last line. In
+    a multi-task run (`task_steps`: each task's env steps learned from since the last line), each task's
+    share of them (`env_steps_share/<task>`) and PopArt statistics (`value_mean/<task>`, `value_std/<task>`)."""
+    value_stats = {}
+    for name in ("value_mean", "value_std"):
+        if name in metrics:
+            values = np.atleast_1d(np.asarray(metrics[name], np.float64))
+            if task_steps is None:
+                value_stats[name] = float(values[0])
+            else:
+                value_stats.update(
+                    {f"{name}/{task}": float(v) for task, v in zip(task_steps, values, strict=True)}
+                )
+    shares = {}
+    if task_steps is not None:
+        learned = max(sum(task_steps.values()), 1)
+        shares = {f"env_steps_share/{task}": count / learned for task, count in task_steps.items()}
     return {
         "step": env_steps,
         "updates": updates,
@@ -34,7 +57,8 @@ def metrics_record(
         "entropy": metrics_entropy(metrics),
         "policy_kl": float(metrics["policy_kl"]) / max(float(metrics["num_transitions"]), 1.0),
         "grad_norm": float(metrics["grad_norm"]),
-        **{name: float(metrics[name]) for name in ("value_mean", "value_std") if name in metrics},
+        **value_stats,
+        **shares,
         "policy_lag_mean": float(np.mean(lags)) if lags else 0.0,
         "policy_lag_max": max(lags, default=0),
         "policy_lag_counts": np.bincount(lags).tolist() if lags else [],  # [k]: rollouts k updates old

@@ -18,6 +18,7 @@ from hsuanwu_jax.acting.episodes import EpisodeLog
 from hsuanwu_jax.acting.evaluation import Evaluator
 from hsuanwu_jax.agent.builder import Agent, build_agent
 from hsuanwu_jax.config.settings import NO_ENV_FACTS, Settings, validate
+from hsuanwu_jax.config.tasks import actor_tasks, task_ids
 from hsuanwu_jax.core.spec import EnvFacts, EnvSpec
 from hsuanwu_jax.envs.interface import check_actor_envs
 from hsuanwu_jax.parallel.hosts import initialize_distributed, is_primary
@@ -106,12 +107,13 @@ def assemble_run(settings: Settings, envs: list, test_env, owned: list) -> RunPa
         settings.config, spec, agent.network, agent.greedy_policy, agent.sample_policy, test_key, test_env
     )
     learner = Learner(agent.update, plan.mesh, agent.initial_state, plan.actor_device)
-    episodes = EpisodeLog()
+    episodes = EpisodeLog(task_names=task_ids(settings.config))
     core_state = agent.network.initial_core_state
     actors = make_actors(
         plan.actor_mode,
         envs,
         actor_keys,
+        tasks=actor_tasks(settings.config, jax.process_index()),
         spec=spec,
         policy_fn=agent.sample_policy,
         initial_core_state=core_state(settings.num_envs),

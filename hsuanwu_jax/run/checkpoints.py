@@ -61,7 +61,8 @@ class RunCheckpoints:
         }
         if run.learner.value_stats is not None:
             reward_range = (run.learner.value_stats.reward_min, run.learner.value_stats.reward_max)
-            metadata["popart_reward_range"] = [float(fetch(x)) for x in reward_range]
+            # floats, or a list per task in a multi-task run
+            metadata["popart_reward_range"] = [np.asarray(fetch(x)).tolist() for x in reward_range]
         self._checkpointer.save(run.env_steps, _to_tree(run), metadata)
 
     def restore_newest(self, template: RunState) -> RunState | None:
@@ -148,7 +149,8 @@ def _to_tree(run: RunState) -> dict[str, Any]:
 
 def _from_tree(tree: dict[str, Any], metadata: dict[str, Any], template: RunState) -> RunState:
     """The RunState of a restored `_to_tree` layout and its metadata; the PopArt statistics' reward range
-    (none kept before 2026-11-26: a fresh run's 0, 0) placed like `template`'s."""
+    (none kept before 2026-11-26: a fresh run's 0, 0) placed like `template`'s (one per task in a multi-task
+    run)."""
     value_stats = None
     if "value_stats" in tree:
         fresh = template.learner.value_stats
@@ -157,7 +159,9 @@ def _from_tree(tree: dict[str, Any], metadata: dict[str, Any], template: RunStat
             tree["value_stats"].mean,
             tree["value_stats"].variance,
             *(
-                jax.make_array_from_process_local_data(like.sharding, np.float32(value))
+                jax.make_array_from_process_local_data(
+                    like.sharding, np.broadcast_to(np.float32(value), like.shape).copy()
+                )
                 for like, value in zip((fresh.reward_min, fresh.reward_max), reward_range, strict=True)
             ),
         )

@@ -176,6 +176,7 @@ class TrainingLoop:
             while True:
                 version = learner.update_step()
                 log.lags.extend(version - v for v in versions)
+                log.count_tasks(batch.task)
                 with log.stages.time("update_dispatch"):
                     metrics = learner.dispatch(batch)
                 learned, learner.env_steps = batch, learner.env_steps + settings.steps_per_update
@@ -228,7 +229,11 @@ class TrainingLoop:
             result = self._evaluator.test(self._learner.actor_params(), should_stop=stop_requested)
         except EvaluationStopped:
             return {}
-        return {f"test_{k}": v for k, v in result.items()}
+        per_task = result.pop("tasks", {})
+        return {
+            **{f"test_{k}": v for k, v in result.items()},
+            **{f"test_{k}/{task}": v for task, stats in per_task.items() for k, v in stats.items()},
+        }
 
     def _check_finite(self, metrics, batch: Trajectory) -> None:
         """Stops training on a non-finite loss or gradient, naming the update and what the batch held."""

@@ -7,9 +7,12 @@ import time
 from collections.abc import Callable
 from typing import Any
 
+import numpy as np
+
 from hsuanwu_jax.acting.batches import StageTimes
 from hsuanwu_jax.acting.episodes import EpisodeLog
 from hsuanwu_jax.config.settings import Settings
+from hsuanwu_jax.config.tasks import task_ids
 from hsuanwu_jax.outputs.progress import Progress
 from hsuanwu_jax.outputs.records import metrics_record
 from hsuanwu_jax.outputs.sinks import MetricSinks
@@ -45,10 +48,20 @@ class RunLog:
         self._started = self._last_time = self._now = time.perf_counter()
         self._last_steps = env_steps
         self.lags: list[int] = []  # policy lags of the rollouts learned from since the last line
+        tasks = task_ids(settings.config)
+        # env steps of each task learned from since the last line (multi-task runs; None: one task)
+        self._task_steps = dict.fromkeys(tasks, 0) if len(tasks) > 1 else None
         self.stages = StageTimes()
         self.last_record: dict[str, Any] = {}
         self._actor_seconds = actor_seconds
         self._actor_totals = actor_seconds()
+
+    def count_tasks(self, batch_tasks: np.ndarray) -> None:
+        """Counts a batch's env steps per task, from its `task` indices `[T+1, B]` (entry 0 starts no step)."""
+        if self._task_steps is not None:
+            counts = np.bincount(np.asarray(batch_tasks)[1:].ravel(), minlength=len(self._task_steps))
+            for name, count in zip(self._task_steps, counts, strict=True):
+                self._task_steps[name] += int(count)
 
     def advance(self, env_steps: int) -> None:
         if self.primary:
@@ -58,7 +71,9 @@ class RunLog:
         """The record of a log line at `env_steps`, from the update's `metrics` and the interval's counts."""
         self._now = time.perf_counter()
         seconds, steps = self._now - self._last_time, env_steps - self._last_steps
-        record = metrics_record(metrics, env_steps, updates, episodes, self.lags, steps, seconds)
+        record = metrics_record(
+            metrics, env_steps, updates, episodes, self.lags, steps, seconds, self._task_steps
+        )
         record["time"] = self._now - self._started
         record.update(COMPILE_STATS.totals())  # this process's, since it started
         totals = self._actor_seconds()
@@ -78,6 +93,8 @@ class RunLog:
     def interval_done(self, env_steps: int) -> None:
         """A log step passed (on every process): the next line's interval starts at `env_steps`."""
         self._last_steps, self.lags = env_steps, []
+        if self._task_steps is not None:
+            self._task_steps = dict.fromkeys(self._task_steps, 0)
 
     def close(self) -> None:
         if self.primary:

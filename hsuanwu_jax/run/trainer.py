@@ -112,19 +112,22 @@ class DistributedTrainer:
                 print(f"model export: {self.export_path}", flush=True)
         return self._last_record
 
-    def test(self, greedy: bool = True) -> dict[str, float]:
+    def test(self, greedy: bool = True, task: str | None = None) -> dict[str, Any]:
         """Greedy episodes on the test env: `num_test_episodes` of them, one per test env where possible;
         `greedy=False` samples actions as the actors do. Returns `episode_reward` (mean), `episode_reward_std`,
-        `_min`, `_max`, `episode_length` (mean) and `num_episodes`."""
-        return self._evaluator.test(self.actor_params(), greedy=greedy)
+        `_min`, `_max`, `episode_length` (mean) and `num_episodes`. A multi-task run plays every task (or
+        only `task`): `tasks` holds each one's statistics, beside the aggregate (`Evaluator.test`)."""
+        return self._evaluator.test(self.actor_params(), greedy=greedy, task=task)
 
-    def record(self, path: str, num_episodes: int = 1, fps: float = 25.0) -> dict[str, Any]:
-        """Plays `num_episodes` greedy episodes on one fresh test env and writes them as a video to
-        `path` (.gif, or .mp4 with imageio-ffmpeg installed), frames from EnvPool's renderer (RGB;
-        for Atari the emulator's screen). Returns `path`, `num_frames` and the test statistics
-        (`episode_reward`, ...). In a notebook: `IPython.display.Image(path)` shows a GIF."""
+    def record(
+        self, path: str, num_episodes: int = 1, fps: float = 25.0, task: str | None = None
+    ) -> dict[str, Any]:
+        """Plays `num_episodes` greedy episodes on one fresh test env (of `task` in a multi-task run; default
+        its first) and writes them as a video to `path` (.gif, or .mp4 with imageio-ffmpeg installed), frames
+        from EnvPool's renderer (RGB; for Atari the emulator's screen). Returns `path`, `num_frames` and the
+        test statistics (`episode_reward`, ...). In a notebook: `IPython.display.Image(path)` shows a GIF."""
         check_video_path(path)
-        frames, result = self._evaluator.record(self.actor_params(), num_episodes)
+        frames, result = self._evaluator.record(self.actor_params(), num_episodes, task)
         write_video(path, frames, fps)
         return {"path": path, "num_frames": len(frames), **result}
 

@@ -1,0 +1,36 @@
+"""Human-normalised Atari scores and their aggregates, against the published table and a loop written here."""
+
+import numpy as np
+import pytest
+
+from hsuanwu_jax.envs.atari_scores import (
+    REFERENCE_SCORES,
+    aggregate_human_normalised,
+    human_normalised,
+    interquartile_mean,
+)
+
+
+def test_scores_are_normalised_by_random_and_human_play():
+    # Pong: random -20.7, human 14.6 (Mnih et al. 2015's table as DQN Zoo lists it)
+    assert human_normalised("Pong-v5", -20.7) == 0.0
+    assert human_normalised("Pong-v5", 14.6) == pytest.approx(1.0)
+    assert human_normalised("Pong-v5", 21.0) == pytest.approx((21.0 + 20.7) / 35.3)
+    assert human_normalised("Breakout-v5", 216.0) == pytest.approx((216.0 - 1.7) / 28.8)
+    assert human_normalised("CartPole-v1", 500.0) is None
+    assert len(REFERENCE_SCORES) == 57 and all(human != random for random, human in REFERENCE_SCORES.values())
+
+
+@pytest.mark.parametrize("n", [1, 2, 3, 4, 5, 6, 7, 9, 57])
+def test_the_interquartile_mean_drops_a_quarter_at_each_end(n):
+    values = np.random.default_rng(n).normal(size=n) * 10.0
+    kept = sorted(values.tolist())[n // 4 : n - n // 4]  # floor(n / 4) from each end, as rliable's IQM
+    assert interquartile_mean(values) == pytest.approx(sum(kept) / len(kept), rel=1e-12)
+
+
+def test_the_aggregate_is_over_every_game_or_not_at_all():
+    scores = {"Pong-v5": 14.6, "Breakout-v5": 1.7, "Boxing-v5": 12.1, "Qbert-v5": 163.9}  # 1, 0, 1, 0
+    assert aggregate_human_normalised(scores) == pytest.approx(
+        {"human_normalised_median": 0.5, "human_normalised_iqm": 0.5}
+    )
+    assert aggregate_human_normalised({**scores, "CartPole-v1": 500.0}) == {}

@@ -1,0 +1,95 @@
+"""A run over several tasks: actors assigned to tasks, rollouts tagged with their task, per-task PopArt
+statistics and metrics, checkpoints and exports that keep them; bad task lists refused before any thread."""
+
+import json
+
+import numpy as np
+import pytest
+from helpers import tiny_config
+
+from hsuanwu_jax import DistributedTrainer, load_policy
+from hsuanwu_jax.config.tasks import actor_tasks
+from hsuanwu_jax.outputs.progress import format_progress
+from hsuanwu_jax.outputs.records import read_metrics
+
+TASKS = ("CartPole-v0", "CartPole-v1")  # one observation and action space, two time limits (200 and 500)
+
+
+def two_task_config(tmp_path, **overrides):
+    return tiny_config(tmp_path, tasks=TASKS, popart=True, log_every=200, **overrides)
+
+
+def test_actor_threads_spread_evenly_over_the_tasks_of_every_process():
+    cfg = {"env_id": "CartPole-v1", "tasks": ("a", "b", "c"), "num_actors": 3}
+    assert actor_tasks(cfg, 0) == [0, 1, 2] and actor_tasks(cfg, 1) == [0, 1, 2]
+    cfg = {"env_id": "CartPole-v1", "tasks": ("a", "b"), "num_actors": 1}  # two processes, one thread each
+    assert actor_tasks(cfg, 0) == [0] and actor_tasks(cfg, 1) == [1]
+    assert actor_tasks({"env_id": "CartPole-v1", "tasks": (), "num_actors": 2}, 0) == [0, 0]
+
+
+def test_a_two_task_run_learns_both_with_per_task_statistics_and_resumes(tmp_path):
+    trainer = DistributedTrainer(cfgs=two_task_config(tmp_path, checkpoint_every=1_000))
+    assert [actor.task for actor in trainer.actors] == [0, 1]
+    assert [actor.env.spec.config.max_episode_steps for actor in trainer.actors] == [200, 500]  # each its task
+    trainer.train()
+    stats = trainer.learner.state.value_stats
+    assert np.shape(stats.mean) == (2,)
+    records = read_metrics(f"{tmp_path}/metrics.jsonl")
+    last = records[-1]
+    for task in TASKS:
+        assert last[f"num_episodes/{task}"] >= 0 and f"episode_reward/{task}" in last
+        assert 0.0 < last[f"env_steps_share/{task}"] < 1.0
+        assert np.isfinite(last[f"value_mean/{task}"]) and last[f"value_std/{task}"] > 0
+    assert sum(last[f"env_steps_share/{task}"] for task in TASKS) == pytest.approx(1.0)
+    # both tasks' episodes counted: CartPole episodes of a random policy end within ~20-40 steps
+    assert all(sum(r.get(f"num_episodes/{task}", 0) for r in records) > 0 for task in TASKS)
+    result = trainer.test()
+    assert set(result["tasks"]) == set(TASKS) and result["worst_task"] in TASKS
+    assert result["num_episodes"] == sum(r["num_episodes"] for r in result["tasks"].values()) == 6
+    returns = [r["episode_reward"] for r in result["tasks"].values()]
+    assert result["episode_reward"] == pytest.approx(np.mean(returns))
+    assert result["worst_task"] == TASKS[int(np.argmin(returns))]
+    assert "human_normalised_median" not in result  # CartPole has no human reference
+    assert set(trainer.test(task="CartPole-v0")) >= {"episode_reward", "num_episodes"}
+    with pytest.raises(ValueError, match="task='Pong-v5' is not one of the run's tasks"):
+        trainer.test(task="Pong-v5")
+    trainer.save(f"{tmp_path}/export")
+    exported = json.loads((tmp_path / "export" / "model.json").read_text())
+    assert len(exported["value_stats"]["mean"]) == 2
+    policy = load_policy(f"{tmp_path}/export")
+    assert policy.tasks == TASKS
+    np.testing.assert_allclose(policy.value_stats.mean, np.asarray(stats.mean), rtol=1e-6)
+    second = load_policy(f"{tmp_path}/export", task="CartPole-v1")
+    assert second.tasks == ("CartPole-v1",) and np.ndim(second.value_stats.mean) == 0
+    np.testing.assert_allclose(float(second.value_stats.variance), float(stats.variance[1]), rtol=1e-6)
+    obs = np.zeros((3, 4), np.float32)
+    np.testing.assert_array_equal(policy(obs)[0], second(obs)[0])  # one policy for every task
+    with pytest.raises(ValueError, match="task='Pong-v5' is not one of export"):
+        load_policy(f"{tmp_path}/export", task="Pong-v5")
+
+    # Resumed from its checkpoint: the same per-task statistics, then on to a longer target.
+    resumed = DistributedTrainer(
+        cfgs=two_task_config(tmp_path, checkpoint_every=1_000, num_train_steps=3_000, test_every=1_000)
+    )
+    restored = resumed.learner.state.value_stats
+    for field in ("mean", "variance", "reward_min", "reward_max"):
+        np.testing.assert_array_equal(np.asarray(getattr(restored, field)), np.asarray(getattr(stats, field)))
+    resumed.train()
+    tested = [r for r in read_metrics(f"{tmp_path}/metrics.jsonl") if "test_episode_reward" in r]
+    assert tested and all(f"test_episode_reward/{task}" in tested[-1] for task in TASKS)
+    worst = tested[-1]["test_worst_task"]
+    assert f"(worst {worst} {tested[-1][f'test_episode_reward/{worst}']:.2f})" in format_progress(tested[-1])
+
+
+@pytest.mark.parametrize(
+    "overrides, message",
+    [
+        ({"tasks": ("CartPole-v1",)}, "config field tasks=('CartPole-v1',) is invalid"),
+        ({"tasks": ("CartPole-v0", "CartPole-v1"), "num_actors": 3}, "which num_actors=3"),
+        ({"tasks": ("CartPole-v1", "Acrobot-v1")}, "Acrobot-v1's observation space"),
+        ({"tasks": ("CartPole-v1", "CartPoel-v0")}, "env_id='CartPoel-v0' is not an EnvPool task"),
+    ],
+)
+def test_task_lists_that_cannot_run_are_refused_naming_the_field(tmp_path, overrides, message):
+    with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)")):
+        DistributedTrainer(cfgs=tiny_config(tmp_path, **overrides))
