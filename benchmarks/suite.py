@@ -10,8 +10,10 @@ all). Each run trains to the preset's num_train_steps with a greedy test every `
 a final greedy test; its curve is written. A task's score is normalised so that random play is 0 and the
 task's solved threshold is 1: (final - random) / (threshold - random). Thresholds are EnvPool's (gym's
 `reward_threshold`) or `--threshold TASK=VALUE`; random play is `--random-episodes` episodes of uniform
-random actions on the test env. The aggregate over tasks is the interquartile mean (IQM) of the runs'
-normalised scores with a 95% stratified-bootstrap confidence interval (rliable, Agarwal et al. 2021).
+random actions on the test env. A suite of Atari games (without --threshold) is human-normalised: the
+published random and human scores (hsuanwu_jax/envs/atari_scores.py) are 0 and 1. The aggregate over tasks
+is the interquartile mean (IQM) and the median of the runs' normalised scores, each with a 95%
+stratified-bootstrap confidence interval (rliable, Agarwal et al. 2021).
 
 Runs are written to `--out` as they finish and a rerun with the same `--out` skips the runs already there,
 so a long suite can be stopped and continued. `--quick` (for CI) trains each run for two updates.
@@ -30,6 +32,7 @@ from learning_curves import run_seed
 from random_policy import random_returns
 
 from hsuanwu_jax import load_config
+from hsuanwu_jax.envs.atari_scores import REFERENCE_SCORES, human_normalised
 
 CONFIDENCE = 0.95
 BOOTSTRAP_REPS = 2000
@@ -37,7 +40,10 @@ QUICK_BOOTSTRAP_REPS = 100
 
 
 def solved_threshold(task: str, given: dict[str, float]) -> float:
-    """The return that counts as solving `task`: `--threshold`, else EnvPool's `reward_threshold`."""
+    """The return that counts as solving `task`: `--threshold`, else a human's score for an Atari game
+    (envs/atari_scores.py), else EnvPool's `reward_threshold`."""
+    if task not in given and task in REFERENCE_SCORES:
+        return REFERENCE_SCORES[task][1]
     if task in given:
         return given[task]
     threshold = getattr(envpool.make_spec(task).config, "reward_threshold", None)
@@ -79,9 +85,21 @@ def random_play(args, task: str, overrides: dict) -> dict:
     return {"returns": returns, "mean": float(np.mean(returns)), "std": float(np.std(returns))}
 
 
+def human_normalised_suite(tasks: dict[str, dict]) -> bool:
+    """Whether every task is an Atari game scored against the published random and human play (none given
+    its own --threshold): then those, not the random play measured here, normalise the scores."""
+    return all(
+        task in REFERENCE_SCORES and info["threshold"] == REFERENCE_SCORES[task][1]
+        for task, info in tasks.items()
+    )
+
+
 def normalised_scores(runs: list[dict], tasks: dict[str, dict], seeds: list[int]) -> np.ndarray:
-    """`[num_seeds, num_tasks]` scores, random play 0 and the solved threshold 1."""
+    """`[num_seeds, num_tasks]` scores, random play 0 and the solved threshold 1 (for Atari games the
+    published random and human scores: human-normalised)."""
     final = {(r["task"], r["seed"]): r["final_test_episode_reward"] for r in runs}
+    if human_normalised_suite(tasks):
+        return np.array([[human_normalised(task, final[task, seed]) for task in tasks] for seed in seeds])
     return np.array(
         [
             [
@@ -94,18 +112,28 @@ def normalised_scores(runs: list[dict], tasks: dict[str, dict], seeds: list[int]
 
 
 def aggregate(scores: np.ndarray, reps: int) -> dict:
-    """IQM over every (seed, task) score with its stratified-bootstrap confidence interval (rliable)."""
+    """IQM and median over every (seed, task) score with their stratified-bootstrap confidence intervals
+    (rliable)."""
     from rliable import library as rly
     from rliable import metrics
 
     point, interval = rly.get_interval_estimates(
         {"preset": scores},
-        lambda s: np.array([metrics.aggregate_iqm(s)]),
+        lambda s: np.array([metrics.aggregate_iqm(s), metrics.aggregate_median(s)]),
         reps=reps,
         confidence_interval_size=CONFIDENCE,
     )
-    low, high = interval["preset"][:, 0]
-    return {"iqm": float(point["preset"][0]), "ci_low": float(low), "ci_high": float(high), "reps": reps}
+    (iqm_low, median_low), (iqm_high, median_high) = interval["preset"]
+    iqm, median = point["preset"]
+    return {
+        "iqm": float(iqm),
+        "ci_low": float(iqm_low),
+        "ci_high": float(iqm_high),
+        "median": float(median),
+        "median_ci_low": float(median_low),
+        "median_ci_high": float(median_high),
+        "reps": reps,
+    }
 
 
 def plot_suite(result: dict, path: str) -> None:
@@ -232,9 +260,12 @@ def main() -> None:
         ],
     )
     summary = result["aggregate"]
+    kind = "human-normalised" if human_normalised_suite(tasks) else "normalised"
+    result["normalisation"] = kind
     print(
-        f"\nIQM normalised score over {scores.size} runs: {summary['iqm']:.2f} "
-        f"({CONFIDENCE:.0%} CI {summary['ci_low']:.2f} to {summary['ci_high']:.2f})"
+        f"\nIQM {kind} score over {scores.size} runs: {summary['iqm']:.2f} "
+        f"({CONFIDENCE:.0%} CI {summary['ci_low']:.2f} to {summary['ci_high']:.2f}); median "
+        f"{summary['median']:.2f} ({summary['median_ci_low']:.2f} to {summary['median_ci_high']:.2f})"
     )
     write_json(args.out, result)
     if args.plot:

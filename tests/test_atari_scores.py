@@ -1,7 +1,10 @@
 """Human-normalised Atari scores and their aggregates, against the published table and a loop written here."""
 
+import sys
+
 import numpy as np
 import pytest
+from helpers import ROOT
 
 from hsuanwu_jax.envs.atari_scores import (
     REFERENCE_SCORES,
@@ -9,6 +12,8 @@ from hsuanwu_jax.envs.atari_scores import (
     human_normalised,
     interquartile_mean,
 )
+
+GAMES = ("Pong-v5", "Breakout-v5")
 
 
 def test_scores_are_normalised_by_random_and_human_play():
@@ -34,3 +39,21 @@ def test_the_aggregate_is_over_every_game_or_not_at_all():
         {"human_normalised_median": 0.5, "human_normalised_iqm": 0.5}
     )
     assert aggregate_human_normalised({**scores, "CartPole-v1": 500.0}) == {}
+
+
+def test_a_suite_of_atari_games_is_human_normalised():
+    sys.path.insert(0, str(ROOT / "benchmarks"))
+    import suite
+
+    tasks = {task: {"threshold": suite.solved_threshold(task, {}), "random": {"mean": 0.0}} for task in GAMES}
+    assert suite.human_normalised_suite(tasks) and tasks["Pong-v5"]["threshold"] == 14.6
+    runs = [
+        {"task": task, "seed": seed, "final_test_episode_reward": score}
+        for seed, scores in ((1, (14.6, 1.7)), (2, (-20.7, 30.5)))
+        for task, score in zip(GAMES, scores, strict=True)
+    ]
+    np.testing.assert_allclose(suite.normalised_scores(runs, tasks, [1, 2]), [[1.0, 0.0], [0.0, 1.0]])
+    # a --threshold of its own makes it a plain suite again (random play measured here is 0)
+    tasks["Pong-v5"]["threshold"] = 10.0
+    assert not suite.human_normalised_suite(tasks)
+    np.testing.assert_allclose(suite.normalised_scores(runs, tasks, [1, 2])[:, 0], [1.46, -2.07])

@@ -21,6 +21,7 @@ def test_the_presets_are_all_here():
         "impala_atari",
         "atari_machado",
         "impala_mujoco",
+        "impala_atari_multitask",
         "seed_defaults",
     } <= set(PRESETS)
 
@@ -29,10 +30,11 @@ def test_the_presets_are_all_here():
 def test_every_preset_trains_and_tests_for_a_few_updates(tmp_path, name):
     cfg = load_config(name)
     # The preset's envs, network and learner as shipped; only the sizes that make it quick are changed.
+    tasks = len(cfg.tasks) or 1
     cfg.update(
         num_envs=4,
-        batch_size=8,
-        num_train_steps=2 * 8 * cfg.num_steps,
+        batch_size=4 * max(tasks, 2),  # a rollout of each task's actor per update in a multi-task preset
+        num_train_steps=2 * 4 * max(tasks, 2) * cfg.num_steps,
         num_test_episodes=2,
         test_max_episode_steps=200,
         test_every=0,
@@ -47,7 +49,7 @@ def test_every_preset_trains_and_tests_for_a_few_updates(tmp_path, name):
     finally:
         trainer.close()
     assert trainer.env_steps == cfg.num_train_steps and record["updates"] == 2
-    assert np.isfinite(record["loss"]) and result["num_episodes"] == 2
+    assert np.isfinite(record["loss"]) and result["num_episodes"] == 2 * tasks
 
 
 @pytest.mark.slow

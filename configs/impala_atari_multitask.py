@@ -1,0 +1,31 @@
+"""One agent over three Atari games at once, with per-task PopArt (Hessel et al., "Multi-task Deep
+Reinforcement Learning with PopArt", AAAI 2019): the IMPALA protocol of configs/impala_atari.py with the full
+18-action set (one policy head for every game) and unclipped rewards, so each game's value targets keep their
+own scale and per-task PopArt normalises them (one value output and one set of statistics per game).
+
+Each actor thread plays one game (3 threads, one per game); a batch holds one rollout of each, so an update
+learns from 80 samples of every game, as the single-task preset's updates do from its one game. 2M env steps
+per game (6M in all). Run it, or the same without PopArt (one shared value scale), with
+`python -m hsuanwu_jax.train --config configs/impala_atari_multitask.py [--config.popart=False]`; `test()`
+plays every game and reports each one's score, the worst game and the median and IQM human-normalised score.
+Results: benchmarks/RESULTS.md (this preset has not been measured yet).
+"""
+
+import pathlib
+
+from hsuanwu_jax.config import load_config
+
+
+def get_config():
+    cfg = load_config(str(pathlib.Path(__file__).with_name("impala_atari.py")))
+    cfg.tasks = ("Pong-v5", "Breakout-v5", "Boxing-v5")
+    cfg.env_id = cfg.tasks[0]
+    cfg.env_kwargs = dict(cfg.env_kwargs, full_action_space=True, reward_clip=False)
+    cfg.test_env_kwargs = dict(cfg.test_env_kwargs, full_action_space=True)
+    cfg.num_actors = 3  # one per game
+    cfg.batch_size = 24  # one rollout of each game per update
+    cfg.popart = True
+    cfg.num_train_steps = 6_000_000  # 2M per game
+    cfg.test_every = 1_000_000
+    cfg.experiment = "atari_multitask"
+    return cfg
