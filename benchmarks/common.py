@@ -83,7 +83,8 @@ def train_quietly_and_test(cfg, make_envs) -> dict:
     """Trains `cfg` in a temporary workdir with the envs `make_envs(cfg) -> (train_env, test_env)`,
     without progress output, then tests greedily and with sampled actions. Returns the final test results
     (`final`, `final_sampled`), the wall seconds from construction to the end of the greedy test, the
-    `test_*` points of the learning curve, and the run's collapse warning (None when there was none)."""
+    `test_*` points of the learning curve, the `TRACED` fields of every log line (`trace`), and the run's
+    collapse warning (None when there was none)."""
     with tempfile.TemporaryDirectory() as workdir:
         cfg.workdir = workdir
         cfg.progress = "none"
@@ -103,13 +104,20 @@ def train_quietly_and_test(cfg, make_envs) -> dict:
         if "test_episode_reward" in r
     ]
     warnings = [r["collapse_warning"] for r in records if "collapse_warning" in r]
+    trace = [{k: r[k] for k in TRACED if k in r} for r in records if "loss" in r]
     return {
         "final": final,
         "final_sampled": final_sampled,
         "seconds": seconds,
         "curve": curve,
+        "trace": trace,
         "collapse_warning": warnings[0] if warnings else None,
     }
+
+
+# What each log line of a benchmark run keeps (the run's workdir is deleted): enough to tell why a run went
+# as it did (the policy's entropy, how far it moved from the actors', the gradients, the value scale).
+TRACED = ("step", "episode_reward", "entropy", "policy_kl", "grad_norm", "value_mean", "value_std")
 
 
 class CliRun(NamedTuple):

@@ -24,6 +24,7 @@ def run_seed(config_path: str, seed: int, test_every: int, overrides: dict) -> d
     return {
         "seed": seed,
         "curve": curve,
+        "trace": run["trace"],
         "final_test_episode_reward": final["episode_reward"],
         "final_sampled_test_episode_reward": run["final_sampled"]["episode_reward"],
         "collapse_warning": run["collapse_warning"],

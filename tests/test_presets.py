@@ -149,6 +149,8 @@ def test_the_mujoco_suite_runs_on_gymnasium_and_dmc_tasks(tmp_path):
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
     report = json.loads(out.read_text())
     assert report["overrides"] == {"num_minibatches": 2, "mlp_hidden_sizes": [32]}
+    trace = report["runs"][0]["trace"]  # every log line's learning signals, kept after the workdir is gone
+    assert trace and {"step", "entropy", "policy_kl", "grad_norm", "value_std"} <= set(trace[-1])
     assert {r["task"] for r in report["runs"]} == {"Hopper-v4", "CheetahRun-v1"}
     assert all(np.isfinite(r["final_test_episode_reward"]) for r in report["runs"])
     assert report["tasks"]["CheetahRun-v1"]["threshold"] == 500.0
