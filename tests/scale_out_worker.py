@@ -7,6 +7,7 @@ starts). Prints one JSON object per line.
     python tests/scale_out_worker.py cartpole WORKDIR
     python tests/scale_out_worker.py multihost PORT PROCESS_ID WORKDIR UPDATES
     python tests/scale_out_worker.py multihost_failure PORT PROCESS_ID WORKDIR
+    python tests/scale_out_worker.py multitask_multihost PORT PROCESS_ID WORKDIR
 """
 
 import hashlib
@@ -195,6 +196,31 @@ def multihost(port: str, process_id: str, workdir: str, updates: str) -> None:
     agreed.close()
 
 
+def multitask_multihost(port: str, process_id: str, workdir: str) -> None:
+    """One of two processes of a two-task run, one actor thread each: process p's thread plays task p. Prints
+    its actors' tasks, the per-task PopArt statistics and a hash of the params after 3 updates."""
+    from hsuanwu_jax import DistributedTrainer
+
+    tasks = ("CartPole-v0", "CartPole-v1")
+    cfg = two_process_config(workdir, port, process_id, num_actors=1, batch_size=4, tasks=tasks, popart=True)
+    trainer = DistributedTrainer(cfg)
+    for _ in range(3):
+        trainer.train(num_steps=1)
+    stats = fetch(trainer.learner.state.value_stats)
+    flat = np.concatenate([np.ravel(x) for x in jax.tree.leaves(fetch(trainer.state.params))])
+    print(
+        json.dumps(
+            {
+                "actor_tasks": [actor.task for actor in trainer.actors],
+                "stats": {k: np.asarray(v).tolist() for k, v in stats._asdict().items()},
+                "params_sha1": hashlib.sha1(flat.tobytes()).hexdigest(),
+            }
+        ),
+        flush=True,
+    )
+    trainer.close()
+
+
 def multihost_failure(port: str, process_id: str, workdir: str) -> None:
     """One of two processes training together; process 1's envs fail after a few steps."""
     from fakes import CountingEnv
@@ -218,5 +244,6 @@ if __name__ == "__main__":
         "indivisible": indivisible,
         "cartpole": cartpole,
         "multihost": multihost,
+        "multitask_multihost": multitask_multihost,
     }
     modes[sys.argv[1]](*sys.argv[2:])

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 from helpers import tiny_config
 
-from hsuanwu_jax import DistributedTrainer, load_policy
+from hsuanwu_jax import DistributedTrainer, load_policy, validate
 from hsuanwu_jax.config.tasks import actor_tasks
 from hsuanwu_jax.outputs.progress import format_progress
 from hsuanwu_jax.outputs.records import read_metrics
@@ -30,7 +30,10 @@ def test_actor_threads_spread_evenly_over_the_tasks_of_every_process():
 def test_a_two_task_run_learns_both_with_per_task_statistics_and_resumes(tmp_path):
     trainer = DistributedTrainer(cfgs=two_task_config(tmp_path, checkpoint_every=1_000))
     assert [actor.task for actor in trainer.actors] == [0, 1]
-    assert [actor.env.spec.config.max_episode_steps for actor in trainer.actors] == [200, 500]  # each its task
+    assert [actor.env.spec.config.max_episode_steps for actor in trainer.actors] == [
+        200,
+        500,
+    ]  # each its task
     trainer.train()
     stats = trainer.learner.state.value_stats
     assert np.shape(stats.mean) == (2,)
@@ -93,3 +96,12 @@ def test_a_two_task_run_learns_both_with_per_task_statistics_and_resumes(tmp_pat
 def test_task_lists_that_cannot_run_are_refused_naming_the_field(tmp_path, overrides, message):
     with pytest.raises(ValueError, match=message.replace("(", r"\(").replace(")", r"\)")):
         DistributedTrainer(cfgs=tiny_config(tmp_path, **overrides))
+
+
+def test_a_multi_host_task_list_is_checked_against_every_process_s_threads(tmp_path):
+    three = ("CartPole-v0", "CartPole-v1", "Acrobot-v1")
+    cfg = tiny_config(tmp_path, tasks=three, num_actors=2, multi_host=True, num_processes=2)
+    with pytest.raises(ValueError, match="num_actors=2 x 2 processes actor threads cannot share evenly"):
+        validate(cfg)
+    validate(tiny_config(tmp_path, tasks=TASKS, num_actors=1, multi_host=True, num_processes=2))  # 2 threads
+    validate(tiny_config(tmp_path, tasks=three, num_actors=2, multi_host=True))  # the count comes on joining

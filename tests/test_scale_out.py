@@ -156,6 +156,19 @@ def test_two_processes_train_together_with_identical_params(tmp_path):
         assert agreed_line["params_sha1"] == process_lines[-2]["params_sha1"]
 
 
+def test_a_multi_task_run_over_two_processes_keeps_one_set_of_per_task_statistics(tmp_path):
+    port = free_port()
+    processes = start_two_processes("multitask_multihost", port, lambda pid: (tmp_path,))
+    outputs = [p.communicate(timeout=300) for p in processes]
+    for process, (_, stderr) in zip(processes, outputs, strict=True):
+        assert process.returncode == 0, stderr[-4000:]
+    first, second = ([json.loads(x) for x in out.splitlines() if x.startswith("{")][-1] for out, _ in outputs)
+    assert first["actor_tasks"] == [0] and second["actor_tasks"] == [1]  # each process's thread its own task
+    assert first["stats"] == second["stats"] and first["params_sha1"] == second["params_sha1"]
+    # each task's statistics moved, though only one process's envs play it
+    assert all(mean != 0.0 for mean in first["stats"]["mean"]) and first["stats"]["reward_max"] == [1.0, 1.0]
+
+
 def test_an_actor_failure_in_one_process_ends_both_with_that_error(tmp_path):
     port = free_port()
     processes = start_two_processes("multihost_failure", port, lambda pid: (tmp_path / str(pid),))

@@ -166,7 +166,12 @@ def check_relations(fields: dict) -> None:
 
 
 def check_tasks(fields: dict, num_processes: int) -> None:
-    """A multi-task run's actor threads (over every process) must spread evenly over its tasks."""
+    """A multi-task run's actor threads (over every process) must spread evenly over its tasks. A multi-host
+    config is checked before its run is joined with the process count it gives (none: once joined)."""
+    if fields["multi_host"] and num_processes == 1:
+        if fields["num_processes"] is None:
+            return
+        num_processes = fields["num_processes"]
     tasks, actors = fields["tasks"], fields["num_actors"] * num_processes
     if tasks and actors % len(tasks):
         per_process = "" if num_processes == 1 else f" x {num_processes} processes"
