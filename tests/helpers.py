@@ -173,3 +173,19 @@ def learner_setup(
     step = DataParallelUpdate(fns, mesh, rate, num_epochs)
     state = replicate(LearnerState(params, optimizer(rate).init(params), jnp.zeros((), jnp.int32)), mesh)
     return step, state, traj, mesh, loss_fn, traces
+
+
+def network_params_and_loss(traj, use_popart, num_tasks=1):
+    """A small network (with `num_tasks` value outputs), its params for `traj`, and its IMPALA loss with or
+    without PopArt."""
+    network = ImpalaNetwork(action_size=4, mlp_hidden_sizes=(16,), num_tasks=num_tasks)
+    params = network.init(jax.random.PRNGKey(0), traj.obs, traj.prev_action, traj.reward, traj.first, ())
+    loss_fn = make_impala_loss(
+        apply_fn=network.apply,
+        distribution=Categorical,
+        discount=0.9,
+        baseline_coef=0.5,
+        ent_coef=0.01,
+        use_popart=use_popart,
+    )
+    return network, params, loss_fn

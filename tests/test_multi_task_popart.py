@@ -6,11 +6,11 @@ import functools
 import jax
 import jax.numpy as jnp
 import numpy as np
-from helpers import random_trajectory
+from helpers import network_params_and_loss, random_trajectory
 
 from hsuanwu_jax.agent.data_parallel import data_parallel
 from hsuanwu_jax.agent.losses import make_impala_loss
-from hsuanwu_jax.agent.networks import VALUE_HEAD, ImpalaNetwork
+from hsuanwu_jax.agent.networks import VALUE_HEAD
 from hsuanwu_jax.agent.optim import LearningRate, make_optimizer
 from hsuanwu_jax.agent.update import make_update_fns
 from hsuanwu_jax.core import popart
@@ -38,17 +38,7 @@ def mixed_batch():
 def learner(num_tasks, devices=None, step_size=0.5):
     """(network, initial params for the mixed batch, a jitted learner step at lr 0 with PopArt's `step_size`,
     the loss, its mesh): with lr 0 only PopArt's statistics and rescale change the params."""
-    network = ImpalaNetwork(action_size=4, mlp_hidden_sizes=(16,), num_tasks=num_tasks)
-    traj = mixed_batch()
-    params = network.init(jax.random.PRNGKey(0), traj.obs, traj.prev_action, traj.reward, traj.first, ())
-    loss_fn = make_impala_loss(
-        apply_fn=network.apply,
-        distribution=Categorical,
-        discount=0.9,
-        baseline_coef=0.5,
-        ent_coef=0.01,
-        use_popart=True,
-    )
+    network, params, loss_fn = network_params_and_loss(mixed_batch(), use_popart=True, num_tasks=num_tasks)
     rate = LearningRate(0.0, 0, 10)
     optimizer = functools.partial(make_optimizer, eps=0.01, alpha=0.99, max_grad_norm=40.0)
     fns = make_update_fns(

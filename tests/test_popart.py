@@ -7,17 +7,14 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 import pytest
-from helpers import random_trajectory, tiny_config
+from helpers import network_params_and_loss, random_trajectory, tiny_config
 
 from hsuanwu_jax import DistributedTrainer, load_policy, make_env
 from hsuanwu_jax.agent.data_parallel import data_parallel
-from hsuanwu_jax.agent.losses import make_impala_loss
-from hsuanwu_jax.agent.networks import ImpalaNetwork
 from hsuanwu_jax.agent.optim import LearningRate, make_optimizer
 from hsuanwu_jax.agent.saved import stats_from_json
 from hsuanwu_jax.agent.update import make_update_fns, rescale_value_head
 from hsuanwu_jax.core import popart
-from hsuanwu_jax.core.distributions import Categorical
 from hsuanwu_jax.core.types import LearnerState
 from hsuanwu_jax.parallel.mesh import BATCH_AXIS, fetch, learner_mesh, replicate
 from hsuanwu_jax.run.checkpointer import Checkpointer
@@ -100,21 +97,6 @@ def test_targets_that_drift_with_the_scale_do_not_inflate_it():
         paper_second = (1 - beta) * paper_second + beta * (targets**2).mean()
     assert 20.0 < float(popart.std(s)) < 45.0
     assert np.sqrt(paper_second - paper_mean**2) > 1e3
-
-
-def network_params_and_loss(traj, use_popart):
-    """A small network, its params for `traj`, and its IMPALA loss with or without PopArt."""
-    network = ImpalaNetwork(action_size=4, mlp_hidden_sizes=(16,))
-    params = network.init(jax.random.PRNGKey(0), traj.obs, traj.prev_action, traj.reward, traj.first, ())
-    loss_fn = make_impala_loss(
-        apply_fn=network.apply,
-        distribution=Categorical,
-        discount=0.9,
-        baseline_coef=0.5,
-        ent_coef=0.01,
-        use_popart=use_popart,
-    )
-    return network, params, loss_fn
 
 
 def loss_and_grads(use_popart, value_stats, traj):
