@@ -34,11 +34,47 @@ def test_the_interquartile_mean_drops_a_quarter_at_each_end(n):
 
 
 def test_the_aggregate_is_over_every_game_or_not_at_all():
-    scores = {"Pong-v5": 14.6, "Breakout-v5": 1.7, "Boxing-v5": 12.1, "Qbert-v5": 163.9}  # 1, 0, 1, 0
-    assert aggregate_human_normalised(scores) == pytest.approx(
-        {"human_normalised_median": 0.5, "human_normalised_iqm": 0.5}
+    episodes = {"Pong-v5": [14.6] * 3, "Breakout-v5": [1.7] * 2, "Boxing-v5": [12.1], "Qbert-v5": [163.9] * 4}
+    result = aggregate_human_normalised(episodes)  # normalised 1, 0, 1, 0; every resample the same
+    assert result["human_normalised_median"] == pytest.approx(0.5)
+    assert result["human_normalised_iqm"] == pytest.approx(0.5)
+    assert result["human_normalised_iqm_ci_low"] == pytest.approx(0.5)
+    assert result["human_normalised_iqm_ci_high"] == pytest.approx(0.5)
+    assert aggregate_human_normalised({**episodes, "CartPole-v1": [500.0]}) == {}
+
+
+def test_the_confidence_intervals_match_rliables_stratified_bootstrap():
+    rng = np.random.default_rng(3)
+    games = ("Pong-v5", "Breakout-v5", "Boxing-v5", "Qbert-v5", "Seaquest-v5")
+    episodes = {game: rng.normal(1.0, 0.6, 10) * REFERENCE_SCORES[game][1] for game in games}
+    ours = aggregate_human_normalised(episodes, reps=4000)
+    from rliable import library as rly
+    from rliable import metrics
+
+    # rliable's layout: [runs, tasks]; the episodes as runs (10 per game here)
+    scores = np.stack([[human_normalised(g, s) for s in episodes[g]] for g in games], axis=1)
+    point, interval = rly.get_interval_estimates(
+        {"x": scores},
+        lambda s: np.array(
+            [
+                metrics.aggregate_iqm(s.mean(axis=0, keepdims=True)),
+                metrics.aggregate_median(s.mean(axis=0, keepdims=True)),
+            ]
+        ),
+        reps=4000,
     )
-    assert aggregate_human_normalised({**scores, "CartPole-v1": 500.0}) == {}
+    (iqm_low, median_low), (iqm_high, median_high) = interval["x"]
+    assert ours["human_normalised_iqm"] == pytest.approx(point["x"][0], rel=1e-9)
+    assert ours["human_normalised_median"] == pytest.approx(point["x"][1], rel=1e-9)
+    # two bootstraps of 4,000 resamples with different random streams: their percentiles agree to a few
+    # hundredths of the spread of the scores (about 0.6 here)
+    for mine, theirs in (
+        ("iqm_ci_low", iqm_low),
+        ("iqm_ci_high", iqm_high),
+        ("median_ci_low", median_low),
+        ("median_ci_high", median_high),
+    ):
+        assert ours[f"human_normalised_{mine}"] == pytest.approx(theirs, abs=0.05), mine
 
 
 def test_a_suite_of_atari_games_is_human_normalised():

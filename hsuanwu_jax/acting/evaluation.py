@@ -71,7 +71,9 @@ class Evaluator:
         or (None) on each task's: `tasks` then holds each task's statistics (with its human-normalised score
         for an Atari game), and the aggregate is `episode_reward` (the tasks' mean), `num_episodes` (all),
         `worst_task` (the lowest human-normalised score, or the lowest return where some task has no
-        reference scores), and for Atari games the median and IQM of the human-normalised scores."""
+        reference scores), and for Atari games the median and IQM of the human-normalised scores with their
+        95% confidence intervals over the test episodes (`atari_scores.aggregate_human_normalised`).
+        `episode_rewards` lists each episode's return."""
         if task is not None or len(self.tasks) == 1:
             return self._test_task(task or self.tasks[0], params, should_stop, greedy)
         per_task = {name: self._test_task(name, params, should_stop, greedy) for name in self.tasks}
@@ -86,11 +88,12 @@ class Evaluator:
         }
         if any("human_normalised" not in result for result in per_task.values()):
             ranked = returns
+        episodes = {name: result["episode_rewards"] for name, result in per_task.items()}
         return {
             "episode_reward": float(np.mean(list(returns.values()))),
             "num_episodes": sum(result["num_episodes"] for result in per_task.values()),
             "worst_task": min(ranked, key=ranked.get),
-            **aggregate_human_normalised(returns),
+            **aggregate_human_normalised(episodes),
             "tasks": per_task,
         }
 
@@ -236,4 +239,5 @@ def _statistics(episodes: list[tuple[float, int, bool]]) -> dict[str, float]:
         "episode_length": float(lengths.mean()),
         "num_episodes": len(episodes),
         "num_cut_episodes": sum(e[2] for e in episodes),
+        "episode_rewards": rewards.tolist(),  # each episode's return, in the order the envs are numbered
     }

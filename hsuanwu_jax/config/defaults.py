@@ -61,7 +61,7 @@ def _learner(cfg: ml_collections.ConfigDict) -> None:
     cfg.num_minibatches = 1  # optimizer steps per pass, each on an equal share of the batch's envs
     cfg.pg_ratio_clip = 0.0  # epsilon of a PPO-style clipped ratio on V-trace's advantages (0: IMPALA's)
     cfg.popart = False  # PopArt: value targets normalised by running statistics (Hessel et al. 2019)
-    cfg.popart_step_size = 1e-2  # PopArt's beta per optimizer step (smaller adapt too slowly: RESULTS.md, PopArt)
+    cfg.popart_step_size = 1e-2  # PopArt's beta per optimizer step (smaller adapt too slowly: RESULTS.md)
 
 
 def _network(cfg: ml_collections.ConfigDict) -> None:

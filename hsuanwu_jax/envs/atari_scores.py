@@ -6,7 +6,7 @@ tests are) as DeepMind's DQN Zoo lists them (github.com/google-deepmind/dqn_zoo,
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 
 import numpy as np
 import scipy.stats
@@ -87,13 +87,42 @@ def interquartile_mean(values) -> float:
     return float(scipy.stats.trim_mean(np.asarray(values, np.float64).ravel(), 0.25))
 
 
-def aggregate_human_normalised(scores: Mapping[str, float]) -> dict[str, float]:
-    """The median and IQM of the human-normalised scores of `scores` (task: mean score); empty when any task
-    has no reference scores (an aggregate over some tasks only would mislead)."""
-    normalised = [human_normalised(task, score) for task, score in scores.items()]
-    if not normalised or any(value is None for value in normalised):
+def aggregate_human_normalised(
+    episode_scores: Mapping[str, Sequence[float]], reps: int = 2000, confidence: float = 0.95, seed: int = 0
+) -> dict[str, float]:
+    """The median and IQM over tasks of each task's mean human-normalised score, from each task's episode
+    scores (`task: [score, ...]`), each with a percentile confidence interval (`_ci_low`, `_ci_high`) from a
+    stratified bootstrap: every task's episodes resampled with replacement `reps` times (rliable's method,
+    Agarwal et al. 2021, with the test episodes as the runs). Empty when any task has no reference scores
+    (an aggregate over some tasks only would mislead)."""
+    if not episode_scores or any(task not in REFERENCE_SCORES for task in episode_scores):
         return {}
-    return {
-        "human_normalised_median": float(np.median(normalised)),
-        "human_normalised_iqm": interquartile_mean(normalised),
-    }
+    normalised = [
+        np.array([human_normalised(task, score) for score in scores])
+        for task, scores in episode_scores.items()
+    ]
+    rng = np.random.default_rng(seed)
+    # [reps, tasks]: each task's mean over a resample of its episodes
+    resampled = np.stack(
+        [x[rng.integers(0, len(x), (reps, len(x)))].mean(axis=1) for x in normalised], axis=1
+    )
+    means = np.array([[x.mean() for x in normalised]])
+    tail = 100 * (1 - confidence) / 2
+    result: dict[str, float] = {}
+    for name, statistic in (("median", _median_rows), ("iqm", _iqm_rows)):
+        low, high = np.percentile(statistic(resampled), [tail, 100 - tail])
+        result[f"human_normalised_{name}"] = float(statistic(means)[0])
+        result[f"human_normalised_{name}_ci_low"], result[f"human_normalised_{name}_ci_high"] = (
+            float(low),
+            float(high),
+        )
+    return result
+
+
+def _median_rows(rows: np.ndarray) -> np.ndarray:
+    return np.median(rows, axis=1)
+
+
+def _iqm_rows(rows: np.ndarray) -> np.ndarray:
+    """`interquartile_mean` of each row of `rows` `[n, tasks]`."""
+    return scipy.stats.trim_mean(rows, 0.25, axis=1)

@@ -231,8 +231,8 @@ class TrainingLoop:
             return {}
         per_task = result.pop("tasks", {})
         return {
-            **{f"test_{k}": v for k, v in result.items()},
-            **{f"test_{k}/{task}": v for task, stats in per_task.items() for k, v in stats.items()},
+            **{f"test_{k}": v for k, v in _scalars(result).items()},
+            **{f"test_{k}/{task}": v for task, stats in per_task.items() for k, v in _scalars(stats).items()},
         }
 
     def _check_finite(self, metrics, batch: Trajectory) -> None:
@@ -262,3 +262,8 @@ class TrainingLoop:
             f"actor_{name}": sum(actor.timings[name] for actor in self._actors)
             for name in self._actors[0].timings
         }
+
+
+def _scalars(result: dict[str, Any]) -> dict[str, Any]:
+    """A test result without its lists (each episode's return): metrics lines hold scalars."""
+    return {k: v for k, v in result.items() if not isinstance(v, list)}
