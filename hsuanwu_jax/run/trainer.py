@@ -115,7 +115,7 @@ class DistributedTrainer:
     def test(self, greedy: bool = True, task: str | None = None) -> dict[str, Any]:
         """Greedy episodes on the test env: `num_test_episodes` of them, one per test env where possible;
         `greedy=False` samples actions as the actors do. Returns `episode_reward` (mean), `episode_reward_std`,
-        `_min`, `_max`, `episode_length` (mean) and `num_episodes`. A multi-task run plays every task (or
+        `_min`, `_max`, `episode_length` (mean), `num_episodes` and `episode_rewards` (each). A multi-task run plays every task (or
         only `task`): `tasks` holds each one's statistics, beside the aggregate (`Evaluator.test`)."""
         return self._evaluator.test(self.actor_params(), greedy=greedy, task=task)
 
