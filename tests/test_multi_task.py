@@ -2,10 +2,11 @@
 statistics and metrics, checkpoints and exports that keep them; bad task lists refused before any thread."""
 
 import json
+import subprocess
 
 import numpy as np
 import pytest
-from helpers import tiny_config
+from helpers import ROOT, cli, tiny_config
 
 from hsuanwu_jax import DistributedTrainer, load_policy, validate
 from hsuanwu_jax.config.tasks import actor_tasks
@@ -105,3 +106,14 @@ def test_a_multi_host_task_list_is_checked_against_every_process_s_threads(tmp_p
         validate(cfg)
     validate(tiny_config(tmp_path, tasks=TASKS, num_actors=1, multi_host=True, num_processes=2))  # 2 threads
     validate(tiny_config(tmp_path, tasks=three, num_actors=2, multi_host=True))  # the count comes on joining
+
+
+def test_the_command_line_reports_each_task_of_its_final_test(tmp_path):
+    command = cli(
+        tmp_path, f"--config.tasks={TASKS!r}", "--config.num_train_steps=2000", "--config.popart=True"
+    )
+    result = subprocess.run(command, capture_output=True, text=True, timeout=300, cwd=ROOT)
+    assert result.returncode == 0, result.stderr[-3000:]
+    for task in TASKS:
+        assert f"final test {task}: return" in result.stdout
+    assert "final test return" in result.stdout and "episode_rewards" not in result.stdout

@@ -47,7 +47,14 @@ def main(argv) -> None:
         trainer.close()
     if not is_primary():  # in a multi-host run, process 0 reports
         return
-    print("final test:", json.dumps(result))
+    per_task = result.pop("tasks", {})
+    print("final test:", json.dumps({k: v for k, v in result.items() if k != "episode_rewards"}))
+    for task, stats in per_task.items():  # a multi-task run: one line per task
+        normalised = stats.get("human_normalised")
+        extra = "" if normalised is None else f" (human-normalised {normalised:.3f})"
+        print(
+            f"final test {task}: return {stats['episode_reward']:.1f} over {stats['num_episodes']} episodes{extra}"
+        )
     print(f"final test return {result['episode_reward']:.1f} over {result['num_episodes']} greedy episodes")
 
 
