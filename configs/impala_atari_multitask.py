@@ -3,9 +3,10 @@ Reinforcement Learning with PopArt", AAAI 2019): the IMPALA protocol of configs/
 18-action set (one policy head for every game) and unclipped rewards, so each game's value targets keep their
 own scale and per-task PopArt normalises them (one value output and one set of statistics per game).
 
-Each actor thread plays one game (3 threads, one per game); a batch holds one rollout of each, so an update
-learns from 80 samples of every game, as the single-task preset's updates do from its one game. 2M env steps
-per game (6M in all). Run it, or the same without PopArt (one shared value scale), with
+Each actor thread plays one game (3 threads, one per game); a batch holds three rollouts as they arrive
+(about one of each game: `env_steps_share/<game>` in the metrics shows the split), so an update learns from
+about 80 samples of every game, as the single-task preset's updates do from its one game. 2M env steps per
+game (6M in all). Run it, or the same without PopArt (one shared value scale), with
 `python -m hsuanwu_jax.train --config configs/impala_atari_multitask.py [--config.popart=False]`; `test()`
 plays every game and reports each one's score, the worst game and the median and IQM human-normalised score.
 Results: benchmarks/RESULTS.md (this preset has not been measured yet).
@@ -23,7 +24,7 @@ def get_config():
     cfg.env_kwargs = dict(cfg.env_kwargs, full_action_space=True, reward_clip=False)
     cfg.test_env_kwargs = dict(cfg.test_env_kwargs, full_action_space=True)
     cfg.num_actors = 3  # one per game
-    cfg.batch_size = 24  # one rollout of each game per update
+    cfg.batch_size = 24  # three rollouts per update, about one of each game
     cfg.popart = True
     cfg.num_train_steps = 6_000_000  # 2M per game
     cfg.test_every = 1_000_000
