@@ -65,6 +65,6 @@ def test_bad_actor_mode_and_learner_chunks_are_refused(tmp_path):
         validate(cfg)
     cfg = tiny_config(tmp_path, learner_chunks=3)  # batch_size 8 on one device
     with pytest.raises(
-        ValueError, match="learner_chunks=3 must divide each learner device's batch of 8 envs"
+        ValueError, match="learner_chunks=3 must divide each learner device's share of a minibatch, 8 envs"
     ):
         DistributedTrainer(cfg, train_env=fake_envs(cfg))
