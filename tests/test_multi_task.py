@@ -10,6 +10,7 @@ from helpers import ROOT, cli, tiny_config
 
 from hsuanwu_jax import DistributedTrainer, load_policy, validate
 from hsuanwu_jax.acting.episodes import EpisodeLog
+from hsuanwu_jax.cli import record as record_cli
 from hsuanwu_jax.config.tasks import actor_tasks
 from hsuanwu_jax.outputs.progress import format_progress
 from hsuanwu_jax.outputs.records import read_metrics
@@ -81,6 +82,9 @@ def test_a_two_task_run_learns_both_with_per_task_statistics_and_resumes(tmp_pat
     resumed.train()
     tested = [r for r in read_metrics(f"{tmp_path}/metrics.jsonl") if "test_episode_reward" in r]
     assert tested and all(f"test_episode_reward/{task}" in tested[-1] for task in TASKS)
+    # a video of one task from the run's directory (its newest checkpoint)
+    assert record_cli.main([str(tmp_path), "--out", str(tmp_path / "v1.gif"), "--task", "CartPole-v1"]) == 0
+    assert (tmp_path / "v1.gif").stat().st_size > 0
     worst = tested[-1]["test_worst_task"]
     assert f"(worst {worst} {tested[-1][f'test_episode_reward/{worst}']:.2f})" in format_progress(tested[-1])
 

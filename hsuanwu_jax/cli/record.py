@@ -1,6 +1,6 @@
 """Command line: a video of greedy episodes from a training run's newest checkpoint.
 
-    python -m hsuanwu_jax.record RUN_DIR --out video.gif [--episodes 1] [--fps 25]
+    python -m hsuanwu_jax.record RUN_DIR --out video.gif [--episodes 1] [--fps 25] [--task Pong-v5]
 
 Rebuilds the run's trainer from `RUN_DIR/config.json` (which resumes the newest checkpoint in
 `RUN_DIR/checkpoints`) and calls `DistributedTrainer.record`; a run without a checkpoint records the
@@ -27,6 +27,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--out", required=True, help="the video to write: a .gif or .mp4 path")
     parser.add_argument("--episodes", type=int, default=1, help="greedy episodes to record")
     parser.add_argument("--fps", type=float, default=25.0, help="frames per second of the video")
+    parser.add_argument("--task", default=None, help="a multi-task run's task to record (default: its first)")
     args = parser.parse_args(argv)
     config_path = os.path.join(args.run_dir, "config.json")
     try:
@@ -40,7 +41,7 @@ def main(argv: list[str] | None = None) -> int:
     config.update(placement, workdir=args.run_dir, progress="none")
     trainer = DistributedTrainer(config)
     try:
-        video = trainer.record(args.out, num_episodes=args.episodes, fps=args.fps)
+        video = trainer.record(args.out, num_episodes=args.episodes, fps=args.fps, task=args.task)
     finally:
         trainer.close()
     print(
