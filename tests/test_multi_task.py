@@ -12,6 +12,7 @@ from hsuanwu_jax import DistributedTrainer, load_policy, validate
 from hsuanwu_jax.acting.episodes import EpisodeLog
 from hsuanwu_jax.cli import record as record_cli
 from hsuanwu_jax.config.tasks import actor_tasks
+from hsuanwu_jax.outputs.plot import plot_runs
 from hsuanwu_jax.outputs.progress import format_progress
 from hsuanwu_jax.outputs.records import read_metrics
 
@@ -82,6 +83,9 @@ def test_a_two_task_run_learns_both_with_per_task_statistics_and_resumes(tmp_pat
     resumed.train()
     tested = [r for r in read_metrics(f"{tmp_path}/metrics.jsonl") if "test_episode_reward" in r]
     assert tested and all(f"test_episode_reward/{task}" in tested[-1] for task in TASKS)
+    # one task's learning curve: the plot command takes a per-task metric by its name
+    figure = plot_runs([str(tmp_path)], metric="episode_reward/CartPole-v1")
+    assert figure.axes[0].get_ylabel() == "episode_reward/CartPole-v1" and figure.axes[0].lines
     # a video of one task from the run's directory (its newest checkpoint)
     assert record_cli.main([str(tmp_path), "--out", str(tmp_path / "v1.gif"), "--task", "CartPole-v1"]) == 0
     assert (tmp_path / "v1.gif").stat().st_size > 0
