@@ -47,15 +47,25 @@ def main(argv) -> None:
         trainer.close()
     if not is_primary():  # in a multi-host run, process 0 reports
         return
+    print("\n".join(final_test_lines(result)))
+
+
+def final_test_lines(result: dict) -> list[str]:
+    """What the command line prints of its final test: the result as JSON (without the per-episode list),
+    one line per task of a multi-task run, and the return over all its episodes."""
+    result = dict(result)
     per_task = result.pop("tasks", {})
-    print("final test:", json.dumps({k: v for k, v in result.items() if k != "episode_rewards"}))
-    for task, stats in per_task.items():  # a multi-task run: one line per task
+    lines = ["final test: " + json.dumps({k: v for k, v in result.items() if k != "episode_rewards"})]
+    for task, stats in per_task.items():
         normalised = stats.get("human_normalised")
         extra = "" if normalised is None else f" (human-normalised {normalised:.3f})"
-        print(
+        lines.append(
             f"final test {task}: return {stats['episode_reward']:.1f} over {stats['num_episodes']} episodes{extra}"
         )
-    print(f"final test return {result['episode_reward']:.1f} over {result['num_episodes']} greedy episodes")
+    lines.append(
+        f"final test return {result['episode_reward']:.1f} over {result['num_episodes']} greedy episodes"
+    )
+    return lines
 
 
 def with_preset_paths(argv: list[str]) -> list[str]:
