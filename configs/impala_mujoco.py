@@ -14,8 +14,9 @@ Hopper learned to fall (benchmarks/RESULTS.md, "MuJoCo: the learner's policy run
 every task measured over the full-batch passes with lambda 1 (RESULTS.md, "MuJoCo: why runs of one preset end
 so far apart").
 
-Measured with this preset (greedy test at 3M env steps, seeds 1 / 2 / 3): Hopper-v4 3,369 / 3,635 / 717,
-Walker2d-v4 1,785 / 2,420 / 2,021, HalfCheetah-v4 1,440 / 7,119 / 6,644 (random play 29, 6, -257). The other
+Measured with this preset (greedy test at 3M env steps): Hopper-v4 3,369 / 3,635 / 717 and Walker2d-v4
+1,785 / 2,420 / 2,021 (seeds 1-3), HalfCheetah-v4 1,440 / 7,119 / 6,644 / 6,903 / 4,718 (seeds 1-5); random play
+29, 6, -264. The other
 MuJoCo and DeepMind Control tasks were measured with the previous settings only (README's table). See
 hsuanwu_jax/config/defaults.py for every field.
 """
