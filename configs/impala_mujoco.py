@@ -16,9 +16,8 @@ so far apart").
 
 Measured with this preset (greedy test at 3M env steps): Hopper-v4 3,369 / 3,635 / 717 and Walker2d-v4
 1,785 / 2,420 / 2,021 (seeds 1-3), HalfCheetah-v4 1,440 / 7,119 / 6,644 / 6,903 / 4,718 (seeds 1-5); random play
-29, 6, -264. The other
-MuJoCo and DeepMind Control tasks were measured with the previous settings only (README's table). See
-hsuanwu_jax/config/defaults.py for every field.
+29, 6, -264. The other tasks are being measured with these settings (earlier settings' results: RESULTS.md).
+See hsuanwu_jax/config/defaults.py for every field.
 """
 
 from hsuanwu_jax.config import default_config
