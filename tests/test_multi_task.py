@@ -2,6 +2,7 @@
 statistics and metrics, checkpoints and exports that keep them; bad task lists refused before any thread."""
 
 import json
+import time
 
 import numpy as np
 import pytest
@@ -91,6 +92,21 @@ def test_a_two_task_run_learns_both_with_per_task_statistics_and_resumes(tmp_pat
     assert (tmp_path / "v1.gif").stat().st_size > 0
     worst = tested[-1]["test_worst_task"]
     assert f"(worst {worst} {tested[-1][f'test_episode_reward/{worst}']:.2f})" in format_progress(tested[-1])
+
+
+def test_an_actor_that_starts_late_still_has_its_task_in_the_first_updates(tmp_path):
+    trainer = DistributedTrainer(cfgs=two_task_config(tmp_path, num_train_steps=400, checkpoint_every=0))
+    late, collect = trainer.actors[1], trainer.actors[1].collect
+
+    def collect_late(*args, **kwargs):  # its first rollout a second behind the other actor's (a later compile)
+        if late.rollouts == 0:
+            time.sleep(1.0)
+        return collect(*args, **kwargs)
+
+    late.collect = collect_late
+    trainer.train()
+    first = read_metrics(f"{tmp_path}/metrics.jsonl")[0]  # the first 200 env steps: 5 batches
+    assert first["env_steps_share/CartPole-v1"] > 0 and first["env_steps_share/CartPole-v0"] > 0
 
 
 @pytest.mark.parametrize(

@@ -75,7 +75,7 @@ class Actor:
         self.busy_since: float | None = None
         self.activity = "starting"
         self.slowest_rollout: float | None = None
-        self._rollouts = 0  # rollouts collected so far
+        self.rollouts = 0  # rollouts collected so far (counted before each is queued)
 
     def collect(self, params: Params, buffer: Trajectory | None = None) -> Trajectory:
         """Runs `num_steps` env steps with `params` and returns the rollout `[T+1, B, ...]`.
@@ -88,9 +88,9 @@ class Actor:
         started = self.busy_since = time.monotonic()
         self.key = self._rollout.fill(traj, params, self.key, self)
         self.busy_since = None
-        if self._rollouts:
+        if self.rollouts:
             self.slowest_rollout = max(time.monotonic() - started, self.slowest_rollout or 0.0)
-        self._rollouts += 1
+        self.rollouts += 1
         self.boundary = (self.key, self.episodes)
         return traj
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 import os
 import threading
+import time
 from typing import Any
 
 import jax
@@ -20,7 +21,7 @@ import numpy as np
 from hsuanwu_jax.acting.batches import BatchAssembler
 from hsuanwu_jax.acting.episodes import EpisodeLog
 from hsuanwu_jax.acting.evaluation import EvaluationStopped, Evaluator
-from hsuanwu_jax.acting.pipeline import ParamsSource, RolloutQueue
+from hsuanwu_jax.acting.pipeline import POLL_SECONDS, ParamsSource, RolloutQueue
 from hsuanwu_jax.acting.stall import StallLimit
 from hsuanwu_jax.acting.workers import StopRequests, WorkerGroup
 from hsuanwu_jax.config.settings import Settings
@@ -125,6 +126,7 @@ class TrainingLoop:
         workers = WorkerGroup(stop)
         rollouts = RolloutQueue(self._settings.queue_size, stop)
         params_source = ParamsSource(self._learner.actor_params(), self._learner.update_step())
+        collected_before = [actor.rollouts for actor in self._actors]
         for actor in self._actors:
             workers.start(actor.name, functools.partial(actor.run, params_source, rollouts, stop))
         # Traced and compiled (or loaded from the cache) here while the actors compile their rollouts, rather
@@ -134,6 +136,7 @@ class TrainingLoop:
         check = functools.partial(self._check_progress, workers, watch)
         try:
             with StopRequests() as stop_requested:
+                self._await_every_actor(collected_before, check)
                 result = self._learn(target, rollouts, check, params_source, stop_requested)
         except BaseException as error:
             report_failure(error)  # the other processes may be waiting in a collective
@@ -147,6 +150,15 @@ class TrainingLoop:
         if alive:
             raise RuntimeError(f"actor threads did not stop within {JOIN_TIMEOUT_SECONDS} s: {alive}")
         return result
+
+    def _await_every_actor(self, collected_before: list[int], check) -> None:
+        """Waits until every actor has collected a rollout in this run (`collected_before`: each one's count
+        at its start), calling `check()` (which may raise) between short waits. The first batch is taken only
+        then: an actor whose programs compile a second later would otherwise see the others fill the first
+        updates alone, and in a multi-task run its task would be missing from them (for a whole short run)."""
+        while any(a.rollouts <= n for a, n in zip(self._actors, collected_before, strict=True)):
+            check()
+            time.sleep(POLL_SECONDS)
 
     def _check_progress(self, workers: WorkerGroup, watch: ActorWatch) -> None:
         """Raises an actor thread's exception, or a TimeoutError naming an actor that has been busy on one
