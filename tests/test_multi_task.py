@@ -98,7 +98,9 @@ def test_an_actor_that_starts_late_still_has_its_task_in_the_first_updates(tmp_p
     trainer = DistributedTrainer(cfgs=two_task_config(tmp_path, num_train_steps=400, checkpoint_every=0))
     late, collect = trainer.actors[1], trainer.actors[1].collect
 
-    def collect_late(*args, **kwargs):  # its first rollout a second behind the other actor's (a later compile)
+    def collect_late(
+        *args, **kwargs
+    ):  # its first rollout a second behind the other actor's (a later compile)
         if late.rollouts == 0:
             time.sleep(1.0)
         return collect(*args, **kwargs)
