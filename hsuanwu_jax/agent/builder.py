@@ -22,7 +22,7 @@ from hsuanwu_jax.config.fields import INIT_ONLY_FIELDS, NETWORK_FIELDS
 from hsuanwu_jax.config.settings import Settings
 from hsuanwu_jax.config.tasks import task_ids
 from hsuanwu_jax.core import popart
-from hsuanwu_jax.core.distributions import get_distribution
+from hsuanwu_jax.core.distributions import action_distribution
 from hsuanwu_jax.core.spec import EnvSpec
 from hsuanwu_jax.core.types import LearnerState, Params
 from hsuanwu_jax.parallel.mesh import BATCH_AXIS
@@ -73,7 +73,8 @@ def build_agent(settings: Settings, spec: EnvSpec, plan: RunPlan, init_key: jax.
             tuple(map(float, b)) for b in (spec.action_low, spec.action_high)
         )
     network = ImpalaNetwork(**network_args)
-    distribution = get_distribution(spec.distribution)
+    bounds = (None, None) if spec.is_discrete else (spec.action_low, spec.action_high)
+    distribution = action_distribution(spec.distribution, settings.action_squash, *bounds)
     # The schedule counts optimizer steps: num_epochs * num_minibatches of them per update.
     optimizer_steps = settings.num_epochs * settings.num_minibatches
     rate = LearningRate(

@@ -70,6 +70,41 @@ class DiagGaussian:
         return jnp.sum(log_std + 0.5 * math.log(2 * math.pi * math.e), axis=-1)
 
 
+# Gauss-Hermite nodes and weights for E[f(e)], e ~ N(0, 1): sum of weights * f(nodes) (exact for polynomials up
+# to degree 127; the squashed entropy's integrand, log cosh, is analytic but bends within ~1 of 0: against dense
+# integration the error is under 2e-4 nats for widths up to 3 half-widths, 0.01 at 6; tests/test_distributions.py).
+_HERMITE_NODES, _HERMITE_WEIGHTS = np.polynomial.hermite.hermgauss(64)
+NORMAL_NODES = (math.sqrt(2.0) * _HERMITE_NODES).astype(np.float32)
+NORMAL_WEIGHTS = (_HERMITE_WEIGHTS / math.sqrt(math.pi)).astype(np.float32)
+
+
+class SquashedGaussian(DiagGaussian):
+    """A `DiagGaussian` whose samples the env receives squashed, centre + half-width * tanh(sample), in each
+    dimension whose bounds `low`, `high` (`[A]`) are finite (`action_squash="sample"`).
+
+    Sampling, the mode and log-probabilities are the Gaussian's, of the unsquashed sample (the squashing's
+    Jacobian does not depend on the params, so V-trace's ratios are the same). The entropy is that of the
+    action the env receives: the Gaussian's plus E[log(1 - tanh(u)^2)] plus log half-width per squashed
+    dimension. Unlike the Gaussian's, it is largest at a finite width (about a uniform spread over the bounds)
+    and falls as the width grows past it, where more samples pile up at the bounds: an entropy bonus on it
+    cannot widen the Gaussian without limit.
+    """
+
+    def __init__(self, low, high):
+        low, high = np.asarray(low, np.float64), np.asarray(high, np.float64)
+        self.squashed = np.isfinite(low) & np.isfinite(high)
+        self.log_half_width = np.where(self.squashed, np.log((high - low) / 2), 0.0).astype(np.float32)
+
+    def entropy(self, policy) -> jax.Array:
+        """Entropy in nats of the env's actions, `[...]`; E over the Gaussian by 64-point Gauss-Hermite."""
+        mean, log_std = policy
+        gaussian = log_std + 0.5 * math.log(2 * math.pi * math.e)  # [..., A]
+        u = mean[..., None] + jnp.exp(log_std)[..., None] * NORMAL_NODES  # [..., A, K]
+        log_jacobian = 2.0 * (math.log(2.0) - u - jax.nn.softplus(-2.0 * u))  # log(1 - tanh(u)^2), stable
+        squashed = gaussian + jnp.sum(NORMAL_WEIGHTS * log_jacobian, axis=-1) + self.log_half_width
+        return jnp.sum(jnp.where(self.squashed, squashed, gaussian), axis=-1)
+
+
 def squash(x: jax.Array, low, high) -> jax.Array:
     """`x` `[..., A]` mapped into `[low, high]` by centre + half-width * tanh(x), in each dimension whose
     bounds (NumPy arrays `[A]`) are both finite; `x` itself in the others."""
@@ -78,6 +113,14 @@ def squash(x: jax.Array, low, high) -> jax.Array:
     low, high = np.where(finite, low, -1.0), np.where(finite, high, 1.0)  # centre 0, half-width 1 where not
     centre, half_width = ((high + low) / 2).astype(np.float32), ((high - low) / 2).astype(np.float32)
     return jnp.where(finite, centre + half_width * jnp.tanh(x), x)
+
+
+def action_distribution(name: str, action_squash: str = "mean", low=None, high=None):
+    """The distribution of a policy head: `get_distribution(name)`, or for Box actions squashed by sample
+    (`action_squash="sample"`, bounds `low`, `high`) a `SquashedGaussian`, whose entropy is the env actions'."""
+    if name == DiagGaussian.name and action_squash == "sample" and low is not None:
+        return SquashedGaussian(low, high)
+    return get_distribution(name)
 
 
 def get_distribution(name: str):
