@@ -142,7 +142,8 @@ class ImpalaNetwork(nn.Module):
     `action_bounds` `(low, high)`, each `action_size` floats, and `action_squash` say what the env receives
     (`env_action`), in each dimension with finite bounds. "sample": centre + half-width * tanh(sample), the
     greedy action the same of the mean; the Gaussian lives before the squashing, so its log-probabilities
-    (and V-trace's ratios) are those of the unsquashed samples and its mean is unbounded. "mean": the mean
+    (and V-trace's ratios) are those of the unsquashed samples and its mean is unbounded; the entropy bonus
+    is the squashed actions' (distributions.SquashedGaussian). "mean": the mean
     itself is centre + half-width * tanh(head output) and samples are clipped to the bounds; where the
     policy gradient pushes a mean towards a bound, the head's output grows until tanh is flat and the mean
     can no longer come back (benchmarks/RESULTS.md, "MuJoCo: the bounded mean's saturation").
