@@ -8,7 +8,7 @@ from helpers import A, B, T, random_trajectory, reference_vtrace
 
 from hsuanwu_jax.agent.losses import make_impala_loss
 from hsuanwu_jax.agent.networks import ImpalaNetwork, NetworkOutput
-from hsuanwu_jax.core.distributions import Categorical
+from hsuanwu_jax.core.distributions import Categorical, DiagGaussian, action_distribution
 
 DISCOUNT, BASELINE_COEF, ENT_COEF = 0.9, 0.5, 0.01
 
@@ -215,3 +215,44 @@ def test_clipped_ratio_on_policy_gives_impalas_gradient():
     impala_grads = jax.grad(lambda p: impala(p, traj)[0])(params)
     assert np.abs(np.asarray(impala_grads["logits"])).max() > 0.01
     np.testing.assert_allclose(clipped_grads["logits"], impala_grads["logits"], rtol=1e-4, atol=1e-6)
+
+
+def test_with_squashed_samples_the_bonus_takes_the_env_actions_entropy_and_both_are_logged():
+    """Same Gaussian, same samples: with squashed samples the loss differs from the plain Gaussian's by
+    ent_coef x (Gaussian entropy - squashed actions' entropy) over the valid steps, `entropy` stays the
+    Gaussian's and `action_entropy` is logged beside it."""
+    rng = np.random.default_rng(5)
+    traj = random_trajectory(5)._replace(action=rng.normal(size=(T + 1, B, 2)).astype(np.float32))
+    policy = (rng.normal(size=(T + 1, B, 2)), rng.normal(scale=0.8, size=(T + 1, B, 2)))
+    params = {"mean": jnp.asarray(policy[0], jnp.float32), "log_std": jnp.asarray(policy[1], jnp.float32)}
+    params["values"] = jnp.asarray(rng.normal(size=(T + 1, B)), jnp.float32)
+
+    def gaussian_apply(params, obs, prev_action, reward, first, core_state):
+        return NetworkOutput((params["mean"], params["log_std"]), params["values"]), core_state
+
+    def loss_with(distribution):
+        loss_fn = make_impala_loss(
+            apply_fn=gaussian_apply,
+            distribution=distribution,
+            discount=DISCOUNT,
+            baseline_coef=BASELINE_COEF,
+            ent_coef=ENT_COEF,
+        )
+        return loss_fn(params, traj)
+
+    plain_loss, plain = loss_with(DiagGaussian)
+    squashed = action_distribution("diag_gaussian", "sample", [-1.0, -2.0], [1.0, 2.0])
+    squashed_loss, metrics = loss_with(squashed)
+    valid = ~traj.done[:-1]
+    mean, log_std = params["mean"][:-1], params["log_std"][:-1]
+    expected = float(np.sum(valid * np.asarray(squashed.action_entropy((mean, log_std)))))
+    assert "action_entropy" not in plain and float(metrics["entropy"]) == float(plain["entropy"])
+    np.testing.assert_allclose(float(metrics["action_entropy"]), expected, rtol=1e-5)
+    assert (
+        float(metrics["action_entropy"]) < float(metrics["entropy"]) - 1.0
+    )  # bounded: far from the Gaussian's
+    np.testing.assert_allclose(
+        float(squashed_loss - plain_loss),
+        -ENT_COEF * (float(metrics["action_entropy"]) - float(plain["entropy"])),
+        rtol=1e-4,
+    )

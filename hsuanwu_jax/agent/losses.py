@@ -86,7 +86,9 @@ def impala_loss(
 ) -> tuple[jax.Array, dict[str, jax.Array]]:
     """loss = pg + baseline_coef * baseline - ent_coef * entropy, each *summed* over the T transitions and B
     envs of `traj` (the seed's convention), where pg = -sum log pi(a_t|x_t) * pg_advantage_t, baseline =
-    0.5 * sum (vs_t - V(x_t))^2 and entropy = sum H(pi(.|x_t)). `metrics` holds those sums and the number
+    0.5 * sum (vs_t - V(x_t))^2 and entropy = sum H of the actions the env receives (`action_entropy`: the
+    Gaussian's, or with squashed samples the squashed actions', logged as `action_entropy` beside the
+    Gaussian's `entropy`). `metrics` holds those sums and the number
     of transitions, so a data-parallel caller can add them up over devices. (See `make_impala_loss`.)"""
     outputs, _ = apply_fn(
         params, traj.obs, traj.prev_action, traj.reward, traj.first, traj.initial_core_state
@@ -116,12 +118,14 @@ def impala_loss(
         pg_loss = -jnp.sum(mask * log_prob * pg_advantages)
     baseline_loss = 0.5 * jnp.sum(mask * jnp.square(baseline_errors))
     entropy = jnp.sum(mask * distribution.entropy(policy))
-    loss = pg_loss + baseline_coef * baseline_loss - ent_coef * entropy
+    action_entropy = jnp.sum(mask * distribution.action_entropy(policy))
+    loss = pg_loss + baseline_coef * baseline_loss - ent_coef * action_entropy
     metrics = {
         "loss": loss,
         "pg_loss": pg_loss,
         "baseline_loss": baseline_loss,
         "entropy": entropy,
+        **({"action_entropy": action_entropy} if distribution.squashes_actions else {}),
         # log mu(a) - log pi(a) summed over mu's samples: the KL from the actors' policy to the learner's
         "policy_kl": -jnp.sum(mask * jax.lax.stop_gradient(log_rhos)),
         "num_transitions": jnp.sum(mask),

@@ -19,6 +19,7 @@ class Categorical:
     """Categorical over `A` discrete actions; `policy` is logits `[..., A]`, actions int32 `[...]`."""
 
     name = "categorical"
+    squashes_actions = False
 
     @staticmethod
     def sample(key: jax.Array, logits: jax.Array) -> jax.Array:
@@ -40,12 +41,15 @@ class Categorical:
         log_probs = jax.nn.log_softmax(logits)
         return -jnp.sum(jnp.exp(log_probs) * log_probs, axis=-1)
 
+    action_entropy = entropy  # the entropy of the actions the env receives: the same
+
 
 class DiagGaussian:
     """Gaussian with diagonal covariance; `policy` is `(mean, log_std)`, each `[..., A]`; actions
     float32 `[..., A]`, unbounded (what the env receives is `env_action`'s, within its bounds)."""
 
     name = "diag_gaussian"
+    squashes_actions = False
 
     @staticmethod
     def sample(key: jax.Array, policy) -> jax.Array:
@@ -69,6 +73,8 @@ class DiagGaussian:
         _, log_std = policy
         return jnp.sum(log_std + 0.5 * math.log(2 * math.pi * math.e), axis=-1)
 
+    action_entropy = entropy  # what the entropy bonus takes: the Gaussian's (see SquashedGaussian)
+
 
 # Gauss-Hermite nodes and weights for E[f(e)], e ~ N(0, 1): sum of weights * f(nodes) (exact for polynomials up
 # to degree 127; the squashed entropy's integrand, log cosh, is analytic but bends within ~1 of 0: against dense
@@ -82,20 +88,24 @@ class SquashedGaussian(DiagGaussian):
     """A `DiagGaussian` whose samples the env receives squashed, centre + half-width * tanh(sample), in each
     dimension whose bounds `low`, `high` (`[A]`) are finite (`action_squash="sample"`).
 
-    Sampling, the mode and log-probabilities are the Gaussian's, of the unsquashed sample (the squashing's
-    Jacobian does not depend on the params, so V-trace's ratios are the same). The entropy is that of the
-    action the env receives: the Gaussian's plus E[log(1 - tanh(u)^2)] plus log half-width per squashed
-    dimension. Unlike the Gaussian's, it is largest at a finite width (about a uniform spread over the bounds)
-    and falls as the width grows past it, where more samples pile up at the bounds: an entropy bonus on it
-    cannot widen the Gaussian without limit.
+    Sampling, the mode, log-probabilities and `entropy` are the Gaussian's, of the unsquashed sample (the
+    squashing's Jacobian does not depend on the params, so V-trace's ratios are the same). `action_entropy`,
+    what the entropy bonus takes, is that of the action the env receives: the Gaussian's plus
+    E[log(1 - tanh(u)^2)] plus log half-width per squashed dimension. Unlike the Gaussian's, it is largest at a
+    finite width (std 0.88 with the mean centred) and falls as the width grows past it, where more samples
+    pile up at the bounds: an entropy bonus on it cannot widen the Gaussian without limit. It also falls where
+    the mean sits deep in tanh's flat part (actions pinned at a bound) while the Gaussian can still move back:
+    the collapse alarm watches `entropy`, the Gaussian's.
     """
+
+    squashes_actions = True
 
     def __init__(self, low, high):
         low, high = np.asarray(low, np.float64), np.asarray(high, np.float64)
         self.squashed = np.isfinite(low) & np.isfinite(high)
         self.log_half_width = np.where(self.squashed, np.log((high - low) / 2), 0.0).astype(np.float32)
 
-    def entropy(self, policy) -> jax.Array:
+    def action_entropy(self, policy) -> jax.Array:
         """Entropy in nats of the env's actions, `[...]`; E over the Gaussian by 64-point Gauss-Hermite."""
         mean, log_std = policy
         gaussian = log_std + 0.5 * math.log(2 * math.pi * math.e)  # [..., A]
@@ -117,7 +127,8 @@ def squash(x: jax.Array, low, high) -> jax.Array:
 
 def action_distribution(name: str, action_squash: str = "mean", low=None, high=None):
     """The distribution of a policy head: `get_distribution(name)`, or for Box actions squashed by sample
-    (`action_squash="sample"`, bounds `low`, `high`) a `SquashedGaussian`, whose entropy is the env actions'."""
+    (`action_squash="sample"`, bounds `low`, `high`) a `SquashedGaussian`, whose `action_entropy` is the env
+    actions'."""
     if name == DiagGaussian.name and action_squash == "sample" and low is not None:
         return SquashedGaussian(low, high)
     return get_distribution(name)

@@ -55,6 +55,7 @@ def metrics_record(
         "pg_loss": float(metrics["pg_loss"]),
         "baseline_loss": float(metrics["baseline_loss"]),
         "entropy": metrics_entropy(metrics),
+        **_per_transition(metrics, "action_entropy"),
         "policy_kl": float(metrics["policy_kl"]) / max(float(metrics["num_transitions"]), 1.0),
         "grad_norm": float(metrics["grad_norm"]),
         **value_stats,
@@ -63,6 +64,13 @@ def metrics_record(
         "policy_lag_max": max(lags, default=0),
         "policy_lag_counts": np.bincount(lags).tolist() if lags else [],  # [k]: rollouts k updates old
     }
+
+
+def _per_transition(metrics, name: str) -> dict[str, float]:
+    """`{name: its sum over the update's transitions / their number}` where `metrics` has it, else {}."""
+    if name not in metrics:
+        return {}
+    return {name: float(metrics[name]) / max(float(metrics["num_transitions"]), 1.0)}
 
 
 class MetricsWriter:
