@@ -16,7 +16,7 @@ from hsuanwu_jax.acting.episodes import EpisodeLog
 
 def metrics_entropy(metrics) -> float:
     """The policy's entropy in an update's metrics, in nats per step (the loss holds its sum)."""
-    return float(metrics["entropy"]) / max(float(metrics["num_transitions"]), 1.0)
+    return _per_transition(metrics, "entropy")["entropy"]
 
 
 def metrics_record(
@@ -56,7 +56,7 @@ def metrics_record(
         "baseline_loss": float(metrics["baseline_loss"]),
         "entropy": metrics_entropy(metrics),
         **_per_transition(metrics, "action_entropy"),
-        "policy_kl": float(metrics["policy_kl"]) / max(float(metrics["num_transitions"]), 1.0),
+        **_per_transition(metrics, "policy_kl"),
         "grad_norm": float(metrics["grad_norm"]),
         **value_stats,
         **shares,
