@@ -12,8 +12,8 @@ task's solved threshold is 1: (final - random) / (threshold - random). Threshold
 `reward_threshold`) or `--threshold TASK=VALUE`; random play is `--random-episodes` episodes of uniform
 random actions on the test env. A suite of Atari games (without --threshold) is human-normalised: the
 published random and human scores (hsuanwu_jax/envs/atari_scores.py) are 0 and 1. The aggregate over tasks
-is the interquartile mean (IQM) and the median of the runs' normalised scores, each with a 95%
-stratified-bootstrap confidence interval (rliable, Agarwal et al. 2021).
+is the interquartile mean (IQM) of the runs' normalised scores and the median over tasks of each task's mean
+score, each with a 95% stratified-bootstrap confidence interval (rliable, Agarwal et al. 2021).
 
 Runs are written to `--out` as they finish and a rerun with the same `--out` skips the runs already there,
 so a long suite can be stopped and continued. `--quick` (for CI) trains each run for two updates.
@@ -112,8 +112,8 @@ def normalised_scores(runs: list[dict], tasks: dict[str, dict], seeds: list[int]
 
 
 def aggregate(scores: np.ndarray, reps: int) -> dict:
-    """IQM and median over every (seed, task) score with their stratified-bootstrap confidence intervals
-    (rliable)."""
+    """IQM over every (seed, task) score and the median of the tasks' mean scores, with their
+    stratified-bootstrap confidence intervals (rliable)."""
     from rliable import library as rly
     from rliable import metrics
 
@@ -134,6 +134,53 @@ def aggregate(scores: np.ndarray, reps: int) -> dict:
         "median_ci_high": float(median_high),
         "reps": reps,
     }
+
+
+def report(runs: list[dict], tasks: dict[str, dict], seeds: list[int], reps: int) -> dict:
+    """Prints a row per task (every seed's final greedy and sampled test, its median, random play, the
+    reference) and the aggregate over `seeds`; returns `normalised_scores` (`[len(seeds), num_tasks]`), the
+    `aggregate` and the `normalisation` used."""
+    scores = normalised_scores(runs, tasks, seeds)
+    summary = aggregate(scores, reps)
+    rows = []
+    for column, (task, info) in enumerate(tasks.items()):
+        task_runs = sorted((r for r in runs if r["task"] == task), key=lambda r: r["seed"])
+        finals = [r["final_test_episode_reward"] for r in task_runs]
+        sampled = [r.get("final_sampled_test_episode_reward") for r in task_runs]
+        rows.append(
+            {
+                "task": task,
+                "seeds": " / ".join(str(r["seed"]) for r in task_runs),
+                "finals": " / ".join(f"{v:.1f}" for v in finals),
+                "sampled": " / ".join("-" if v is None else f"{v:.1f}" for v in sampled),
+                "collapses": sum(bool(r.get("collapse_warning")) for r in task_runs),
+                "median": float(np.median(finals)),
+                "random": info["random"]["mean"],
+                "threshold": info["threshold"],
+                "score": float(np.median(scores[:, column])),
+            }
+        )
+    print_table(
+        rows,
+        [
+            ("task", "task", "s"),
+            ("seeds", "seeds", "s"),
+            ("final greedy test", "finals", "s"),
+            ("final sampled test", "sampled", "s"),
+            ("collapse warnings", "collapses", "d"),
+            ("median", "median", ",.1f"),
+            ("random", "random", ",.1f"),
+            ("solved", "threshold", ",.1f"),
+            ("median normalised", "score", ".2f"),
+        ],
+    )
+    kind = "human-normalised" if human_normalised_suite(tasks) else "normalised"
+    print(
+        f"\nIQM {kind} score over {scores.size} runs (seeds {' '.join(map(str, seeds))}): "
+        f"{summary['iqm']:.2f} ({CONFIDENCE:.0%} CI {summary['ci_low']:.2f} to {summary['ci_high']:.2f}); "
+        f"median {summary['median']:.2f} ({summary['median_ci_low']:.2f} to {summary['median_ci_high']:.2f})"
+    )
+    return {"normalised_scores": scores.tolist(), "aggregate": summary, "normalisation": kind}
 
 
 def plot_suite(result: dict, path: str) -> None:
@@ -224,49 +271,8 @@ def main() -> None:
                 write_json(
                     args.out, {**result, "tasks": tasks, "runs": runs}
                 )  # a stopped suite keeps its runs
-    scores = normalised_scores(runs, tasks, args.seeds)
     reps = QUICK_BOOTSTRAP_REPS if args.quick else BOOTSTRAP_REPS
-    result.update(
-        tasks=tasks, runs=runs, normalised_scores=scores.tolist(), aggregate=aggregate(scores, reps)
-    )
-    rows = []
-    for column, (task, info) in enumerate(tasks.items()):
-        task_runs = [r for seed in args.seeds for r in runs if (r["task"], r["seed"]) == (task, seed)]
-        finals = [r["final_test_episode_reward"] for r in task_runs]
-        sampled = [r.get("final_sampled_test_episode_reward") for r in task_runs]
-        rows.append(
-            {
-                "task": task,
-                "finals": " / ".join(f"{v:.1f}" for v in finals),
-                "sampled": " / ".join("-" if v is None else f"{v:.1f}" for v in sampled),
-                "collapses": sum(bool(r.get("collapse_warning")) for r in task_runs),
-                "median": float(np.median(finals)),
-                "random": info["random"]["mean"],
-                "threshold": info["threshold"],
-                "score": float(np.median(scores[:, column])),
-            }
-        )
-    print_table(
-        rows,
-        [
-            ("task", "task", "s"),
-            (f"final greedy test, seeds {' / '.join(map(str, args.seeds))}", "finals", "s"),
-            ("final sampled test", "sampled", "s"),
-            ("collapse warnings", "collapses", "d"),
-            ("median", "median", ",.1f"),
-            ("random", "random", ",.1f"),
-            ("solved", "threshold", ",.1f"),
-            ("median normalised", "score", ".2f"),
-        ],
-    )
-    summary = result["aggregate"]
-    kind = "human-normalised" if human_normalised_suite(tasks) else "normalised"
-    result["normalisation"] = kind
-    print(
-        f"\nIQM {kind} score over {scores.size} runs: {summary['iqm']:.2f} "
-        f"({CONFIDENCE:.0%} CI {summary['ci_low']:.2f} to {summary['ci_high']:.2f}); median "
-        f"{summary['median']:.2f} ({summary['median_ci_low']:.2f} to {summary['median_ci_high']:.2f})"
-    )
+    result.update(tasks=tasks, runs=runs, **report(runs, tasks, args.seeds, reps))
     write_json(args.out, result)
     if args.plot:
         plot_suite(result, args.plot)

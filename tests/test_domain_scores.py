@@ -1,0 +1,77 @@
+"""benchmarks/domain_scores.py: suites merged into one domain, later files winning, the aggregate over the seeds
+every task has."""
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def suite_file(
+    path: Path, tasks: dict[str, tuple[float, float]], finals: dict[tuple[str, int], float]
+) -> str:
+    """A suite JSON as benchmarks/suite.py writes it: tasks as (random mean, threshold), runs as final returns."""
+    payload = {
+        "config": "configs/impala_mujoco.py",
+        "overrides": {},
+        "tasks": {
+            t: {"threshold": hi, "random": {"mean": lo, "returns": [lo]}} for t, (lo, hi) in tasks.items()
+        },
+        "runs": [
+            {"task": t, "seed": s, "final_test_episode_reward": v, "trace": [{"step": 1}]}
+            for (t, s), v in finals.items()
+        ],
+    }
+    path.write_text(json.dumps(payload))
+    return str(path)
+
+
+def test_suites_merge_later_files_winning_and_aggregate_over_common_seeds(tmp_path):
+    rng = np.random.default_rng(0)
+    first = {("A", s): float(v) for s, v in zip((1, 2, 3), rng.normal(50, 30, 3), strict=True)}
+    first.update({("B", s): float(v) for s, v in zip((1, 2, 3), rng.normal(-20, 5, 3), strict=True)})
+    second = {("B", 2): 7.5, ("A", 4): 80.0, ("A", 5): 95.0}  # B seed 2 replaced; A's extra seeds only listed
+    paths = [
+        suite_file(tmp_path / "one.json", {"A": (10.0, 100.0), "B": (-40.0, 0.0)}, first),
+        suite_file(tmp_path / "two.json", {"B": (-30.0, 10.0), "C": (0.0, 1.0)}, second),  # C has no runs
+    ]
+    out = tmp_path / "domain.json"
+    result = subprocess.run(
+        [sys.executable, "benchmarks/domain_scores.py", *paths, "--out", str(out)],
+        cwd=ROOT,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    assert "C: no runs yet, left out" in result.stdout
+    domain = json.loads(out.read_text())
+    assert domain["aggregate_seeds"] == [1, 2, 3] and list(domain["tasks"]) == ["A", "B"]
+    finals = {**first, **second}
+    runs = {(r["task"], r["seed"]): r for r in domain["runs"]}
+    assert set(runs) == set(finals) and all("trace" not in r for r in runs.values())
+    assert runs["B", 2]["source"] == paths[1] and runs["B", 1]["source"] == paths[0]
+    bounds = {"A": (10.0, 100.0), "B": (-30.0, 10.0)}  # B's random play and reference from the later file
+    expected = np.array(
+        [
+            [(finals[t, s] - bounds[t][0]) / (bounds[t][1] - bounds[t][0]) for t in ("A", "B")]
+            for s in (1, 2, 3)
+        ]
+    )
+    np.testing.assert_allclose(domain["normalised_scores"], expected, rtol=1e-12)
+    flat = np.sort(expected.ravel())
+    summary = domain["aggregate"]
+    assert summary["iqm"] == pytest.approx(
+        flat[1:5].mean()
+    )  # 6 scores: the middle 4 (rliable trims 25% each side)
+    assert summary["median"] == pytest.approx(np.median(expected.mean(axis=0)))  # over tasks' mean scores
+    assert summary["ci_low"] <= summary["iqm"] <= summary["ci_high"]
+    assert [s["runs"] for s in domain["sources"]] == [
+        [["A", 1], ["A", 2], ["A", 3], ["B", 1], ["B", 3]],
+        [["A", 4], ["A", 5], ["B", 2]],
+    ]
