@@ -14,9 +14,19 @@ Hopper learned to fall (benchmarks/RESULTS.md, "MuJoCo: the learner's policy run
 every task measured over the full-batch passes with lambda 1 (RESULTS.md, "MuJoCo: why runs of one preset end
 so far apart").
 
-Measured with this preset (greedy test at 3M env steps): Hopper-v4 3,369 / 3,635 / 717 and Walker2d-v4
-1,785 / 2,420 / 2,021 (seeds 1-3), HalfCheetah-v4 1,440 / 7,119 / 6,644 / 6,903 / 4,718 (seeds 1-5); random play
-29, 6, -264. The other tasks are being measured with these settings (earlier settings' results: RESULTS.md).
+Measured with this preset, 3M env steps, greedy test at the end, seeds 1-3 (HalfCheetah 1-5), against random
+play and CleanRL's PPO at 1M env steps (benchmarks/results/mujoco_references.md):
+  task                       greedy per seed                        median  random  PPO
+  Hopper-v4                  3,369 / 3,635 / 717                    3,369   29      2,383
+  Walker2d-v4                1,785 / 2,420 / 2,021                  2,021   6       2,288 (below it)
+  HalfCheetah-v4             1,440 / 7,119 / 6,644 / 6,903 / 4,718  6,644   -264    1,443
+  Ant-v4                     4,152 / 2,151 / 4,023                  4,023   -47     3,258
+  Swimmer-v4                 132 / 91 / 115                         115     0.5     111
+  InvertedPendulum-v4        1,000 x 3 (the maximum)                1,000   4       963
+  InvertedDoublePendulum-v4  9,360 / 7,502 / 8,450                  8,450   49      7,103
+  Reacher-v4                 -3.7 / -4.0 / -3.6                     -3.7    -44     -6.7
+Not yet measured with it: Pusher-v4, Humanoid-v4, HumanoidStandup-v4 and the DeepMind Control tasks (earlier
+settings' results there: benchmarks/results/suite_dmc.json). Per-task tables: benchmarks/RESULTS.md.
 See hsuanwu_jax/config/defaults.py for every field.
 """
 
