@@ -3,6 +3,11 @@ Reinforcement Learning with PopArt", AAAI 2019): the IMPALA protocol of configs/
 18-action set (one policy head for every game) and unclipped rewards, so each game's value targets keep their
 own scale and per-task PopArt normalises them (one value output and one set of statistics per game).
 
+The games: Pong (scores -21 to 21, a point per rally), Breakout (1-7 per brick, hundreds a game) and Qbert (25
+per cube, thousands a game), scales apart by orders of magnitude as in the PopArt paper, and each learned by the
+single-task preset (greedy: Pong 19.0 at 2.5M env steps, Breakout 216 at 2M, Qbert 727.5 at 2M; Boxing-v5 did
+not move in 2M: benchmarks/RESULTS.md, "The Atari preset over six games").
+
 Each actor thread plays one game (3 threads, one per game); a batch holds three rollouts as they arrive
 (about one of each game: `env_steps_share/<game>` in the metrics shows the split), so an update learns from
 about 80 samples of every game, as the single-task preset's updates do from its one game. 2M env steps per
@@ -19,7 +24,7 @@ from hsuanwu_jax.config import load_config
 
 def get_config():
     cfg = load_config(str(pathlib.Path(__file__).with_name("impala_atari.py")))
-    cfg.tasks = ("Pong-v5", "Breakout-v5", "Boxing-v5")
+    cfg.tasks = ("Pong-v5", "Breakout-v5", "Qbert-v5")
     cfg.env_id = cfg.tasks[0]
     cfg.env_kwargs = dict(cfg.env_kwargs, full_action_space=True, reward_clip=False)
     cfg.test_env_kwargs = dict(cfg.test_env_kwargs, full_action_space=True)
