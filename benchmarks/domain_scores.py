@@ -3,7 +3,7 @@ random play and its reference, and the IQM and median of the normalised scores w
 
     python benchmarks/domain_scores.py benchmarks/results/suite_mujoco_minibatches4_lambda095.json \
         benchmarks/results/suite_mujoco_v2_halfcheetah.json benchmarks/results/suite_mujoco_v2.json \
-        --out benchmarks/results/domain_mujoco.json
+        --out benchmarks/results/domain_mujoco.json [--plot benchmarks/results/domain_mujoco.png]
 
 A domain's runs often come from several `benchmarks/suite.py` files (suites run side by side, seeds added
 later). Files are read in the order given: a later file's run of a task and seed replaces an earlier one's, and
@@ -18,7 +18,7 @@ from __future__ import annotations
 import json
 
 from common import script_parser, write_json
-from suite import BOOTSTRAP_REPS, report
+from suite import BOOTSTRAP_REPS, plot_suite, report
 
 
 def merge_suites(paths: list[str]) -> tuple[dict[str, dict], list[dict], list[dict]]:
@@ -54,6 +54,7 @@ def main() -> None:
     parser = script_parser(__doc__)
     parser.add_argument("suites", nargs="+", help="suite JSON files, later ones winning")
     parser.add_argument("--out", required=True, help="the JSON file to write")
+    parser.add_argument("--plot", default="", help="a PNG of every run's greedy tests and the aggregate")
     args = parser.parse_args()
     tasks, runs, sources = merge_suites(args.suites)
     seeds = common_seeds(tasks, runs)
@@ -61,10 +62,11 @@ def main() -> None:
         raise SystemExit("no seed has a run of every task: the aggregate needs one at least")
     for source in sources:
         print(f"{source['path']}: {source['config']} {source['overrides']}, {len(source['runs'])} runs")
-    summary = report(runs, tasks, seeds, BOOTSTRAP_REPS)
-    write_json(
-        args.out, {"sources": sources, "aggregate_seeds": seeds, "tasks": tasks, "runs": runs, **summary}
-    )
+    result = {"sources": sources, "aggregate_seeds": seeds, "tasks": tasks, "runs": runs}
+    result.update(report(runs, tasks, seeds, BOOTSTRAP_REPS))
+    write_json(args.out, result)
+    if args.plot:
+        plot_suite(result, args.plot)
 
 
 if __name__ == "__main__":

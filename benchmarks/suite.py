@@ -117,12 +117,17 @@ def aggregate(scores: np.ndarray, reps: int) -> dict:
     from rliable import library as rly
     from rliable import metrics
 
-    point, interval = rly.get_interval_estimates(
-        {"preset": scores},
-        lambda s: np.array([metrics.aggregate_iqm(s), metrics.aggregate_median(s)]),
-        reps=reps,
-        confidence_interval_size=CONFIDENCE,
-    )
+    saved = np.random.get_state()
+    np.random.seed(0)  # rliable resamples from NumPy's global generator: the same resamples on every rerun
+    try:
+        point, interval = rly.get_interval_estimates(
+            {"preset": scores},
+            lambda s: np.array([metrics.aggregate_iqm(s), metrics.aggregate_median(s)]),
+            reps=reps,
+            confidence_interval_size=CONFIDENCE,
+        )
+    finally:
+        np.random.set_state(saved)
     (iqm_low, median_low), (iqm_high, median_high) = interval["preset"]
     iqm, median = point["preset"]
     return {

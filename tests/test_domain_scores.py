@@ -1,5 +1,5 @@
 """benchmarks/domain_scores.py: suites merged into one domain, later files winning, the aggregate over the seeds
-every task has."""
+every task has, and its plot."""
 
 import json
 import subprocess
@@ -23,7 +23,14 @@ def suite_file(
             t: {"threshold": hi, "random": {"mean": lo, "returns": [lo]}} for t, (lo, hi) in tasks.items()
         },
         "runs": [
-            {"task": t, "seed": s, "final_test_episode_reward": v, "trace": [{"step": 1}]}
+            {
+                "task": t,
+                "seed": s,
+                "final_test_episode_reward": v,
+                "num_train_steps": 10,
+                "curve": [{"step": 5, "test_episode_reward": v / 2}],
+                "trace": [{"step": 1}],
+            }
             for (t, s), v in finals.items()
         ],
     }
@@ -40,16 +47,16 @@ def test_suites_merge_later_files_winning_and_aggregate_over_common_seeds(tmp_pa
         suite_file(tmp_path / "one.json", {"A": (10.0, 100.0), "B": (-40.0, 0.0)}, first),
         suite_file(tmp_path / "two.json", {"B": (-30.0, 10.0), "C": (0.0, 1.0)}, second),  # C has no runs
     ]
-    out = tmp_path / "domain.json"
+    out, plot = tmp_path / "domain.json", tmp_path / "domain.png"
     result = subprocess.run(
-        [sys.executable, "benchmarks/domain_scores.py", *paths, "--out", str(out)],
+        [sys.executable, "benchmarks/domain_scores.py", *paths, "--out", str(out), "--plot", str(plot)],
         cwd=ROOT,
         capture_output=True,
         text=True,
         timeout=300,
     )
     assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    assert "C: no runs yet, left out" in result.stdout
+    assert "C: no runs yet, left out" in result.stdout and plot.stat().st_size > 10_000
     domain = json.loads(out.read_text())
     assert domain["aggregate_seeds"] == [1, 2, 3] and list(domain["tasks"]) == ["A", "B"]
     finals = {**first, **second}
@@ -75,3 +82,15 @@ def test_suites_merge_later_files_winning_and_aggregate_over_common_seeds(tmp_pa
         [["A", 1], ["A", 2], ["A", 3], ["B", 1], ["B", 3]],
         [["A", 4], ["A", 5], ["B", 2]],
     ]
+
+
+def test_the_aggregate_is_the_same_on_every_rerun_and_leaves_numpys_generator_alone(monkeypatch):
+    monkeypatch.syspath_prepend(str(ROOT / "benchmarks"))
+    from suite import aggregate
+
+    scores = np.random.default_rng(1).normal(1.0, 0.5, size=(5, 4))
+    np.random.seed(123)
+    before = np.random.get_state()[1].copy()
+    first, second = aggregate(scores, reps=300), aggregate(scores, reps=300)
+    assert first == second and first["ci_low"] < first["iqm"] < first["ci_high"]
+    np.testing.assert_array_equal(np.random.get_state()[1], before)
