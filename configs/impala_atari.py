@@ -11,7 +11,8 @@ orthogonal init) rather than the seed's (configs/seed_defaults.py): why, in benc
 
 Measured with it, one seed each, greedy whole games (benchmarks/RESULTS.md, "The Atari preset over six games"):
 Breakout-v5 216.0 at 2M env steps (random 1.8), Pong-v5 19.0 at 2.5M (random -20.1; both in November, the
-learner for CNNs unchanged since, rerun under way), Qbert-v5 727.5 at 2M (sampled 1,047.5; random 192.5).
+learner for CNNs unchanged since, rerun under way), Qbert-v5 727.5 at 2M (sampled 1,047.5; random 192.5),
+SpaceInvaders-v5 290.0 at 2M (sampled 386.5; random 151.5).
 Boxing-v5 is not learned in 2M: greedy -38.6, sampled 1.3, random 0.4.
 """
 
