@@ -26,8 +26,12 @@ play and CleanRL's PPO at 1M env steps (benchmarks/results/mujoco_references.md)
   InvertedDoublePendulum-v4  9,360 / 7,502 / 8,450                  8,450   49      7,103
   Reacher-v4                 -3.7 / -4.0 / -3.6                     -3.7    -44     -6.7
   Pusher-v4                  -33.9 / -33.7 / -33.7                  -33.7   -149    -40.4
-Being measured with it (fewer than 3 seeds so far): Humanoid-v4, HumanoidStandup-v4 and the DeepMind Control
-tasks (earlier settings' results there: benchmarks/results/suite_dmc.json). Per-task tables: RESULTS.md.
+  Humanoid-v4                2,909 / 1,520 / 1,149                  1,520   109     716
+  CheetahRun-v1 (DMC)        303 / 368 / 420                        368     3       433 (below it)
+  WalkerWalk-v1 (DMC)        922 / 958 / 875                        922     32      393
+  CartpoleSwingup-v1 (DMC)   833 / 855 / 329                        833     32      641
+Being measured with it (fewer than 3 seeds so far): HumanoidStandup-v4. Per-task tables and the IQM over each
+domain: RESULTS.md ("The other gymnasium MuJoCo tasks", "Three DeepMind Control tasks", "Per-domain aggregates").
 See hsuanwu_jax/config/defaults.py for every field.
 """
 
