@@ -37,6 +37,7 @@ from hsuanwu_jax.envs.atari_scores import REFERENCE_SCORES, human_normalised
 CONFIDENCE = 0.95
 BOOTSTRAP_REPS = 2000
 QUICK_BOOTSTRAP_REPS = 100
+PANELS_PER_ROW = 4  # plot_suite wraps a domain of many tasks into rows
 
 
 def solved_threshold(task: str, given: dict[str, float]) -> float:
@@ -189,15 +190,22 @@ def report(runs: list[dict], tasks: dict[str, dict], seeds: list[int], reps: int
 
 
 def plot_suite(result: dict, path: str) -> None:
-    """One panel per task (each seed's greedy tests, random play and the threshold) and the IQM with its CI."""
+    """One panel per task (each seed's greedy tests, random play and the threshold) and the IQM with its CI,
+    `PANELS_PER_ROW` panels a row."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     tasks = result["tasks"]
-    fig, axes = plt.subplots(1, len(tasks) + 1, figsize=(3.2 * (len(tasks) + 1), 3.0), squeeze=False)
-    for ax, (task, info) in zip(axes[0], tasks.items(), strict=False):
+    panels = len(tasks) + 1
+    columns = min(panels, PANELS_PER_ROW)
+    rows = -(-panels // columns)
+    fig, grid = plt.subplots(rows, columns, figsize=(3.2 * columns, 3.0 * rows), squeeze=False)
+    axes = grid.ravel()
+    for ax in axes[panels:]:
+        ax.set_visible(False)
+    for ax, (task, info) in zip(axes, tasks.items(), strict=False):
         for run in (r for r in result["runs"] if r["task"] == task):
             points = [
                 *run["curve"],
@@ -213,10 +221,11 @@ def plot_suite(result: dict, path: str) -> None:
         ax.axhline(info["threshold"], color="black", linestyle="--", label="solved")
         ax.set_title(task, fontsize=9)
         ax.set_xlabel("env steps")
-    axes[0][0].set_ylabel("greedy test return")
-    axes[0][0].legend(fontsize=7)
+    for ax in grid[:, 0]:
+        ax.set_ylabel("greedy test return")
+    axes[0].legend(fontsize=7)
     summary = result["aggregate"]
-    ax = axes[0][-1]
+    ax = axes[panels - 1]
     ax.errorbar(
         [0],
         [summary["iqm"]],

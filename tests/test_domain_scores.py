@@ -94,3 +94,19 @@ def test_the_aggregate_is_the_same_on_every_rerun_and_leaves_numpys_generator_al
     first, second = aggregate(scores, reps=300), aggregate(scores, reps=300)
     assert first == second and first["ci_low"] < first["iqm"] < first["ci_high"]
     np.testing.assert_array_equal(np.random.get_state()[1], before)
+
+
+@pytest.mark.parametrize(("num_tasks", "rows"), [(3, 1), (11, 3)])
+def test_a_domain_of_many_tasks_is_plotted_in_rows_of_four_panels(tmp_path, monkeypatch, num_tasks, rows):
+    monkeypatch.syspath_prepend(str(ROOT / "benchmarks"))
+    from PIL import Image
+    from suite import PANELS_PER_ROW, aggregate, plot_suite
+
+    tasks = {f"T{i}": (0.0, 10.0) for i in range(num_tasks)}
+    finals = {(t, 1): 5.0 + i for i, t in enumerate(tasks)}
+    suite = json.loads(Path(suite_file(tmp_path / "s.json", tasks, finals)).read_text())
+    suite["aggregate"] = aggregate(np.full((1, num_tasks), 0.5), reps=50)
+    plot_suite(suite, str(tmp_path / "s.png"))
+    width, height = Image.open(tmp_path / "s.png").size
+    columns = min(num_tasks + 1, PANELS_PER_ROW)
+    assert (width, height) == (320 * columns, 300 * rows)  # 3.2 x 3.0 inches a panel at 100 dpi
