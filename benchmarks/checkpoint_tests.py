@@ -24,16 +24,19 @@ from common import print_table, script_parser, write_json
 from hsuanwu_jax import DistributedTrainer
 from hsuanwu_jax.config.defaults import default_config
 from hsuanwu_jax.config.fields import PLACEMENT_FIELDS
+from hsuanwu_jax.outputs.records import read_metrics
 
 
-def test_checkpoint(checkpoint: str, episodes: int) -> dict:
-    """`{"checkpoint", "env_id", "env_steps", "greedy", "sampled"}`: each mode's mean return, its std and its
-    episodes' returns, from `episodes` whole test episodes of the checkpoint's params."""
+def test_checkpoint(checkpoint: str, episodes: int) -> list[dict]:
+    """One row per task of the checkpoint's run (one for a single-task run): `{"checkpoint", "env_id",
+    "env_steps", "greedy", "sampled"}`, each mode's mean return, its std and its episodes' returns from
+    `episodes` whole test episodes of the checkpoint's params; `task_env_steps` too in a multi-task run."""
     checkpoint = os.path.normpath(checkpoint)
     checkpoints_dir = os.path.dirname(checkpoint)
     if os.path.basename(checkpoints_dir) != "checkpoints":
         raise ValueError(f"{checkpoint}: expected a checkpoint directory RUN_DIR/checkpoints/STEP")
-    with open(os.path.join(os.path.dirname(checkpoints_dir), "config.json"), encoding="utf-8") as f:
+    run_dir = os.path.dirname(checkpoints_dir)
+    with open(os.path.join(run_dir, "config.json"), encoding="utf-8") as f:
         config = json.load(f)
     with tempfile.TemporaryDirectory() as workdir:
         shutil.copytree(checkpoint, os.path.join(workdir, "checkpoints", os.path.basename(checkpoint)))
@@ -45,14 +48,42 @@ def test_checkpoint(checkpoint: str, episodes: int) -> dict:
             env_steps = trainer.env_steps
         finally:
             trainer.close()
+    row = {"checkpoint": checkpoint, "env_steps": env_steps}
+    if "tasks" not in modes["greedy"]:
+        return [{**row, "env_id": config["env_id"], **_mode_results(modes)}]
+    tasks = list(modes["greedy"]["tasks"])
+    steps = task_env_steps(read_metrics(os.path.join(run_dir, "metrics.jsonl")), tasks, env_steps)
+    return [
+        {
+            **row,
+            "env_id": task,
+            "task_env_steps": steps[task],
+            **_mode_results({mode: result["tasks"][task] for mode, result in modes.items()}),
+        }
+        for task in tasks
+    ]
+
+
+def task_env_steps(records: list[dict], tasks: list[str], env_steps: int) -> dict[str, int]:
+    """Each task's part of a multi-task run's first `env_steps` env steps: the metrics lines' per-interval
+    shares (`env_steps_share/<task>`) weighted by their intervals' env steps, up to `env_steps`."""
+    learned, previous = dict.fromkeys(tasks, 0.0), 0
+    for record in records:
+        if record["step"] > env_steps:
+            break
+        for task in tasks:
+            learned[task] += record.get(f"env_steps_share/{task}", 0.0) * (record["step"] - previous)
+        previous = record["step"]
+    total = sum(learned.values())
+    if total == 0:
+        raise ValueError(f"no metrics line up to env step {env_steps:,} gives the tasks' shares")
+    return {task: round(env_steps * part / total) for task, part in learned.items()}
+
+
+def _mode_results(modes: dict[str, dict]) -> dict[str, dict]:
     return {
-        "checkpoint": checkpoint,
-        "env_id": config["env_id"],
-        "env_steps": env_steps,
-        **{
-            mode: {key: result[key] for key in ("episode_reward", "episode_reward_std", "episode_rewards")}
-            for mode, result in modes.items()
-        },
+        mode: {key: result[key] for key in ("episode_reward", "episode_reward_std", "episode_rewards")}
+        for mode, result in modes.items()
     }
 
 
@@ -67,7 +98,7 @@ def main() -> None:
     )
     args = parser.parse_args()
     try:
-        rows = [test_checkpoint(path, args.episodes) for path in args.checkpoints]
+        rows = [row for path in args.checkpoints for row in test_checkpoint(path, args.episodes)]
     except (OSError, ValueError) as error:
         sys.exit(f"checkpoint_tests: {error}")
     print_table(
@@ -76,12 +107,14 @@ def main() -> None:
                 **row,
                 "greedy_return": row["greedy"]["episode_reward"],
                 "sampled_return": row["sampled"]["episode_reward"],
+                "task_steps": f"{row['task_env_steps']:,}" if "task_env_steps" in row else "-",
             }
             for row in rows
         ],
         [
             ("task", "env_id", "s"),
             ("env steps", "env_steps", ",d"),
+            ("the task's env steps", "task_steps", "s"),
             (f"greedy ({args.episodes} episodes)", "greedy_return", ".1f"),
             ("sampled", "sampled_return", ".1f"),
         ],

@@ -47,3 +47,41 @@ def test_each_checkpoint_is_played_greedy_and_sampled_from_its_own_params(tmp_pa
     assert (
         wrong.returncode != 0 and "expected a checkpoint directory RUN_DIR/checkpoints/STEP" in wrong.stderr
     )
+
+
+def test_a_multi_task_checkpoint_gives_each_task_its_row_and_its_own_env_steps(tmp_path):
+    tasks = ("CartPole-v0", "CartPole-v1")
+    trainer = DistributedTrainer(
+        cfgs=tiny_config(
+            tmp_path / "run", tasks=tasks, popart=True, log_every=200, checkpoint_every=1_000, progress="none"
+        )
+    )
+    trainer.train()
+    final = trainer.test()["tasks"]
+    trainer.close()
+    records = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
+    out = tmp_path / "tests.json"
+    checkpoint = str(tmp_path / "run" / "checkpoints" / "2000")
+    command = [
+        sys.executable,
+        "benchmarks/checkpoint_tests.py",
+        checkpoint,
+        "--episodes",
+        "3",
+        "--out",
+        str(out),
+    ]
+    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    rows = json.loads(out.read_text())["checkpoints"]
+    assert [row["env_id"] for row in rows] == list(tasks)
+    for row in rows:  # each task's part: its shares of the logged intervals, by hand
+        previous, expected = 0, 0.0
+        for record in records:
+            expected += record[f"env_steps_share/{row['env_id']}"] * (record["step"] - previous)
+            previous = record["step"]
+        assert row["env_steps"] == 2_000 and abs(row["task_env_steps"] - expected * 2_000 / previous) <= 1
+        assert row["greedy"]["episode_rewards"] == final[row["env_id"]]["episode_rewards"]
+        assert len(row["sampled"]["episode_rewards"]) == 3
+    assert sum(row["task_env_steps"] for row in rows) in (1_999, 2_000, 2_001)
+    assert 0 < rows[0]["task_env_steps"] < 2_000
