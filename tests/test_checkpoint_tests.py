@@ -9,25 +9,27 @@ from helpers import ROOT, tiny_config
 from hsuanwu_jax import DistributedTrainer
 
 
+def checkpoint_tests(*args) -> subprocess.CompletedProcess:
+    """benchmarks/checkpoint_tests.py run with `args`, as a user runs it."""
+    command = [sys.executable, "benchmarks/checkpoint_tests.py", *map(str, args)]
+    return subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600)
+
+
+def played_rows(*args) -> list[dict]:
+    """The rows `checkpoint_tests.py *args --episodes 3 --out FILE` writes, once it has succeeded."""
+    out = args[-1]
+    result = checkpoint_tests(*args[:-1], "--episodes", 3, "--out", out)
+    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
+    return json.loads(out.read_text())["checkpoints"]
+
+
 def test_each_checkpoint_is_played_greedy_and_sampled_from_its_own_params(tmp_path):
     trainer = DistributedTrainer(cfgs=tiny_config(tmp_path / "run", checkpoint_every=1_000, progress="none"))
     trainer.train()
     final_greedy = trainer.test()["episode_rewards"]
     trainer.close()
     out = tmp_path / "tests.json"
-    checkpoints = [str(tmp_path / "run" / "checkpoints" / str(step)) for step in (1_000, 2_000)]
-    command = [
-        sys.executable,
-        "benchmarks/checkpoint_tests.py",
-        *checkpoints,
-        "--episodes",
-        "3",
-        "--out",
-        str(out),
-    ]
-    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600)
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    rows = json.loads(out.read_text())["checkpoints"]
+    rows = played_rows(*[tmp_path / "run" / "checkpoints" / str(step) for step in (1_000, 2_000)], out)
     assert [row["env_steps"] for row in rows] == [1_000, 2_000]
     for row in rows:
         assert row["env_id"] == "CartPole-v1"
@@ -37,13 +39,7 @@ def test_each_checkpoint_is_played_greedy_and_sampled_from_its_own_params(tmp_pa
             )
     assert rows[1]["greedy"]["episode_rewards"] == final_greedy  # the last checkpoint's params, played again
 
-    wrong = subprocess.run(
-        [sys.executable, "benchmarks/checkpoint_tests.py", str(tmp_path / "run"), "--out", str(out)],
-        cwd=ROOT,
-        capture_output=True,
-        text=True,
-        timeout=600,
-    )
+    wrong = checkpoint_tests(tmp_path / "run", "--out", out)
     assert (
         wrong.returncode != 0 and "expected a checkpoint directory RUN_DIR/checkpoints/STEP" in wrong.stderr
     )
@@ -60,20 +56,7 @@ def test_a_multi_task_checkpoint_gives_each_task_its_row_and_its_own_env_steps(t
     final = trainer.test()["tasks"]
     trainer.close()
     records = [json.loads(line) for line in (tmp_path / "run" / "metrics.jsonl").read_text().splitlines()]
-    out = tmp_path / "tests.json"
-    checkpoint = str(tmp_path / "run" / "checkpoints" / "2000")
-    command = [
-        sys.executable,
-        "benchmarks/checkpoint_tests.py",
-        checkpoint,
-        "--episodes",
-        "3",
-        "--out",
-        str(out),
-    ]
-    result = subprocess.run(command, cwd=ROOT, capture_output=True, text=True, timeout=600)
-    assert result.returncode == 0, result.stdout[-3000:] + result.stderr[-3000:]
-    rows = json.loads(out.read_text())["checkpoints"]
+    rows = played_rows(tmp_path / "run" / "checkpoints" / "2000", tmp_path / "tests.json")
     assert [row["env_id"] for row in rows] == list(tasks)
     for row in rows:  # each task's part: its shares of the logged intervals, by hand
         previous, expected = 0, 0.0
