@@ -9,10 +9,10 @@ under this protocol. configs/atari_machado.py is the Machado et al. (2018) proto
 Learning settings: many small updates (unroll 10, 8 env rollouts = 80 samples per update, lr 6e-4,
 orthogonal init) rather than the seed's (configs/seed_defaults.py): why, in benchmarks/RESULTS.md, "Pong-v5".
 
-Measured with it, one seed each, greedy whole games (benchmarks/RESULTS.md, "The Atari preset over six games"):
-Breakout-v5 216.0 at 2M env steps (random 1.8), Pong-v5 19.0 at 2.5M (random -20.1; both in November, the
-learner for CNNs unchanged since, rerun under way), Qbert-v5 727.5 at 2M (sampled 1,047.5; random 192.5),
-SpaceInvaders-v5 290.0 at 2M (sampled 386.5; random 151.5).
+Measured with it, one seed each, 2M env steps, greedy whole games at 1M / 2M (benchmarks/RESULTS.md, "The
+Atari preset over six games"): Breakout-v5 4.0 / 131.2 (random 1.8), Pong-v5 -21.0 / -10.1 (random -20.1; 19.0
+at 2.5M in an earlier run), Qbert-v5 767.5 / 727.5 (sampled 1,047.5 at 2M; random 192.5), Seaquest-v5 878.0 /
+948.0 (random 50.0), SpaceInvaders-v5 296.5 / 290.0 (sampled 386.5; random 151.5).
 Boxing-v5 is not learned in 2M: greedy -38.6, sampled 1.3, random 0.4.
 """
 

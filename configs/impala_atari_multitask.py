@@ -5,8 +5,8 @@ own scale and per-task PopArt normalises them (one value output and one set of s
 
 The games: Pong (scores -21 to 21, a point per rally), Breakout (1-7 per brick, hundreds a game) and Qbert (25
 per cube, thousands a game), scales apart by orders of magnitude as in the PopArt paper, and each learned by the
-single-task preset (greedy: Pong 19.0 at 2.5M env steps, Breakout 216 at 2M, Qbert 727.5 at 2M; Boxing-v5 did
-not move in 2M: benchmarks/RESULTS.md, "The Atari preset over six games").
+single-task preset (greedy at 2M env steps: Pong -10.1, rising, 19.0 at 2.5M in an earlier run; Breakout 131.2;
+Qbert 727.5; Boxing-v5 did not move in 2M: benchmarks/RESULTS.md, "The Atari preset over six games").
 
 Each actor thread plays one game (3 threads, one per game); a batch holds three rollouts as they arrive
 (about one of each game: `env_steps_share/<game>` in the metrics shows the split), so an update learns from
