@@ -14,7 +14,11 @@ about 80 samples of every game, as the single-task preset's updates do from its 
 game (6M in all). Run it, or the same without PopArt (one shared value scale), with
 `python -m hsuanwu_jax.train --config configs/impala_atari_multitask.py [--config.popart=False]`; `test()`
 plays every game and reports each one's score, the worst game and the median and IQM human-normalised score.
-Results: benchmarks/RESULTS.md (this preset has not been measured yet).
+
+Measured (one seed, 2M env steps per game, greedy, 10 games each; benchmarks/RESULTS.md, "One agent over three
+Atari games"): Pong -15.0, Breakout 31.3, Qbert 600.0, against random play with 18 actions -20.6 / 1.8 / 207.5
+and the single-task preset at the same per-game steps -10.3 / 98.1 / 672.5: every game learned, each more slowly
+than alone (median human-normalised 0.161 against 0.295). Without PopArt: being measured.
 """
 
 import pathlib
