@@ -19,7 +19,7 @@ import shutil
 import sys
 import tempfile
 
-from common import print_table, script_parser, write_json
+from common import print_table, script_parser, tasks_env_steps, write_json
 
 from hsuanwu_jax import DistributedTrainer
 from hsuanwu_jax.config.defaults import default_config
@@ -65,15 +65,10 @@ def test_checkpoint(checkpoint: str, episodes: int) -> list[dict]:
 
 
 def task_env_steps(records: list[dict], tasks: list[str], env_steps: int) -> dict[str, int]:
-    """Each task's part of a multi-task run's first `env_steps` env steps: the metrics lines' per-interval
-    shares (`env_steps_share/<task>`) weighted by their intervals' env steps, up to `env_steps`."""
-    learned, previous = dict.fromkeys(tasks, 0.0), 0
-    for record in records:
-        if record["step"] > env_steps:
-            break
-        for task in tasks:
-            learned[task] += record.get(f"env_steps_share/{task}", 0.0) * (record["step"] - previous)
-        previous = record["step"]
+    """Each task's part of a multi-task run's first `env_steps` env steps (`tasks_env_steps` at the last
+    metrics line up to `env_steps`, scaled to sum to `env_steps`)."""
+    lines = tasks_env_steps([r for r in records if r["step"] <= env_steps], tasks)
+    learned = {task: lines[-1][task] for task in tasks} if lines else {}
     total = sum(learned.values())
     if total == 0:
         raise ValueError(f"no metrics line up to env step {env_steps:,} gives the tasks' shares")

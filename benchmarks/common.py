@@ -79,6 +79,29 @@ def write_json(path: str, payload: dict) -> None:
     print(f"wrote {path}")
 
 
+def resumed_lines(records: list[dict]) -> list[dict]:
+    """The metrics lines a run stands by: lines a resume logged again (a step not above the line before)
+    replace the lines they repeat."""
+    kept: list[dict] = []
+    for record in records:
+        while kept and kept[-1]["step"] >= record["step"]:
+            kept.pop()
+        kept.append(record)
+    return kept
+
+
+def tasks_env_steps(records: list[dict], tasks: list[str]) -> list[dict[str, float]]:
+    """Each task's env steps so far at every one of a multi-task run's `resumed_lines(records)`: the lines'
+    per-interval shares (`env_steps_share/<task>`) times their intervals' env steps, summed up to the line."""
+    totals, previous, out = dict.fromkeys(tasks, 0.0), 0, []
+    for record in resumed_lines(records):
+        for task in tasks:
+            totals[task] += record.get(f"env_steps_share/{task}", 0.0) * (record["step"] - previous)
+        previous = record["step"]
+        out.append({"step": record["step"], **totals})
+    return out
+
+
 def train_quietly_and_test(cfg, make_envs) -> dict:
     """Trains `cfg` in a temporary workdir with the envs `make_envs(cfg) -> (train_env, test_env)`,
     without progress output, then tests greedily and with sampled actions. Returns the final test results
