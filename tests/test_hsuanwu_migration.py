@@ -260,13 +260,13 @@ def test_make_dmc_env_flattens_frame_by_frame_as_hsuanwu_stacked_them():
 
 def test_make_minigrid_env_encodes_view_and_mission_like_flatobswrapper():
     from hsuanwu_jax.env import make_minigrid_env
-    from hsuanwu_jax.hsuanwu.envs import encode_missions
+    from hsuanwu_jax.envs.dict_obs import encode_text
 
     with pytest.raises(ValueError, match="pass fully_observable=False"):
         make_minigrid_env("MiniGrid-DoorKey-5x5-v0")
     missions = np.zeros((1, 96), np.uint8)
     missions[0, :6] = np.frombuffer(b"Go, to", np.uint8)
-    codes = encode_missions(missions).reshape(96, 28)
+    codes = encode_text(missions).reshape(96, 28)
     assert [int(np.flatnonzero(row)[0]) for row in codes[:6]] == [6, 14, 27, 26, 19, 14]  # g o , _ t o
     assert not codes[6:].any()
     env = make_minigrid_env("MiniGrid-DoorKey-5x5-v0", num_envs=2, fully_observable=False, seed=0)

@@ -9,6 +9,15 @@ from typing import Any, NamedTuple
 import numpy as np
 
 
+class ObsEntry(NamedTuple):
+    """One entry of a Dict observation as it is flattened (envs/dict_obs.py): its key, the entry's shape,
+    and whether it is text (bytes, one-hot encoded per character) rather than numbers."""
+
+    key: str
+    shape: tuple[int, ...]
+    text: bool = False
+
+
 class EnvSpec(NamedTuple):
     """What the networks and buffers need to know about an env's spaces."""
 
@@ -18,8 +27,8 @@ class EnvSpec(NamedTuple):
     action_size: int  # the number of discrete actions, or A
     action_low: tuple[float, ...] | None = None  # bounds of continuous actions
     action_high: tuple[float, ...] | None = None
-    # For Dict observations flattened into obs_shape (envs/dict_obs.py): (key, the entry's shape), in order.
-    obs_layout: tuple[tuple[str, tuple[int, ...]], ...] | None = None
+    # For Dict observations flattened into obs_shape (envs/dict_obs.py): the entries, in order.
+    obs_layout: tuple[ObsEntry, ...] | None = None
 
     @property
     def is_image(self) -> bool:
@@ -56,7 +65,8 @@ def spec_from_json(data: Mapping[str, Any]) -> EnvSpec:
         action_high=optional_tuple(data["action_high"]),
         obs_layout=None
         if data.get("obs_layout") is None  # specs stored before Dict observations were taken have none
-        else tuple((key, tuple(shape)) for key, shape in data["obs_layout"]),
+        # entries stored before text entries existed have two fields: numbers
+        else tuple(ObsEntry(key, tuple(shape), *text) for key, shape, *text in data["obs_layout"]),
     )
 
 

@@ -8,6 +8,7 @@ from typing import Any
 import envpool
 import gymnasium
 
+from hsuanwu_jax.envs.dict_obs import FlatDictObsEnv
 from hsuanwu_jax.envs.interface import num_envs_of
 from hsuanwu_jax.envs.making import make_env, make_envpool
 from hsuanwu_jax.envs.registry import envpool_origin
@@ -47,6 +48,8 @@ def split_env(env, num_actors: int, env_threads: int) -> list:
         )
     if hasattr(env, "split"):  # a wrapper that knows how (hsuanwu/envs.py's FlatObservationEnv)
         return env.split(num_actors, env_threads)
+    if isinstance(env, FlatDictObsEnv):  # its Dict observations flattened again in each part
+        return [FlatDictObsEnv(part) for part in split_env(env.env, num_actors, env_threads)]
     per_actor = total // num_actors
     groups = [range(a * per_actor, (a + 1) * per_actor) for a in range(num_actors)]
     if isinstance(env, envpool.python.envpool.EnvPoolMixin):

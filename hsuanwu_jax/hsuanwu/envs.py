@@ -14,6 +14,7 @@ import gymnasium
 import numpy as np
 
 from hsuanwu_jax.envs.config_checks import check_env_id
+from hsuanwu_jax.envs.dict_obs import FlatDictObsEnv
 from hsuanwu_jax.envs.making import make_envpool
 from hsuanwu_jax.envs.splitting import split_env
 
@@ -171,27 +172,6 @@ def make_dmc_env(
     return FlatObservationEnv(env, flatten, sum(sizes))
 
 
-MISSION_LENGTH, MISSION_CODES = 96, 28  # minigrid's FlatObsWrapper: 96 characters, a-z, space, comma
-
-
-def encode_missions(missions: np.ndarray) -> np.ndarray:
-    """One-hot codes `[B, 96 * 28]` of EnvPool's mission bytes `[B, 96]` as minigrid's FlatObsWrapper
-    encodes a mission: lower case, a-z -> 0..25, space -> 26, comma -> 27, zero rows after the end."""
-    text = np.char.lower(missions.astype(np.uint8).view(f"S{missions.shape[1]}")[:, 0].astype(str))
-    codes = np.zeros((missions.shape[0], MISSION_LENGTH, MISSION_CODES), np.float32)
-    for row, mission in enumerate(text):
-        for index, char in enumerate(mission):
-            if "a" <= char <= "z":
-                codes[row, index, ord(char) - ord("a")] = 1.0
-            elif char in " ,":
-                codes[row, index, 26 if char == " " else 27] = 1.0
-            else:
-                raise ValueError(
-                    f"mission {mission!r} has the character {char!r}, which FlatObsWrapper cannot encode"
-                )
-    return codes.reshape(missions.shape[0], -1)
-
-
 def make_minigrid_env(
     env_id: str = "Alien-v5",
     num_envs: int = 8,
@@ -202,7 +182,8 @@ def make_minigrid_env(
     distributed: bool = False,
 ):
     """MiniGrid tasks with Hsuanwu's `fully_observable=False` processing (minigrid's FlatObsWrapper): the
-    agent's 7x7x3 view flattened, then the mission one-hot encoded, one float32 vector per step.
+    agent's 7x7x3 view flattened, then the mission one-hot encoded, one float32 vector per step
+    (`envs/dict_obs.py`, which `make_env` applies to MiniGrid tasks too).
 
     EnvPool's MiniGrid observes the agent's 7x7 view only, so `fully_observable=True` (Hsuanwu's default:
     the whole grid as an image) is refused. (Hsuanwu's default `env_id` was "Alien-v5", not a MiniGrid id.)
@@ -218,14 +199,7 @@ def make_minigrid_env(
             "make_minigrid_env(frame_stack=...): Hsuanwu stacked frames of the full grid only; use 1"
         )
     check_env_id(env_id)
-    env = make_envpool(env_id, num_envs, _AUTO_THREADS, seed, {})
-    view = int(np.prod(env.observation_space["image"].shape))
-
-    def flatten(obs: dict) -> np.ndarray:
-        image = obs["image"].reshape(obs["image"].shape[0], -1).astype(np.float32)
-        return np.concatenate([image, encode_missions(obs["mission"])], axis=1)
-
-    return FlatObservationEnv(env, flatten, view + MISSION_LENGTH * MISSION_CODES)
+    return FlatDictObsEnv(make_envpool(env_id, num_envs, _AUTO_THREADS, seed, {}))
 
 
 def make_procgen_env(
