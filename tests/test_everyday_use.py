@@ -6,12 +6,13 @@ import importlib.util
 import json
 import pathlib
 import struct
+import subprocess
 import sys
 import types
 
 import pytest
 from fakes import CountingEnv
-from helpers import fake_envs, tiny_config
+from helpers import cli, fake_envs, tiny_config
 from PIL import Image
 
 from hsuanwu_jax import DistributedTrainer, default_config, load_config, make_env, validate
@@ -38,6 +39,38 @@ def test_progress_modes(capsys, mode):
     assert ("2.05k/10.0k" in err and "episode_reward=21.50" in err) == (mode == "bar")  # the bar: stderr
     if mode == "none":
         assert out == err == ""
+
+
+def test_auto_progress_is_a_bar_on_a_terminal_or_in_a_notebook_and_lines_elsewhere(monkeypatch, capsys):
+    from hsuanwu_jax.outputs.progress import shows_a_bar
+
+    assert not shows_a_bar()  # pytest's captured stderr, no kernel
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: True)
+    assert shows_a_bar()
+    monkeypatch.setattr(sys.stderr, "isatty", lambda: False)
+    kernel_shell = type("Shell", (), {"kernel": object()})()
+    monkeypatch.setitem(sys.modules, "IPython", type("IPython", (), {"get_ipython": lambda: kernel_shell}))
+    assert shows_a_bar()
+    monkeypatch.setitem(sys.modules, "IPython", type("IPython", (), {"get_ipython": lambda: None}))
+    assert not shows_a_bar()  # IPython in a terminal shell, or imported with no shell
+    progress = Progress("auto", total=10_000)
+    progress.log(RECORD)
+    progress.close()
+    out, err = capsys.readouterr()
+    assert "episode_reward    21.50" in out and err == ""
+
+
+def test_a_default_run_logged_to_a_file_has_no_bar_redraws(tmp_path):
+    log = tmp_path / "log"
+    with open(log, "wb") as f:
+        run = subprocess.run(
+            cli(tmp_path / "run", "--config.num_train_steps=20000", "--config.log_every=5000"),
+            stdout=f,
+            stderr=subprocess.STDOUT,
+        )
+    text = log.read_bytes()
+    assert run.returncode == 0, text[-2000:]
+    assert text.count(b"\r") == 0 and text.count(b"step ") >= 4, text[-2000:]
 
 
 def read_tensorboard_scalars(logdir: pathlib.Path) -> dict[str, dict[int, float]]:

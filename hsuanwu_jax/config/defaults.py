@@ -99,7 +99,7 @@ def _outputs(cfg: ml_collections.ConfigDict) -> None:
     cfg.test_max_episode_steps = 108_000  # test() cuts episodes still running after this many env steps
     cfg.test_every = 0  # env steps between greedy test() runs logged as test_* fields (0: never)
     cfg.log_every = 20_000  # env steps between metrics.jsonl lines
-    cfg.progress = "bar"  # "bar": a tqdm bar plus a line per log step; "lines": the lines only; "none"
+    cfg.progress = "auto"  # "bar" on a terminal or in a notebook, else "lines"; or "bar", "lines", "none"
     cfg.tensorboard = False  # also write TensorBoard event files to <workdir>/tensorboard
     cfg.wandb_project = ""  # a Weights & Biases project to log to ("": off; needs `pip install wandb`)
     cfg.wandb_entity = ""  # the W&B team or user ("": your default entity)

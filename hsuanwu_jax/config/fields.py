@@ -92,7 +92,7 @@ def resolve_network_choices(config) -> dict:
     }
 
 
-PROGRESS_MODES = ("bar", "lines", "none")
+PROGRESS_MODES = ("auto", "bar", "lines", "none")
 
 
 VERBOSITIES = ("warning", "info", "debug")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from typing import Any
 
 from tqdm.auto import tqdm
@@ -25,15 +26,28 @@ def format_progress(record: dict[str, Any]) -> str:
     return line
 
 
+def shows_a_bar() -> bool:
+    """Whether a progress bar can be seen: stderr (where tqdm draws) is a terminal, or this runs in a
+    notebook's kernel (Jupyter, Colab). A batch job's log file is neither: redraws would fill it with
+    carriage returns."""
+    if sys.stderr is not None and sys.stderr.isatty():
+        return True
+    shell = getattr(sys.modules.get("IPython"), "get_ipython", lambda: None)()
+    return getattr(shell, "kernel", None) is not None
+
+
 class Progress:
     """Shows a run's progress in one of the config's `progress` modes.
 
     "bar": a tqdm bar over env steps (tqdm.auto: a widget in a notebook, text in a terminal) with the
     rate in env steps/s and the latest episode reward, and each log line printed above it;
-    "lines": only the log lines (batch jobs whose logs should not hold bar redraws); "none": quiet.
+    "lines": only the log lines (batch jobs whose logs should not hold bar redraws); "none": quiet;
+    "auto": "bar" where one can be seen (`shows_a_bar`), else "lines".
     """
 
     def __init__(self, mode: str, total: int, initial: int = 0):
+        if mode == "auto":
+            mode = "bar" if shows_a_bar() else "lines"
         self._mode = mode
         self._first_line = True
         self._bar = None
