@@ -37,6 +37,7 @@ def test_the_first_record_with_episodes_is_only_the_reference():
     "records",
     [
         [record(1, 0.6, 20.0), record(2, 0.01, 500.0)],  # learned: a deterministic policy that scores
+        [record(1, 1.9, 0.06), record(2, 0.06, 0.95)],  # learned, on MiniGrid's scale of returns in [0, 1]
         [record(1, 0.6, 20.0), record(2, 0.2, 20.0)],  # entropy still a third of the start
         [record(1, 0.01, None), record(2, 0.01, None)],  # no episode finished yet: nothing to compare
     ],

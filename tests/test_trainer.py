@@ -227,23 +227,29 @@ def test_programs_compiled_once_at_the_lowest_level_give_the_optimised_programs_
     jax.tree.map(lambda a, b: np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-6), once, optimised)
 
 
-def test_a_sampled_test_plays_the_actors_policy_and_a_greedy_one_its_mean(tmp_path):
+@pytest.mark.parametrize("test_policy", ["greedy", "sampled"])
+def test_a_sampled_test_plays_the_actors_policy_and_a_greedy_one_its_mean(tmp_path, test_policy):
     # Continuous actions on a deterministic fake env: two greedy tests send the same actions (the mean), a
-    # sampled test sends actions spread around them with the untrained policy's standard deviation.
-    cfg = tiny_config(tmp_path, initial_action_std=0.2, num_test_episodes=3)
+    # sampled test sends actions spread around them with the untrained policy's standard deviation. The
+    # config's test_policy is what test() plays unless told; `policy` names what it played.
+    cfg = tiny_config(tmp_path, initial_action_std=0.2, num_test_episodes=3, test_policy=test_policy)
     train_envs = [CountingEnv([5, 7, 9, 11], continuous=True) for _ in range(cfg.num_actors)]
     test_env = CountingEnv([30, 30, 30], continuous=True)
     trainer = DistributedTrainer(cfg, train_env=train_envs, test_env=test_env)
     try:
-        played = []
-        for greedy in (True, True, False):
+        played, policies = [], []
+        for greedy in (True, True, False, None):
             test_env.actions_seen.clear()
-            trainer.test(greedy=greedy)
+            policies.append(trainer.test(greedy=greedy)["policy"])
             played.append(np.array(test_env.actions_seen))
     finally:
         trainer.close()
-    first, second, sampled = played
+    first, second, sampled, default = played
+    assert policies == ["greedy", "greedy", "sampled", test_policy]
     np.testing.assert_array_equal(first, second)
     inside = np.abs(first) < 0.3  # means far enough from the bounds that a sample is rarely clipped
-    noise = (sampled - first)[inside]
-    assert noise.size > 30 and 0.15 < np.std(noise) < 0.25, (noise.size, np.std(noise))
+    for noisy in (sampled, default) if test_policy == "sampled" else (sampled,):
+        noise = (noisy - first)[inside]
+        assert noise.size > 30 and 0.15 < np.std(noise) < 0.25, (noise.size, np.std(noise))
+    if test_policy == "greedy":
+        np.testing.assert_array_equal(default, first)

@@ -46,6 +46,7 @@ class Evaluator:
     ):
         self._config, self._spec, self._network = config, spec, network
         self._policies = {True: greedy_policy, False: sample_policy}
+        self.greedy = config["test_policy"] == "greedy"  # what a test plays when not told
         self.key = key
         self._limit = StallLimit.from_config(config)
         self.tasks = task_ids(config)
@@ -63,17 +64,19 @@ class Evaluator:
         self,
         params: Params,
         should_stop: Callable[[], bool] | None = None,
-        greedy: bool = True,
+        greedy: bool | None = None,
         task: str | None = None,
     ) -> dict[str, Any]:
         """`num_test_episodes` episodes on the test env, greedy or with actions sampled as the actors do
-        (see `evaluate` for the statistics and for `should_stop`). In a multi-task run, on `task`'s test env,
+        (None: as the config's `test_policy` says; `policy` in the result names it: "greedy" or "sampled";
+        see `evaluate` for the statistics and for `should_stop`). In a multi-task run, on `task`'s test env,
         or (None) on each task's: `tasks` then holds each task's statistics (with its human-normalised score
         for an Atari game), and the aggregate is `episode_reward` (the tasks' mean), `num_episodes` (all),
         `worst_task` (the lowest human-normalised score, or the lowest return where some task has no
         reference scores), and for Atari games the median and IQM of the human-normalised scores with their
         95% confidence intervals over the test episodes (`atari_scores.aggregate_human_normalised`).
         `episode_rewards` lists each episode's return."""
+        greedy = self.greedy if greedy is None else greedy
         if task is not None or len(self.tasks) == 1:
             return self._test_task(task or self.tasks[0], params, should_stop, greedy)
         per_task = {name: self._test_task(name, params, should_stop, greedy) for name in self.tasks}
@@ -93,6 +96,7 @@ class Evaluator:
             "episode_reward": float(np.mean(list(returns.values()))),
             "num_episodes": sum(result["num_episodes"] for result in per_task.values()),
             "worst_task": min(ranked, key=ranked.get),
+            "policy": policy_name(greedy),
             **aggregate_human_normalised(episodes),
             "tasks": per_task,
         }
@@ -100,13 +104,19 @@ class Evaluator:
     def record(
         self, params: Params, num_episodes: int, task: str | None = None
     ) -> tuple[list[np.ndarray], dict[str, float]]:
-        """Plays `num_episodes` greedy episodes on a fresh one-env test env of `task` (default: the run's
-        first) with EnvPool's renderer; returns the frames (RGB `[H, W, 3]` uint8, one after the reset and
+        """Plays `num_episodes` episodes (as the config's `test_policy` says) on a fresh one-env test env of
+        `task` (default: the run's first) with EnvPool's renderer; returns the frames (RGB `[H, W, 3]` uint8, one after the reset and
         one after every step) and the test statistics."""
         env = self._watched(make_env(self._config, test=True, num_envs=1, render=True, task=task))
         frames: list[np.ndarray] = []
         try:
-            result = self._play(params, env, num_episodes, after_step=lambda: frames.append(env.render()[0]))
+            result = self._play(
+                params,
+                env,
+                num_episodes,
+                after_step=lambda: frames.append(env.render()[0]),
+                greedy=self.greedy,
+            )
         finally:
             env.close()
         return frames, result
@@ -133,11 +143,11 @@ class Evaluator:
         return WatchedEnv(as_batched_env(env), self._limit, "the test env")
 
     def _play(
-        self, params: Params, env, num_episodes: int, after_step=None, should_stop=None, greedy=True
-    ) -> dict[str, float]:
+        self, params: Params, env, num_episodes: int, *, greedy: bool, after_step=None, should_stop=None
+    ) -> dict[str, Any]:
         self.key, key = _split_in_two(self.key)
         core_state = self._network.initial_core_state(num_envs_of(env))
-        return evaluate(
+        result = evaluate(
             env,
             self._spec,
             self._policies[greedy],
@@ -149,6 +159,12 @@ class Evaluator:
             max_episode_steps=self._config["test_max_episode_steps"],
             should_stop=should_stop,
         )
+        return {**result, "policy": policy_name(greedy)}
+
+
+def policy_name(greedy: bool) -> str:
+    """The test protocol's name, as results and metrics (`test_policy`) carry it."""
+    return "greedy" if greedy else "sampled"
 
 
 @jit_quick_compile

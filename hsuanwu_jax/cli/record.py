@@ -1,4 +1,4 @@
-"""Command line: a video of greedy episodes from a training run's newest checkpoint.
+"""Command line: a video of episodes (played as the run's `test_policy` says) from a training run's newest checkpoint.
 
     python -m hsuanwu_jax.record RUN_DIR --out video.gif [--episodes 1] [--fps 25] [--task Pong-v5]
 
@@ -25,7 +25,7 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("run_dir", help="a training run's workdir (holding config.json and checkpoints/)")
     parser.add_argument("--out", required=True, help="the video to write: a .gif or .mp4 path")
-    parser.add_argument("--episodes", type=int, default=1, help="greedy episodes to record")
+    parser.add_argument("--episodes", type=int, default=1, help="episodes to record")
     parser.add_argument("--fps", type=float, default=25.0, help="frames per second of the video")
     parser.add_argument("--task", default=None, help="a multi-task run's task to record (default: its first)")
     args = parser.parse_args(argv)
@@ -46,7 +46,7 @@ def main(argv: list[str] | None = None) -> int:
         trainer.close()
     print(
         f"{video['path']}: {video['num_frames']} frames, {os.path.getsize(video['path']):,} bytes, "
-        f"greedy return {video['episode_reward']:.1f} (env step {trainer.env_steps:,})"
+        f"{video['policy']} return {video['episode_reward']:.1f} (env step {trainer.env_steps:,})"
     )
     return 0
 

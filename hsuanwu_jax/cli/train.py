@@ -6,7 +6,7 @@
 `--config` takes a config file or a preset's name (`--config impala_atari`), as `load_config` does.
 
 Writes `<workdir>/metrics.jsonl`, `<workdir>/checkpoints/` and `<workdir>/export`, prints progress and
-the final greedy test return. Run again on the same workdir to resume from its newest checkpoint;
+the final test return (greedy or sampled, as `test_policy` says). Run again on the same workdir to resume from its newest checkpoint;
 SIGTERM or Ctrl-C stops with a checkpoint (exit status 0) so that a rerun continues.
 """
 
@@ -63,7 +63,7 @@ def final_test_lines(result: dict) -> list[str]:
             f"final test {task}: return {stats['episode_reward']:.1f} over {stats['num_episodes']} episodes{extra}"
         )
     lines.append(
-        f"final test return {result['episode_reward']:.1f} over {result['num_episodes']} greedy episodes"
+        f"final test return {result['episode_reward']:.1f} over {result['num_episodes']} {result['policy']} episodes"
     )
     return lines
 

@@ -95,9 +95,10 @@ def _many_hosts(cfg: ml_collections.ConfigDict) -> None:
 
 def _outputs(cfg: ml_collections.ConfigDict) -> None:
     # Evaluation, logging, outputs.
-    cfg.num_test_episodes = 20  # greedy episodes in test()
+    cfg.num_test_episodes = 20  # episodes in test()
+    cfg.test_policy = "greedy"  # how test() acts: "greedy" (argmax / mean) or "sampled" (as the actors do)
     cfg.test_max_episode_steps = 108_000  # test() cuts episodes still running after this many env steps
-    cfg.test_every = 0  # env steps between greedy test() runs logged as test_* fields (0: never)
+    cfg.test_every = 0  # env steps between test() runs logged as test_* fields (0: never)
     cfg.log_every = 20_000  # env steps between metrics.jsonl lines
     cfg.progress = "auto"  # "bar" on a terminal or in a notebook, else "lines"; or "bar", "lines", "none"
     cfg.tensorboard = False  # also write TensorBoard event files to <workdir>/tensorboard

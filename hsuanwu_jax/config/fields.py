@@ -95,6 +95,9 @@ def resolve_network_choices(config) -> dict:
 PROGRESS_MODES = ("auto", "bar", "lines", "none")
 
 
+TEST_POLICIES = ("greedy", "sampled")
+
+
 VERBOSITIES = ("warning", "info", "debug")
 
 

@@ -84,6 +84,7 @@ class Settings:
     process_id: int | None
     distributed_timeout_seconds: int
     num_test_episodes: int
+    test_policy: str
     test_max_episode_steps: int
     test_every: int
     log_every: int

@@ -30,7 +30,7 @@ def make_env(
     after those of processes 0..p-1 (`process_index`, default the config's `process_id` or 0; this
     function never starts JAX, so it can run before `jax.distributed` joins). In a multi-task run (`tasks`)
     each thread's env plays its task (`config.tasks.actor_tasks`). With `test=True`, one env of
-    `num_test_episodes` envs of `task` (default: the run's first) that runs one greedy episode each;
+    `num_test_episodes` envs of `task` (default: the run's first) that plays one test episode each;
     `env_kwargs` apply to both, and
     `test_env_kwargs` override them for testing (e.g. no episodic life, unclipped rewards). A test env
     can instead have `num_envs` envs, and with `render=True` its `render()` returns RGB frames

@@ -32,7 +32,7 @@ FIGURE_SIZE_INCHES = (11.0, 4.0)  # the CLI saves at 100 dpi: 1100 x 400 pixels
 
 _Y_LABELS = {  # y-axis labels of the common metrics; others are labelled with their name alone
     "episode_reward": "training episode return",
-    "test_episode_reward": "greedy test return",
+    "test_episode_reward": "test return",
     "episode_length": "episode length (env steps)",
     "sps": "env steps per second",
 }

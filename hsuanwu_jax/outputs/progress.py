@@ -17,7 +17,7 @@ def format_progress(record: dict[str, Any]) -> str:
         f"loss {record['loss']:9.3f} | entropy {record['entropy']:.3f} | lag {record['policy_lag_mean']:.2f}"
     )
     if record.get("test_episode_reward") is not None:
-        line += f" | test {record['test_episode_reward']:.2f}"
+        line += f" | test {record['test_episode_reward']:.2f} {record.get('test_policy', 'greedy')}"
     worst = record.get("test_worst_task")  # a multi-task run's test: its worst task too
     if worst is not None:
         normalised = record.get(f"test_human_normalised/{worst}")

@@ -12,10 +12,9 @@ from typing import Any
 
 # Entropy below this fraction of its value at the first update counts as collapsed.
 ENTROPY_FRACTION = 0.1
-# Returns within this fraction of the first episodes' mean (in magnitude, at least RETURN_FLOOR) count as
-# not improved.
+# Returns above the first episodes' mean by no more than this fraction of the larger magnitude of the two
+# count as not improved. Relative, not absolute: MiniGrid's returns live in [0, 1], Atari's in thousands.
 RETURN_MARGIN = 0.1
-RETURN_FLOOR = 1.0
 
 ADVICE = (
     "try value_network='separate' (mlp encoders), popart=True where returns are large, a lower lr, or a "
@@ -52,7 +51,7 @@ class CollapseAlarm:
         if self.fired or self.start_entropy is None or self.start_entropy <= 0 or returns is None:
             return None
         entropy = record["entropy"]
-        margin = max(RETURN_MARGIN * abs(self.start_return), RETURN_FLOOR)
+        margin = RETURN_MARGIN * max(abs(self.start_return), abs(returns))
         if entropy >= ENTROPY_FRACTION * self.start_entropy or returns > self.start_return + margin:
             return None
         self.fired = True

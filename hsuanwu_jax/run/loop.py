@@ -210,7 +210,7 @@ class TrainingLoop:
             log.close()
 
     def _do_due(self, due: Due, metrics, log: RunLog, schedule: Schedule, stop_requested) -> None:
-        """What the schedule says is due after an update: a log line (with a greedy test), a checkpoint."""
+        """What the schedule says is due after an update: a log line (with a test), a checkpoint."""
         env_steps = self._learner.env_steps
         log.advance(env_steps)
         if due.log and self._settings.checkpoint_every and not self._has_checkpoint:
@@ -236,7 +236,7 @@ class TrainingLoop:
             schedule.checkpointed(env_steps)
 
     def _scheduled_test(self, stop_requested) -> dict[str, float]:
-        """`test_*` fields of a greedy test; none when a stop request (SIGTERM, Ctrl-C) cut it short."""
+        """`test_*` fields of a test (`test_policy`); none when a stop request (SIGTERM, Ctrl-C) cut it short."""
         try:
             result = self._evaluator.test(self._learner.actor_params(), should_stop=stop_requested)
         except EvaluationStopped:

@@ -1,4 +1,4 @@
-"""When the periodic jobs of a training run are due: log lines, greedy tests and checkpoints."""
+"""When the periodic jobs of a training run are due: log lines, tests and checkpoints."""
 
 from __future__ import annotations
 

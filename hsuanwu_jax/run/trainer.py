@@ -112,17 +112,19 @@ class DistributedTrainer:
                 print(f"model export: {self.export_path}", flush=True)
         return self._last_record
 
-    def test(self, greedy: bool = True, task: str | None = None) -> dict[str, Any]:
-        """Greedy episodes on the test env: `num_test_episodes` of them, one per test env where possible;
-        `greedy=False` samples actions as the actors do. Returns `episode_reward` (mean), `episode_reward_std`,
-        `_min`, `_max`, `episode_length` (mean), `num_episodes` and `episode_rewards` (each). A multi-task run plays every task (or
+    def test(self, greedy: bool | None = None, task: str | None = None) -> dict[str, Any]:
+        """Episodes on the test env: `num_test_episodes` of them, one per test env where possible, played as
+        the config's `test_policy` says (the seed's greedy by default); `greedy=True` or `False` (actions
+        sampled as the actors do) overrides it. Returns `policy` ("greedy" or "sampled"), `episode_reward`
+        (mean), `episode_reward_std`, `_min`, `_max`, `episode_length` (mean), `num_episodes` and
+        `episode_rewards` (each). A multi-task run plays every task (or
         only `task`): `tasks` holds each one's statistics, beside the aggregate (`Evaluator.test`)."""
         return self._evaluator.test(self.actor_params(), greedy=greedy, task=task)
 
     def record(
         self, path: str, num_episodes: int = 1, fps: float = 25.0, task: str | None = None
     ) -> dict[str, Any]:
-        """Plays `num_episodes` greedy episodes on one fresh test env (of `task` in a multi-task run; default
+        """Plays `num_episodes` episodes (as `test_policy` says) on one fresh test env (of `task` in a multi-task run; default
         its first) and writes them as a video to `path` (.gif, or .mp4 with imageio-ffmpeg installed), frames
         from EnvPool's renderer (RGB; for Atari the emulator's screen). Returns `path`, `num_frames` and the
         test statistics (`episode_reward`, ...). In a notebook: `IPython.display.Image(path)` shows a GIF."""
