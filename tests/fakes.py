@@ -115,3 +115,35 @@ class SwitchingResolution(gymnasium.ObservationWrapper):
             return observation
         self.switched_at = self.switched_at or time.monotonic()
         return np.concatenate([observation, observation])
+
+
+class LateRewardEnv:
+    """B envs of episodes `length` steps long; each env's observation is a fixed random vector of its own
+    (obs `[B, 4]`), and action 1 is rewarded 1 (action 0: 0), but only once the env has stepped
+    `reward_from` times: before that every reward is 0, as for a task whose reward random play does not
+    reach at first. Random play's return is then length / 2 per episode; always choosing 1 scores length."""
+
+    def __init__(self, num_envs, length=10, reward_from=0, seed=0):
+        self.num_envs, self.length, self.reward_from = num_envs, length, reward_from
+        self.config = {"num_envs": num_envs}
+        self.observation_space = gymnasium.spaces.Box(-np.inf, np.inf, (4,), np.float32)
+        self.action_space = gymnasium.spaces.Discrete(2)
+        self.obs = np.random.default_rng(seed).normal(size=(num_envs, 4)).astype(np.float32)
+        self.steps = 0
+
+    def reset(self):
+        self.t = np.zeros(self.num_envs, np.int64)
+        self.pending_reset = np.zeros(self.num_envs, bool)
+        return self.obs.copy(), {}
+
+    def step(self, action):
+        self.steps += 1
+        paid = self.steps > self.reward_from and ~self.pending_reset
+        reward = np.where(paid, np.asarray(action) == 1, 0.0).astype(np.float32)
+        self.t = np.where(self.pending_reset, 0, self.t + 1)
+        ended = (self.t >= self.length) & ~self.pending_reset
+        self.pending_reset = ended
+        return self.obs.copy(), reward, ended, np.zeros_like(ended), {}
+
+    def close(self):
+        pass

@@ -42,7 +42,10 @@ def learner(num_tasks, devices=None, step_size=0.5):
     rate = LearningRate(0.0, 0, 10)
     optimizer = functools.partial(make_optimizer, eps=0.01, alpha=0.99, max_grad_norm=40.0)
     fns = make_update_fns(
-        loss_fn=loss_fn, optimizer=optimizer, axis_name=BATCH_AXIS, popart_step_size=step_size
+        loss_fn=loss_fn,
+        optimizer=optimizer,
+        axis_name=BATCH_AXIS,
+        popart_rule=popart.PopArtRule(step_size, 0.0, 1.0),
     )
     mesh = learner_mesh(devices or jax.devices()[:1])
     step = data_parallel(fns.step, mesh)

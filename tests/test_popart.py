@@ -78,6 +78,36 @@ def test_the_statistics_follow_the_targets_and_normalise_them():
     assert unchanged == s
 
 
+@pytest.mark.parametrize(
+    ("reward_range", "reward_scale", "std_floor", "floor"),
+    [
+        ((0.0, 0.0), 1.0, 0.1, 1.0),  # no reward seen: std kept at its start
+        ((-0.5, 2.0), 1.0, 0.1, 0.2**2),  # the largest reward's magnitude counts
+        ((-3.0, 0.0), 0.5, 0.2, (0.2 * 0.5 * 3.0) ** 2),  # in the targets' units: rewards x reward_scale
+        ((-3.0, 2.0), 1.0, 0.0, 0.0),  # no floor
+        ((0.0, 0.0), 1.0, 0.0, 0.0),
+    ],
+)
+def test_the_variance_floor_follows_the_largest_reward_seen(reward_range, reward_scale, std_floor, floor):
+    rule = popart.PopArtRule(step_size=0.01, std_floor=std_floor, reward_scale=reward_scale)
+    assert float(popart.variance_floor(stats(0.0, 1.0, reward_range), rule)) == pytest.approx(floor)
+    per_task = popart.PopArtStats(*(jnp.zeros(2), jnp.ones(2), jnp.array([0.0, -3.0]), jnp.array([0.0, 1.0])))
+    np.testing.assert_allclose(
+        popart.variance_floor(per_task, rule._replace(std_floor=0.1)), [1.0, 0.09 * reward_scale**2]
+    )
+
+
+def test_targets_without_spread_hold_the_floor_and_without_one_reach_min_std():
+    # 2,000 batches of all-zero targets (no reward yet): the variance decays by (1 - beta) per step.
+    s = kept = popart.initial_stats()
+    floor = popart.variance_floor(s, popart.PopArtRule(0.01, 0.1, 1.0))
+    zeros = np.zeros(64)
+    for _ in range(2_000):
+        s = popart.update_stats(s, *normalised_sums(s, zeros, np.ones(64, bool)), 0.01)
+        kept = popart.update_stats(kept, *normalised_sums(kept, zeros, np.ones(64, bool)), 0.01, floor)
+    assert float(popart.std(s)) == pytest.approx(popart.MIN_STD) and float(popart.std(kept)) == 1.0
+
+
 def test_targets_that_drift_with_the_scale_do_not_inflate_it():
     """Bootstrapped targets move with the values, and an optimizer step moves the values by an amount
     proportional to std: batches of spread 30 whose mean takes random steps of 0.3 std. The variance of
@@ -173,7 +203,12 @@ def test_the_learner_moves_the_statistics_and_keeps_the_value_head_outputs():
     network, params, loss_fn = network_params_and_loss(traj, use_popart=True)
     rate = LearningRate(0.0, 0, 10)  # no step
     optimizer = functools.partial(make_optimizer, eps=0.01, alpha=0.99, max_grad_norm=40.0)
-    fns = make_update_fns(loss_fn=loss_fn, optimizer=optimizer, axis_name=BATCH_AXIS, popart_step_size=0.5)
+    fns = make_update_fns(
+        loss_fn=loss_fn,
+        optimizer=optimizer,
+        axis_name=BATCH_AXIS,
+        popart_rule=popart.PopArtRule(0.5, 0.0, 1.0),
+    )
     mesh = learner_mesh(jax.devices()[:1])
     state = LearnerState(
         params, optimizer(rate).init(params), jnp.zeros((), jnp.int32), stats(1.0, 4.0, (-0.5, 0.0))

@@ -93,7 +93,11 @@ def build_agent(settings: Settings, spec: EnvSpec, plan: RunPlan, init_key: jax.
         num_chunks=plan.learner_chunks,
         chunks_per_call=plan.learner_chunks_per_call,
         num_minibatches=settings.num_minibatches,
-        popart_step_size=settings.popart_step_size if settings.popart else None,
+        popart_rule=popart.PopArtRule(
+            settings.popart_step_size, settings.popart_std_floor, settings.reward_scale
+        )
+        if settings.popart
+        else None,
     )
     params, value_stats = initial_params(settings, network, network_args, spec, init_key)
 

@@ -69,12 +69,12 @@ def make_update_fns(
     num_chunks: int = 1,
     chunks_per_call: int = 1,
     num_minibatches: int = 1,
-    popart_step_size: float | None = None,
+    popart_rule: popart.PopArtRule | None = None,
 ) -> UpdateFns:
     """The update functions for one device's shard of every update (see `UpdateFns`), in `num_chunks`
     pieces; `optimizer` makes the update's optax transformation for the `LearningRate` the programs are
     called with (`optim.py`). After the optimizer step, observation statistics in the params take in the
-    batch (`_observation_step`) and, with `popart_step_size` (a loss made with `use_popart`), the value
+    batch (`_observation_step`) and, with `popart_rule` (a loss made with `use_popart`), the value
     statistics follow the batch's targets, identical on every device (`_popart_step`).
     An update may take several optimizer steps on one batch, `num_minibatches` per pass over it, each on its
     own share of the batch's envs (`step` and `finish` take the step's `step_index`, an int32 scalar from 0,
@@ -120,9 +120,9 @@ def make_update_fns(
         metrics["grad_norm"] = optax.tree.norm(grads)
         params = _observation_step(params, metrics, take=step_index < num_minibatches)
         value_stats = state.value_stats
-        if popart_step_size is not None:
+        if popart_rule is not None:
             params, value_stats = _popart_step(
-                params, metrics, value_stats, rewards, tasks, axis_name, popart_step_size
+                params, metrics, value_stats, rewards, tasks, axis_name, popart_rule
             )
         update_step = state.update_step + (step_index == 0).astype(jnp.int32)
         return LearnerState(params, opt_state, update_step, value_stats), metrics
@@ -160,22 +160,24 @@ def _observation_step(params, metrics: dict, take: jax.Array):
 
 
 def _popart_step(
-    params, metrics: dict, stats: popart.PopArtStats, rewards, tasks, axis_name: str, step_size: float
+    params, metrics: dict, stats: popart.PopArtStats, rewards, tasks, axis_name: str, rule: popart.PopArtRule
 ):
-    """`(params, stats)` after an optimizer step with PopArt: the statistics moved towards the batch's targets
-    (their sums, popped from `metrics`) and widened to its rewards `[T+1, B]` (every device's), each task's
-    (`tasks` `[T+1, B]`) by its own; the value head rescaled to keep its unnormalised outputs; `metrics` get
-    the new mean and std."""
+    """`(params, stats)` after an optimizer step with PopArt: the statistics widened to the batch's rewards
+    `[T+1, B]` (every device's), each task's (`tasks` `[T+1, B]`) by its own, and moved towards its targets
+    (their sums, popped from `metrics`) no lower than the floor those rewards set; the value head rescaled to
+    keep its unnormalised outputs; `metrics` get the new mean and std."""
     targets = (
         metrics.pop("normalised_target_sum"),
         metrics.pop("normalised_target_square_sum"),
         metrics.pop("task_transitions"),
     )
-    new_stats = popart.update_stats(stats, *targets, step_size)
     # the rewards the targets were built from
     lowest, highest = popart.task_reward_range(rewards[1:], tasks[1:], popart.num_tasks(stats))
-    new_stats = popart.widen_reward_range(
-        new_stats, jax.lax.pmin(lowest, axis_name), jax.lax.pmax(highest, axis_name)
+    widened = popart.widen_reward_range(
+        stats, jax.lax.pmin(lowest, axis_name), jax.lax.pmax(highest, axis_name)
+    )
+    new_stats = popart.update_stats(
+        widened, *targets, rule.step_size, min_variance=popart.variance_floor(widened, rule)
     )
     metrics["value_mean"], metrics["value_std"] = new_stats.mean, popart.std(new_stats)
     return rescale_value_head(params, stats, new_stats), new_stats

@@ -87,6 +87,7 @@ RULES = {
     "pg_ratio_clip": (_number(0.0, 0.99), "a finite number in [0, 0.99] (0: off)"),
     "popart": (lambda v: isinstance(v, bool), "True or False"),
     "popart_step_size": (_number(1e-12, 1.0), "a finite number in (0, 1]"),
+    "popart_std_floor": (_number(0.0, 1e6), "a finite number >= 0 (0: no floor but 1e-4)"),
     "encoder": (lambda v: v in ENCODERS, f"one of {ENCODERS}"),
     "mlp_hidden_sizes": (
         lambda v: isinstance(v, (tuple, list)) and all(_positive_int(x) for x in v),

@@ -66,6 +66,7 @@ class Settings:
     pg_ratio_clip: float
     popart: bool
     popart_step_size: float
+    popart_std_floor: float
     encoder: str
     mlp_hidden_sizes: tuple[int, ...]
     use_lstm: bool

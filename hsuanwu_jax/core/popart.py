@@ -16,6 +16,12 @@ values that each optimizer step moves by amounts proportional to std, so that fo
 run std to its bound (benchmarks/RESULTS.md, "PopArt, second look"). Neither form holds when the steps
 themselves are too large; what holds them is `value_bounds`: values are clipped to the returns the rewards
 seen allow before V-trace bootstraps from them, so no target leaves that range.
+
+A second departure: the standard deviation has a floor tied to the rewards seen (`variance_floor`). Targets
+with (almost) no spread, as where random play never sees a reward, would otherwise drive std to MIN_STD while
+the value head is rescaled to keep its outputs: its small errors become errors of thousands in normalised units,
+and their gradients, under one global norm clip, silence the policy's (benchmarks/RESULTS.md, "Rewards that
+random play never sees").
 """
 
 from __future__ import annotations
@@ -28,6 +34,16 @@ import jax.numpy as jnp
 # std is kept within these bounds: a constant target (variance 0) must not divide by zero, and a
 # diverging one must not overflow the rescale.
 MIN_STD, MAX_STD = 1e-4, 1e6
+
+
+class PopArtRule(NamedTuple):
+    """How the statistics follow the targets: `step_size` (the paper's beta per optimizer step), `std_floor`
+    (std is kept at least this fraction of the largest reward seen times `reward_scale`, the targets' units;
+    0: MIN_STD only)."""
+
+    step_size: float
+    std_floor: float
+    reward_scale: float
 
 
 class PopArtStats(NamedTuple):
@@ -78,11 +94,21 @@ def std(stats: PopArtStats) -> jax.Array:
     return jnp.sqrt(jnp.clip(stats.variance, MIN_STD**2, MAX_STD**2))
 
 
+def variance_floor(stats: PopArtStats, rule: PopArtRule) -> jax.Array:
+    """The least variance the statistics may hold (per task): (std_floor * reward_scale * the largest |reward|
+    seen)^2, or 1 (std's starting value) while every reward seen is 0, where every target is 0 and says
+    nothing of the scale to come; 0 with `std_floor` 0."""
+    largest = rule.reward_scale * jnp.maximum(jnp.abs(stats.reward_min), jnp.abs(stats.reward_max))
+    floor = jnp.where(largest > 0, jnp.square(rule.std_floor * largest), 1.0)
+    return floor if rule.std_floor > 0 else jnp.zeros_like(floor)
+
+
 def update_stats(
-    stats: PopArtStats, normalised_sum, normalised_square_sum, count, step_size: float
+    stats: PopArtStats, normalised_sum, normalised_square_sum, count, step_size: float, min_variance=0.0
 ) -> PopArtStats:
     """Moves the statistics towards the batch's by `step_size` (the paper's beta): mean <- (1 - beta) mean
-    + beta * the batch's mean target, variance <- (1 - beta) variance + beta * the batch's variance.
+    + beta * the batch's mean target, variance <- max((1 - beta) variance + beta * the batch's variance,
+    `min_variance`).
 
     Takes sums over the batch's valid targets normalised by `stats` itself, (G - mean) / std and its
     square, and their count: sums of values near 0 and 1 lose no precision in float32 however large the
@@ -96,6 +122,7 @@ def update_stats(
     scale = std(stats)
     mean = stats.mean + step_size * scale * normalised_mean  # (1 - beta) mean + beta * (mean + scale * m)
     variance = (1 - step_size) * stats.variance + step_size * jnp.square(scale) * normalised_variance
+    variance = jnp.maximum(variance, min_variance)
     return stats._replace(
         mean=jnp.where(has_targets, mean, stats.mean),
         variance=jnp.where(has_targets, variance, stats.variance),

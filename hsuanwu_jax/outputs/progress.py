@@ -67,10 +67,10 @@ class Progress:
             self._bar.update(env_steps - self._bar.n)
 
     def log(self, record: dict[str, Any]) -> None:
-        """Shows one metrics record (a line, and the bar's episode reward); its `collapse_warning`, if any,
-        as a line of its own in every mode."""
-        warning = record.get("collapse_warning")
-        if warning:
+        """Shows one metrics record (a line, and the bar's episode reward); its `collapse_warning` and
+        `stall_warning` (one or more, "; " between them), if any, as lines of their own in every mode."""
+        warnings = [record.get("collapse_warning"), *(record.get("stall_warning") or "").split("; ")]
+        for warning in filter(None, warnings):
             self._print(f"WARNING: {warning}")
         if self._mode == "none":
             return

@@ -36,6 +36,7 @@ from hsuanwu_jax.run.collapse_alarm import CollapseAlarm
 from hsuanwu_jax.run.learner import Learner
 from hsuanwu_jax.run.run_log import RunLog
 from hsuanwu_jax.run.schedule import Due, Schedule
+from hsuanwu_jax.run.stall_alarm import StallAlarm
 from hsuanwu_jax.run.watch import ActorWatch
 
 JOIN_TIMEOUT_SECONDS = 10.0
@@ -70,6 +71,9 @@ class TrainingLoop:
         self._metrics_path = os.path.join(workdir, "metrics.jsonl")
         self._has_checkpoint = False  # whether the workdir holds a checkpoint of this run
         self._collapse_alarm = CollapseAlarm()
+        self._stall_alarm = StallAlarm(
+            target_steps=settings.num_train_steps, max_grad_norm=settings.max_grad_norm
+        )
 
     def check_usable(self) -> None:
         """Refuses to act or train again once actor threads did not stop when asked."""
@@ -198,6 +202,7 @@ class TrainingLoop:
                 with log.stages.time("update_wait"):
                     metrics = fetch(metrics)
                 self._check_finite(metrics, learned)
+                self._stall_alarm.see_rewards(learned.reward)
                 self._collapse_alarm.first_update(metrics_entropy(metrics))
                 with log.stages.time("publish"):
                     params_source.publish(learner.actor_params(), version + 1)
@@ -226,6 +231,9 @@ class TrainingLoop:
             warning = self._collapse_alarm.check(record)
             if warning:
                 record["collapse_warning"] = warning
+            stalls = self._stall_alarm.check(record)
+            if stalls:
+                record["stall_warning"] = "; ".join(stalls)
             log.write(record)
         if due.log:  # on every process, so they keep one schedule (only the primary one writes)
             log.interval_done(env_steps)
