@@ -104,8 +104,9 @@ def tasks_env_steps(records: list[dict], tasks: list[str]) -> list[dict[str, flo
 
 def train_quietly_and_test(cfg, make_envs) -> dict:
     """Trains `cfg` in a temporary workdir with the envs `make_envs(cfg) -> (train_env, test_env)`,
-    without progress output, then tests greedily and with sampled actions. Returns the final test results
-    (`final`, `final_sampled`), the wall seconds from construction to the end of the greedy test, the
+    without progress output, then tests as its `test_policy` says and the other way (greedy or with sampled
+    actions). Returns the final test results (`final`: the config's protocol; `final_greedy`,
+    `final_sampled`), the wall seconds from construction to the end of the first test, the
     `test_*` points of the learning curve, the `TRACED` fields of every log line (`trace`), and the run's
     collapse warning (None when there was none)."""
     with tempfile.TemporaryDirectory() as workdir:
@@ -118,8 +119,9 @@ def train_quietly_and_test(cfg, make_envs) -> dict:
             trainer.train()
         final = trainer.test()
         seconds = time.perf_counter() - started
-        final_sampled = trainer.test(greedy=False)
+        other = trainer.test(greedy=final["policy"] == "sampled")
         trainer.close()
+        final_greedy, final_sampled = (final, other) if final["policy"] == "greedy" else (other, final)
         records = read_metrics(os.path.join(workdir, "metrics.jsonl"))
     curve = [
         {"step": r["step"], "time": r["time"], "test_episode_reward": r["test_episode_reward"]}
@@ -130,6 +132,7 @@ def train_quietly_and_test(cfg, make_envs) -> dict:
     trace = [{k: r[k] for k in TRACED if k in r} for r in records if "loss" in r]
     return {
         "final": final,
+        "final_greedy": final_greedy,
         "final_sampled": final_sampled,
         "seconds": seconds,
         "curve": curve,

@@ -25,7 +25,9 @@ def run_seed(config_path: str, seed: int, test_every: int, overrides: dict) -> d
         "seed": seed,
         "curve": curve,
         "trace": run["trace"],
-        "final_test_episode_reward": final["episode_reward"],
+        "test_policy": final["policy"],
+        "final_test_episode_reward": final["episode_reward"],  # as test_policy says
+        "final_greedy_test_episode_reward": run["final_greedy"]["episode_reward"],
         "final_sampled_test_episode_reward": run["final_sampled"]["episode_reward"],
         "collapse_warning": run["collapse_warning"],
         "total_seconds": total_seconds,

@@ -317,7 +317,7 @@ def test_train_writes_the_export_and_returns_plain_numbers(tmp_path):
     policy = load_policy(trainer.export_path)
     assert policy.spec.obs_shape == (4,)
     for values in (record, result):
-        assert all(type(v) in (int, float, list, type(None)) for v in values.values()), values
+        assert all(type(v) in (int, float, str, list, type(None)) for v in values.values()), values
     assert trainer.global_step == trainer.env_steps == record["step"] >= cfg.num_train_steps
     assert trainer.global_episode >= record["total_episodes"] > 0  # actors may finish more after the last log
 

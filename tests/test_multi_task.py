@@ -144,15 +144,33 @@ def test_the_command_line_reports_each_task_of_its_final_test():
         },
         "CartPole-v1": {"episode_reward": 500.0, "num_episodes": 2, "episode_rewards": [500.0] * 2},
     }
-    result = {"episode_reward": 240.0, "num_episodes": 4, "worst_task": "Pong-v5", "tasks": per_task}
+    result = {
+        "episode_reward": 240.0,
+        "num_episodes": 4,
+        "worst_task": "Pong-v5",
+        "policy": "sampled",
+        "tasks": per_task,
+    }
     lines = final_test_lines(result)
-    assert lines[0] == 'final test: {"episode_reward": 240.0, "num_episodes": 4, "worst_task": "Pong-v5"}'
+    assert lines[0] == (
+        'final test: {"episode_reward": 240.0, "num_episodes": 4, "worst_task": "Pong-v5", "policy": "sampled"}'
+    )
     assert lines[1:] == [
-        "final test Pong-v5: return -20.0 over 2 episodes (human-normalised 0.020)",
-        "final test CartPole-v1: return 500.0 over 2 episodes",
-        "final test return 240.0 over 4 greedy episodes",
+        "final test Pong-v5: return -20.00 over 2 episodes (human-normalised 0.020)",
+        "final test CartPole-v1: return 500.00 over 2 episodes",
+        "final test return 240.00 over 4 sampled episodes",
     ]
     assert "tasks" in result  # the caller's result is left as it was
+    procgen = {
+        "episode_reward": 5.0,
+        "num_episodes": 2,
+        "policy": "sampled",
+        "train_envs": {"episode_reward": 7.5},
+    }
+    assert final_test_lines(procgen)[-2:] == [
+        "final test return 5.00 over 2 sampled episodes",
+        "final test return on envs like the training ones (env_kwargs alone): 7.50",
+    ]
 
 
 def test_the_episode_log_reports_each_tasks_episodes_on_their_own():

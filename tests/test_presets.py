@@ -22,6 +22,7 @@ def test_the_presets_are_all_here():
         "atari_machado",
         "impala_mujoco",
         "impala_atari_multitask",
+        "impala_procgen",
         "seed_defaults",
     } <= set(PRESETS)
 
@@ -50,6 +51,29 @@ def test_every_preset_trains_and_tests_for_a_few_updates(tmp_path, name):
         trainer.close()
     assert trainer.env_steps == cfg.num_train_steps and record["updates"] == 2
     assert np.isfinite(record["loss"]) and result["num_episodes"] == 2 * tasks
+    assert result["policy"] == cfg.test_policy
+    assert ("train_envs" in result) == cfg.test_train_envs  # Procgen's training levels beside the others
+
+
+def test_procgen_tests_on_every_level_and_on_the_training_levels():
+    from hsuanwu_jax import make_env
+
+    cfg = load_config("impala_procgen")
+    cfg.num_test_episodes = 2
+    train, unseen, like_training = (
+        make_env(cfg)[0],
+        make_env(cfg, test=True),
+        make_env(cfg, test=True, like_training=True),
+    )
+    try:
+        levels = [
+            (env.config["num_levels"], env.config["start_level"]) for env in (train, unseen, like_training)
+        ]
+        assert levels == [(200, 0), (0, 0), (200, 0)]
+        assert unseen.config["seed"] == like_training.config["seed"] != train.config["seed"]
+    finally:
+        for env in (train, unseen, like_training):
+            env.close()
 
 
 @pytest.mark.slow

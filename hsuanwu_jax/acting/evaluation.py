@@ -26,7 +26,7 @@ from hsuanwu_jax.runtime.compilation import jit_quick_compile
 
 
 class Evaluator:
-    """Greedy play of given params on the run's test envs: `test()` statistics and `record()` videos.
+    """Play of given params on the run's test envs: `test()` statistics and `record()` videos.
 
     Owns the test env of each of the run's tasks (built from `config` on first use, unless one is given for a
     single-task run) and the PRNG key of the next evaluation (`key`, part of the checkpointed run state).
@@ -50,15 +50,15 @@ class Evaluator:
         self.key = key
         self._limit = StallLimit.from_config(config)
         self.tasks = task_ids(config)
-        self._envs: dict[str, WatchedEnv] = {}  # each task's test env, made on first use
+        self._envs: dict[tuple[str, bool], WatchedEnv] = {}  # (task, like_training): made on first use
         if env is not None:
             if len(self.tasks) > 1:
                 raise ValueError(
                     f"config field tasks={self.tasks}: a multi-task run makes each task's test env from the "
                     "config; pass no test_env"
                 )
-            self._envs[self.tasks[0]] = self._watched(env)
-            check_same_spec(env_spec(self._envs[self.tasks[0]]), spec, "test_env")
+            self._envs[self.tasks[0], False] = self._watched(env)
+            check_same_spec(env_spec(self._envs[self.tasks[0], False]), spec, "test_env")
 
     def test(
         self,
@@ -69,7 +69,9 @@ class Evaluator:
     ) -> dict[str, Any]:
         """`num_test_episodes` episodes on the test env, greedy or with actions sampled as the actors do
         (None: as the config's `test_policy` says; `policy` in the result names it: "greedy" or "sampled";
-        see `evaluate` for the statistics and for `should_stop`). In a multi-task run, on `task`'s test env,
+        see `evaluate` for the statistics and for `should_stop`). With the config's `test_train_envs`, also
+        on envs made with `env_kwargs` alone (`make_env(..., like_training=True)`: e.g. Procgen's training
+        levels), whose statistics are the result's `train_envs`. In a multi-task run, on `task`'s test env,
         or (None) on each task's: `tasks` then holds each task's statistics (with its human-normalised score
         for an Atari game), and the aggregate is `episode_reward` (the tasks' mean), `num_episodes` (all),
         `worst_task` (the lowest human-normalised score, or the lowest return where some task has no
@@ -128,12 +130,21 @@ class Evaluator:
     def _test_task(self, task: str, params: Params, should_stop, greedy: bool) -> dict[str, float]:
         if task not in self.tasks:
             raise ValueError(f"task={task!r} is not one of the run's tasks {self.tasks}")
-        if task not in self._envs:
-            self._envs[task] = self._watched(make_env(self._config, test=True, task=task))
-            check_same_spec(env_spec(self._envs[task]), self._spec, f"{task}'s test env")
+        result = self._play_task(task, False, params, should_stop, greedy)
+        if self._config["test_train_envs"]:
+            result["train_envs"] = self._play_task(task, True, params, should_stop, greedy)
+        return result
+
+    def _play_task(self, task: str, like_training: bool, params: Params, should_stop, greedy: bool):
+        """`num_test_episodes` episodes on `task`'s test env, or its env `like_training`."""
+        if (task, like_training) not in self._envs:
+            env = self._watched(make_env(self._config, test=True, task=task, like_training=like_training))
+            name = f"{task}'s {'training-like ' if like_training else ''}test env"
+            check_same_spec(env_spec(env), self._spec, name)
+            self._envs[task, like_training] = env
         return self._play(
             params,
-            self._envs[task],
+            self._envs[task, like_training],
             self._config["num_test_episodes"],
             should_stop=should_stop,
             greedy=greedy,

@@ -55,16 +55,24 @@ def final_test_lines(result: dict) -> list[str]:
     one line per task of a multi-task run, and the return over all its episodes."""
     result = dict(result)
     per_task = result.pop("tasks", {})
-    lines = ["final test: " + json.dumps({k: v for k, v in result.items() if k != "episode_rewards"})]
+    lines = [
+        "final test: "
+        + json.dumps({k: v for k, v in result.items() if k not in ("episode_rewards", "train_envs")})
+    ]
     for task, stats in per_task.items():
         normalised = stats.get("human_normalised")
         extra = "" if normalised is None else f" (human-normalised {normalised:.3f})"
         lines.append(
-            f"final test {task}: return {stats['episode_reward']:.1f} over {stats['num_episodes']} episodes{extra}"
+            f"final test {task}: return {stats['episode_reward']:.2f} over {stats['num_episodes']} episodes{extra}"
         )
     lines.append(
-        f"final test return {result['episode_reward']:.1f} over {result['num_episodes']} {result['policy']} episodes"
+        f"final test return {result['episode_reward']:.2f} over {result['num_episodes']} {result['policy']} episodes"
     )
+    train_envs = result.get("train_envs")
+    if train_envs:
+        lines.append(
+            f"final test return on envs like the training ones (env_kwargs alone): {train_envs['episode_reward']:.2f}"
+        )
     return lines
 
 

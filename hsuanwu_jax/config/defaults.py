@@ -98,6 +98,7 @@ def _outputs(cfg: ml_collections.ConfigDict) -> None:
     # Evaluation, logging, outputs.
     cfg.num_test_episodes = 20  # episodes in test()
     cfg.test_policy = "greedy"  # how test() acts: "greedy" (argmax / mean) or "sampled" (as the actors do)
+    cfg.test_train_envs = False  # tests also play envs made with env_kwargs alone (e.g. the training levels)
     cfg.test_max_episode_steps = 108_000  # test() cuts episodes still running after this many env steps
     cfg.test_every = 0  # env steps between test() runs logged as test_* fields (0: never)
     cfg.log_every = 20_000  # env steps between metrics.jsonl lines

@@ -108,6 +108,7 @@ RULES = {
     "actor_device_id": (lambda v: v is None or isinstance(v, int), "None or a device id"),
     "num_test_episodes": (_positive_int, "an integer >= 1"),
     "test_policy": (lambda v: v in TEST_POLICIES, f"one of {TEST_POLICIES}"),
+    "test_train_envs": (lambda v: isinstance(v, bool), "True or False"),
     "test_max_episode_steps": (_positive_int, "an integer >= 1 (env steps)"),
     "test_every": (
         lambda v: isinstance(v, int) and not isinstance(v, bool) and v >= 0,

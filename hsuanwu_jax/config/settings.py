@@ -86,6 +86,7 @@ class Settings:
     distributed_timeout_seconds: int
     num_test_episodes: int
     test_policy: str
+    test_train_envs: bool
     test_max_episode_steps: int
     test_every: int
     log_every: int

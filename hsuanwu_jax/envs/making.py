@@ -22,6 +22,7 @@ def make_env(
     num_envs: int | None = None,
     render: bool = False,
     task: str | None = None,
+    like_training: bool = False,
 ):
     """EnvPool envs for a config.
 
@@ -35,11 +36,14 @@ def make_env(
     `test_env_kwargs` override them for testing (e.g. no episodic life, unclipped rewards). A test env
     can instead have `num_envs` envs, and with `render=True` its `render()` returns RGB frames
     `[num_envs, H, W, 3]` uint8 (classic control and Atari; MuJoCo needs an OpenGL context, MUJOCO_GL).
+    A test env `like_training` takes `env_kwargs` alone (e.g. Procgen's training levels, where
+    `test_env_kwargs` asks for every level).
     """
     check_env_config(cfg)
     kwargs = dict(cfg.get("env_kwargs") or {})
     if test:
-        kwargs.update(cfg.get("test_env_kwargs") or {})
+        if not like_training:
+            kwargs.update(cfg.get("test_env_kwargs") or {})
         task = task or task_ids(cfg)[0]
         if task not in task_ids(cfg):
             raise ValueError(f"task={task!r} is not one of the run's tasks {task_ids(cfg)}")
@@ -48,9 +52,10 @@ def make_env(
             kwargs["render_mode"] = "rgb_array"
         n = int(num_envs or cfg["num_test_episodes"])
         return make_envpool(task, n, cfg["env_threads"], int(cfg["seed"]) + TEST_SEED_OFFSET, kwargs)
-    if render or num_envs is not None or task is not None:
+    if render or num_envs is not None or task is not None or like_training:
         raise ValueError(
-            "num_envs, render and task apply to test envs (test=True); training envs follow the config"
+            "num_envs, render, task and like_training apply to test envs (test=True); training envs follow "
+            "the config"
         )
     n, actors = int(cfg["num_envs"]), int(cfg["num_actors"])
     if process_index is None:

@@ -285,5 +285,7 @@ class TrainingLoop:
 
 
 def _scalars(result: dict[str, Any]) -> dict[str, Any]:
-    """A test result without its lists (each episode's return): metrics lines hold scalars."""
-    return {k: v for k, v in result.items() if not isinstance(v, list)}
+    """A test result without its lists (each episode's return): metrics lines hold scalars; the statistics
+    of the envs like training (`train_envs`) as `train_envs_<name>`."""
+    nested = {f"train_envs_{k}": v for k, v in result.get("train_envs", {}).items()}
+    return {k: v for k, v in {**result, **nested}.items() if not isinstance(v, (list, dict))}
