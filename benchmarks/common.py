@@ -107,8 +107,8 @@ def train_quietly_and_test(cfg, make_envs) -> dict:
     without progress output, then tests as its `test_policy` says and the other way (greedy or with sampled
     actions). Returns the final test results (`final`: the config's protocol; `final_greedy`,
     `final_sampled`), the wall seconds from construction to the end of the first test, the
-    `test_*` points of the learning curve, the `TRACED` fields of every log line (`trace`), and the run's
-    collapse warning (None when there was none)."""
+    `test_*` points of the learning curve, the `TRACED` fields of every log line (`trace`), the run's
+    collapse warning (None when there was none) and its stall warnings (a list)."""
     with tempfile.TemporaryDirectory() as workdir:
         cfg.workdir = workdir
         cfg.progress = "none"
@@ -129,6 +129,7 @@ def train_quietly_and_test(cfg, make_envs) -> dict:
         if "test_episode_reward" in r
     ]
     warnings = [r["collapse_warning"] for r in records if "collapse_warning" in r]
+    stalls = [r["stall_warning"] for r in records if "stall_warning" in r]
     trace = [{k: r[k] for k in TRACED if k in r} for r in records if "loss" in r]
     return {
         "final": final,
@@ -138,6 +139,7 @@ def train_quietly_and_test(cfg, make_envs) -> dict:
         "curve": curve,
         "trace": trace,
         "collapse_warning": warnings[0] if warnings else None,
+        "stall_warnings": stalls,
     }
 
 

@@ -30,6 +30,7 @@ def run_seed(config_path: str, seed: int, test_every: int, overrides: dict) -> d
         "final_greedy_test_episode_reward": run["final_greedy"]["episode_reward"],
         "final_sampled_test_episode_reward": run["final_sampled"]["episode_reward"],
         "collapse_warning": run["collapse_warning"],
+        "stall_warnings": run["stall_warnings"],
         "total_seconds": total_seconds,
         "num_train_steps": cfg.num_train_steps,
     }

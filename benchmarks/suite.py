@@ -73,7 +73,8 @@ def run_one(args, task: str, seed: int, overrides: dict) -> dict:
     print(
         f"{task} seed {seed}: final greedy test {run['final_greedy_test_episode_reward']:.1f}, sampled "
         f"{run['final_sampled_test_episode_reward']:.1f} (the preset's protocol: {run['test_policy']})"
-        + (" (collapse warning)" if run["collapse_warning"] else ""),
+        + (" (collapse warning)" if run["collapse_warning"] else "")
+        + "".join(f" (stall warning: {w.split(':')[0]})" for w in run["stall_warnings"]),
         flush=True,
     )
     return {"task": task, **run}
@@ -152,7 +153,9 @@ def report(runs: list[dict], tasks: dict[str, dict], seeds: list[int], reps: int
     for column, (task, info) in enumerate(tasks.items()):
         task_runs = sorted((r for r in runs if r["task"] == task), key=lambda r: r["seed"])
         finals = [r["final_test_episode_reward"] for r in task_runs]  # the preset's test_policy
-        greedy = [r.get("final_greedy_test_episode_reward", r["final_test_episode_reward"]) for r in task_runs]
+        greedy = [
+            r.get("final_greedy_test_episode_reward", r["final_test_episode_reward"]) for r in task_runs
+        ]
         sampled = [r.get("final_sampled_test_episode_reward") for r in task_runs]
         rows.append(
             {
@@ -161,6 +164,7 @@ def report(runs: list[dict], tasks: dict[str, dict], seeds: list[int], reps: int
                 "greedy": " / ".join(f"{v:.1f}" for v in greedy),
                 "sampled": " / ".join("-" if v is None else f"{v:.1f}" for v in sampled),
                 "collapses": sum(bool(r.get("collapse_warning")) for r in task_runs),
+                "stalls": sum(len(r.get("stall_warnings", [])) for r in task_runs),
                 "median": float(np.median(finals)),
                 "random": info["random"]["mean"],
                 "threshold": info["threshold"],
@@ -175,6 +179,7 @@ def report(runs: list[dict], tasks: dict[str, dict], seeds: list[int], reps: int
             ("final greedy test", "greedy", "s"),
             ("final sampled test", "sampled", "s"),
             ("collapse warnings", "collapses", "d"),
+            ("stall warnings", "stalls", "d"),
             ("median", "median", ",.1f"),
             ("random", "random", ",.1f"),
             ("solved", "threshold", ",.1f"),

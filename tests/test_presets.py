@@ -23,6 +23,7 @@ def test_the_presets_are_all_here():
         "impala_mujoco",
         "impala_atari_multitask",
         "impala_procgen",
+        "impala_minigrid",
         "seed_defaults",
     } <= set(PRESETS)
 
