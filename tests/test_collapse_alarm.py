@@ -48,6 +48,33 @@ def test_silent_while_the_policy_learns_or_nothing_is_known(records):
     assert all(alarm.check(r) is None for r in records)
 
 
+def test_the_reference_is_the_first_episodes_where_the_run_learned_before_its_first_record():
+    # MiniGrid-Empty-Random-5x5 at lr 6e-4: the first log line (100k env steps) already at 0.95; the first
+    # episodes (random play's level, 0.33) are the reference, so a solved task's deterministic policy is silent.
+    alarm = CollapseAlarm()
+    alarm.first_update(1.946)
+    assert alarm.check(record(100_000, 0.69, 0.95), first_episodes_reward=0.33) is None
+    assert alarm.check(record(1_000_000, 0.015, 0.97), first_episodes_reward=0.33) is None
+    collapsed = CollapseAlarm()  # the same returns from the first episodes on: a collapse
+    collapsed.first_update(1.946)
+    collapsed.check(record(100_000, 0.69, 0.33), first_episodes_reward=0.31)
+    assert "policy collapse" in collapsed.check(record(200_000, 0.015, 0.32), first_episodes_reward=0.31)
+
+
+def test_the_first_episodes_are_those_of_the_policy_the_process_started_with():
+    from hsuanwu_jax.acting.episodes import FIRST_EPISODES, EpisodeLog
+
+    log = EpisodeLog()
+    assert log.first_reward is None
+    log.add([(0, 1.0, 5), (1, 3.0, 5)])
+    assert log.first_reward == 2.0
+    log.add([(i, 100.0, 5) for i in range(FIRST_EPISODES)])  # only FIRST_EPISODES - 2 of these count
+    assert log.first_reward == pytest.approx((4.0 + 100.0 * (FIRST_EPISODES - 2)) / FIRST_EPISODES)
+    log.drain()
+    log.add([(0, -50.0, 5)])
+    assert log.first_reward == pytest.approx((4.0 + 100.0 * (FIRST_EPISODES - 2)) / FIRST_EPISODES)
+
+
 def test_a_policy_starting_without_positive_entropy_is_not_watched():
     alarm = CollapseAlarm()
     alarm.first_update(-3.0)  # a narrow Gaussian: a fraction of a negative entropy means nothing

@@ -7,6 +7,8 @@ import threading
 
 import numpy as np
 
+FIRST_EPISODES = 32  # how many of a process's first episodes stand for the policy it started with
+
 
 class EpisodeTracker:
     """Running return and length of each of B envs; collects finished episodes.
@@ -48,12 +50,21 @@ class EpisodeLog:
         self._episodes: list[tuple[int, float, int]] = []  # (task, reward, length)
         self.total = total  # episodes finished over the whole run (restored on resume)
         self._task_names = task_names if len(task_names) > 1 else ()
+        self._first: list[float] = []  # the returns of this process's first FIRST_EPISODES episodes
 
     def add(self, episodes: list[tuple[int, float, int]], task: int = 0) -> None:
         """Takes `(env_index, episode_reward, episode_length)` tuples from an actor whose envs play `task`."""
         with self._lock:
             self._episodes.extend((task, reward, length) for _, reward, length in episodes)
             self.total += len(episodes)
+            self._first.extend(reward for _, reward, _ in episodes[: FIRST_EPISODES - len(self._first)])
+
+    @property
+    def first_reward(self) -> float | None:
+        """The mean return of the first FIRST_EPISODES episodes this process saw (of those there are so far;
+        None before any): the level of the policy it started with, whatever it learned by the first log."""
+        with self._lock:
+            return sum(self._first) / len(self._first) if self._first else None
 
     def drain(self) -> dict[str, float | None]:
         """Mean reward and length of the episodes that ended since the last drain (None if none did), over

@@ -26,12 +26,14 @@ class CollapseAlarm:
     """Watches the metrics records of one training process.
 
     `first_update(entropy)` takes the entropy (nats per step) of the process's first update: the policy's
-    starting value. `check(record)` takes each metrics record (`step`, `entropy`, `episode_reward`) and
-    returns the warning line the first time the policy's entropy is below `ENTROPY_FRACTION` of that start
-    while `episode_reward` is not above the first record's with episodes by more than the margin; then never
-    again. That first record is the reference only: a policy that turned deterministic by then has had no
-    later episodes to show whether it learned. A policy starting at or below 0 nats (a narrow Gaussian) is
-    not watched.
+    starting value. `check(record, first_episodes_reward)` takes each metrics record (`step`, `entropy`,
+    `episode_reward`) and returns the warning line the first time the policy's entropy is below
+    `ENTROPY_FRACTION` of that start while `episode_reward` is not above the reference by more than the margin;
+    then never again. The reference is taken at the first record with episodes, and that record is only the
+    reference (a policy that turned deterministic by then has had no later episodes to show whether it
+    learned): the mean return of the process's first episodes (`first_episodes_reward`, the policy it started
+    with, where the run learned within its first log interval), else that record's. A policy starting at or
+    below 0 nats (a narrow Gaussian) is not watched.
     """
 
     def __init__(self):
@@ -43,10 +45,10 @@ class CollapseAlarm:
         if self.start_entropy is None:
             self.start_entropy = entropy
 
-    def check(self, record: dict[str, Any]) -> str | None:
+    def check(self, record: dict[str, Any], first_episodes_reward: float | None = None) -> str | None:
         returns = record.get("episode_reward")
         if returns is not None and self.start_return is None:
-            self.start_return = returns
+            self.start_return = returns if first_episodes_reward is None else first_episodes_reward
             return None
         if self.fired or self.start_entropy is None or self.start_entropy <= 0 or returns is None:
             return None

@@ -228,7 +228,7 @@ class TrainingLoop:
             if due.test:
                 record.update(self._scheduled_test(stop_requested))
                 log.restart_clock()
-            warning = self._collapse_alarm.check(record)
+            warning = self._collapse_alarm.check(record, self._episodes.first_reward)
             if warning:
                 record["collapse_warning"] = warning
             stalls = self._stall_alarm.check(record)

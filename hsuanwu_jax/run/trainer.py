@@ -113,12 +113,10 @@ class DistributedTrainer:
         return self._last_record
 
     def test(self, greedy: bool | None = None, task: str | None = None) -> dict[str, Any]:
-        """Episodes on the test env: `num_test_episodes` of them, one per test env where possible, played as
-        the config's `test_policy` says (the seed's greedy by default); `greedy=True` or `False` (actions
-        sampled as the actors do) overrides it. Returns `policy` ("greedy" or "sampled"), `episode_reward`
-        (mean), `episode_reward_std`, `_min`, `_max`, `episode_length` (mean), `num_episodes` and
-        `episode_rewards` (each). A multi-task run plays every task (or
-        only `task`): `tasks` holds each one's statistics, beside the aggregate (`Evaluator.test`)."""
+        """`num_test_episodes` episodes on the test env, played as `test_policy` says (default greedy) unless
+        `greedy` is given (False: sampled as the actors do). Returns `policy`, `episode_reward` (mean), `_std`,
+        `_min`, `_max`, `episode_length` (mean), `num_episodes`, `episode_rewards`; a multi-task run's `tasks`
+        hold each task's (or only `task`'s) beside the aggregate; see `Evaluator.test`."""
         return self._evaluator.test(self.actor_params(), greedy=greedy, task=task)
 
     def record(
