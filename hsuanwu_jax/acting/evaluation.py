@@ -107,8 +107,8 @@ class Evaluator:
         self, params: Params, num_episodes: int, task: str | None = None
     ) -> tuple[list[np.ndarray], dict[str, float]]:
         """Plays `num_episodes` episodes (as the config's `test_policy` says) on a fresh one-env test env of
-        `task` (default: the run's first) with EnvPool's renderer; returns the frames (RGB `[H, W, 3]` uint8, one after the reset and
-        one after every step) and the test statistics."""
+        `task` (default: the run's first) with EnvPool's renderer; returns the frames (RGB `[H, W, 3]` uint8,
+        one after the reset and one after every step) and the test statistics."""
         env = self._watched(make_env(self._config, test=True, num_envs=1, render=True, task=task))
         frames: list[np.ndarray] = []
         try:
