@@ -8,7 +8,13 @@ Set only `env_id` (`MiniGrid-<Task>-v0`). Rewards are 1 - 0.9 x (steps taken / t
 success, else 0: returns lie in [0, 1). Tests play the sampled policy (`test_policy="sampled"`): the view is
 partial and egocentric, so places that look alike get the same greedy action and a greedy agent can walk in
 a loop until the step limit, where the policy that learned (and trained) samples its way out.
-Measured results: benchmarks/RESULTS.md, "MiniGrid".
+
+Measured as shipped, 3 seeds, 2M env steps, final sampled test (greedy beside it in benchmarks/RESULTS.md, "The
+MiniGrid preset over eight tasks"; random play in brackets; RL Zoo's PPO with the same encoding after it):
+Empty-Random-5x5 0.971 (0.331; 0.968), DoorKey-5x5 0.964 (0.029; 0.964), Unlock 0.970 (0.013; 0.963),
+KeyCorridorS3R1 0.950 (0.027; 0.949), LavaGapS5 0.943 (0.046; one seed of three stayed at 0.47),
+MultiRoom-N2-S4 0.586 (0.005), RedBlueDoors-6x6 0.704 (0.065; 0.860); not learned: DoorKey-8x8 0.000 (0.009:
+successes too rare to move the policy in 2M env steps). IQM normalised score 0.87 (95% CI 0.81-0.92).
 """
 
 from hsuanwu_jax.config import default_config
