@@ -31,9 +31,11 @@ play and CleanRL's PPO at 1M env steps (benchmarks/results/mujoco_references.md)
   CheetahRun-v1 (DMC)        303 / 368 / 420                        368     3       433 (below it)
   WalkerWalk-v1 (DMC)        922 / 958 / 875                        922     32      393
   CartpoleSwingup-v1 (DMC)   833 / 855 / 329                        833     32      641
+  FingerSpin-v1 (DMC)        0 / 0 / 669                            0       0       590 (2 of 3 seeds saw no reward)
 Every gymnasium MuJoCo v4 task EnvPool ships; IQM of scores normalised from random play (0) to PPO (1): 1.16
 (95% CI 1.09-1.23) over the 11 gymnasium tasks, 1.37 (1.10-1.49) over the 3 DMC tasks. Per-task tables and
-curves: RESULTS.md ("The other gymnasium MuJoCo tasks", "Three DeepMind Control tasks", "Per-domain aggregates").
+curves: RESULTS.md ("The other gymnasium MuJoCo tasks", "Three DeepMind Control tasks", "Per-domain aggregates";
+FingerSpin-v1, with PopArt's std floor: "Rewards that random play never sees"; not in the DMC IQM above).
 See hsuanwu_jax/config/defaults.py for every field.
 """
 
