@@ -69,8 +69,7 @@ class DistributedTrainer:
     learner_chunks = property(lambda self: self.plan.learner_chunks, doc="What learner_chunks=0 resolved to.")
     global_step = property(lambda self: self.env_steps, doc="Hsuanwu's name: env steps trained on.")
     global_episode = property(
-        lambda self: self._parts.episodes.total,
-        doc="Training episodes (whole games) finished so far, all actors.",
+        lambda self: self._parts.episodes.total, doc="Training games ended, all actors."
     )
 
     def act(self, actor_index: int = 0) -> Trajectory:
@@ -113,29 +112,26 @@ class DistributedTrainer:
         return self._last_record
 
     def test(self, greedy: bool | None = None, task: str | None = None) -> dict[str, Any]:
-        """`num_test_episodes` episodes on the test env, played as `test_policy` says (default greedy) unless
-        `greedy` is given (False: sampled as the actors do). Returns `policy`, `episode_reward` (mean), `_std`,
-        `_min`, `_max`, `episode_length` (mean), `num_episodes`, `episode_rewards`; a multi-task run's `tasks`
-        hold each task's (or only `task`'s) beside the aggregate; see `Evaluator.test`."""
+        """`num_test_episodes` episodes on the test env as `test_policy` says (default greedy), or `greedy`
+        (False: sampled). Returns `policy`, `episode_reward` (mean), `_std`, `_min`, `_max`, `episode_length`,
+        `num_episodes`, `episode_rewards`; a multi-task run's `tasks` too (`Evaluator.test`)."""
         return self._evaluator.test(self.actor_params(), greedy=greedy, task=task)
 
     def record(
         self, path: str, num_episodes: int = 1, fps: float = 25.0, task: str | None = None
     ) -> dict[str, Any]:
-        """Plays `num_episodes` episodes (as `test_policy` says) on one fresh test env (of `task` in a multi-task run; default
-        its first) and writes them as a video to `path` (.gif, or .mp4 with imageio-ffmpeg installed), frames
-        from EnvPool's renderer (RGB; for Atari the emulator's screen). Returns `path`, `num_frames` and the
-        test statistics (`episode_reward`, ...). In a notebook: `IPython.display.Image(path)` shows a GIF."""
+        """Plays `num_episodes` episodes (as `test_policy` says) on a fresh test env (of `task`, multi-task;
+        default the first) into a video at `path` (.gif, or .mp4 with imageio-ffmpeg) from EnvPool's renderer.
+        Returns `path`, `num_frames` and the test statistics; `IPython.display.Image(path)` shows a GIF."""
         check_video_path(path)
         frames, result = self._evaluator.record(self.actor_params(), num_episodes, task)
         write_video(path, frames, fps)
         return {"path": path, "num_frames": len(frames), **result}
 
     def save(self, path: str | None = None) -> str:
-        """Writes a model export (params as msgpack; network, specs and config as JSON; no pickle)
-        to `path` (default `<workdir>/export`), atomically; returns the path. `load_policy(path)`
-        or `DistributedTrainer.load(path)` reads it back for inference; `init_model_path` trains on
-        from it."""
+        """Writes a model export (params as msgpack; network, specs and config as JSON; no pickle) to `path`
+        (default `<workdir>/export`), atomically; returns the path. `load_policy(path)` or
+        `DistributedTrainer.load(path)` reads it back for inference; `init_model_path` trains on from it."""
         path = path or os.path.join(self.workdir, "export")
         return export_run(path, self.state, self.agent.network_args, self.spec, self.settings, self.env_steps)
 
