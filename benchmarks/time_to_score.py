@@ -60,16 +60,6 @@ def parse_targets(items: list[str]) -> dict[str, list[float]]:
     return targets
 
 
-def score_timeline(timeline: list[tuple[float, dict]], window: int) -> list[dict]:
-    """Each metrics line as read at `seconds`: {seconds, step, score} with `score` the last games' mean."""
-    points, records = [], []
-    for seconds, record in timeline:
-        records.append(record)
-        score = last_games_mean(records, window)
-        points.append({"seconds": seconds, "step": record["step"], "score": score})
-    return points
-
-
 def first_reaching(points: list[dict], target: float) -> dict | None:
     return next((p for p in points if p["score"] is not None and p["score"] >= target), None)
 
@@ -93,18 +83,17 @@ def run_one(args, task: str, seed: int, targets: list[float]) -> dict:
             test_every=0,
             progress="none",
         )
-        timeline: list[tuple[float, dict]] = []
-        read = 0
+        seen: list[dict] = []  # the metrics lines read so far
+        points: list[dict] = []  # each of them as read: {seconds, step, score: the last games' mean}
 
         def watch(records, process):
-            nonlocal read
-            now = time.perf_counter()
-            for record in records[read:]:
-                timeline.append((now - started, record))
-            read = len(records)
-            points = score_timeline(timeline, args.window)
+            seconds = time.perf_counter() - started
+            for record in records[len(seen) :]:
+                seen.append(record)
+                score = last_games_mean(seen, args.window)
+                points.append({"seconds": seconds, "step": record["step"], "score": score})
             done = all(first_reaching(points, t) for t in targets)
-            past_budgets = not args.budgets or (timeline and timeline[-1][0] >= max(args.budgets))
+            past_budgets = not args.budgets or (points and points[-1]["seconds"] >= max(args.budgets))
             return True if done and past_budgets else None
 
         started = time.perf_counter()  # the process is started at once
@@ -119,7 +108,6 @@ def run_one(args, task: str, seed: int, targets: list[float]) -> dict:
         )
         if run.returncode not in (0, None) and not run.stopped:
             raise SystemExit(f"{task} seed {seed} failed:\n{run.stderr[-3000:]}")
-    points = score_timeline(timeline, args.window)
     reached = {str(t): first_reaching(points, t) for t in targets}
     print(
         f"{task} seed {seed}: "
