@@ -124,7 +124,12 @@ def train_quietly_and_test(cfg, make_envs) -> dict:
         final_greedy, final_sampled = (final, other) if final["policy"] == "greedy" else (other, final)
         records = read_metrics(os.path.join(workdir, "metrics.jsonl"))
     curve = [
-        {"step": r["step"], "time": r["time"], "test_episode_reward": r["test_episode_reward"]}
+        {
+            "step": r["step"],
+            "time": r["time"],
+            "test_episode_reward": r["test_episode_reward"],
+            **{k: r[k] for k in ("test_train_envs_episode_reward",) if k in r},
+        }
         for r in records
         if "test_episode_reward" in r
     ]

@@ -73,6 +73,12 @@ def run_one(args, task: str, seed: int, overrides: dict) -> dict:
     print(
         f"{task} seed {seed}: final greedy test {run['final_greedy_test_episode_reward']:.1f}, sampled "
         f"{run['final_sampled_test_episode_reward']:.1f} (the preset's protocol: {run['test_policy']})"
+        + (
+            f"; on the training envs: greedy {run['final_greedy_train_envs_episode_reward']:.1f}, sampled "
+            f"{run['final_sampled_train_envs_episode_reward']:.1f}"
+            if "final_greedy_train_envs_episode_reward" in run
+            else ""
+        )
         + (" (collapse warning)" if run["collapse_warning"] else "")
         + "".join(f" (stall warning: {w.split(':')[0]})" for w in run["stall_warnings"]),
         flush=True,
