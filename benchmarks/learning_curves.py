@@ -31,7 +31,9 @@ def run_seed(config_path: str, seed: int, test_every: int, overrides: dict) -> d
         "final_sampled_test_episode_reward": run["final_sampled"]["episode_reward"],
         # with the config's test_train_envs, the same tests on envs like training's (Procgen's training levels)
         **{
-            f"final_{policy}_train_envs_episode_reward": run[f"final_{policy}"]["train_envs"]["episode_reward"]
+            f"final_{policy}_train_envs_episode_reward": run[f"final_{policy}"]["train_envs"][
+                "episode_reward"
+            ]
             for policy in ("greedy", "sampled")
             if "train_envs" in run[f"final_{policy}"]
         },

@@ -1,6 +1,6 @@
 """hsuanwu_jax: distributed IMPALA in JAX on EnvPool, behind Hsuanwu's `DistributedTrainer` face.
 
-The public names are here; the layers below them (README, "Layout"), bottom first: `core` and `runtime`,
+The public names are here; the layers below them (docs/architecture.md, "Layout"), bottom first: `core` and `runtime`,
 `config`, `parallel`, `agent`, `envs`, `acting`, `outputs`, `run`, `hsuanwu`, `cli`.
 """
 

@@ -1,6 +1,6 @@
 """The public import paths and command lines keep working wherever the modules behind them live: the package's
 names, Hsuanwu's import paths, `python -m hsuanwu_jax.<command>`, and every `hsuanwu_jax` name the README, the
-notebook, the presets and the benchmarks use."""
+documentation pages, the notebook, the presets and the benchmarks use."""
 
 import importlib
 import json
@@ -57,8 +57,13 @@ def test_every_command_line_runs_as_a_module(command):
 
 def _documented_paths() -> set[str]:
     """Every `hsuanwu_jax.<a>.<b>` path and `from hsuanwu_jax.<a> import <names>` name in the README, the
-    notebook, the presets and the benchmarks."""
-    sources = [ROOT / "README.md", *ROOT.glob("configs/*.py"), *ROOT.glob("benchmarks/**/*.py")]
+    documentation pages, the notebook, the presets and the benchmarks."""
+    sources = [
+        ROOT / "README.md",
+        *ROOT.glob("docs/**/*.md"),
+        *ROOT.glob("configs/*.py"),
+        *ROOT.glob("benchmarks/**/*.py"),
+    ]
     texts = [path.read_text(encoding="utf-8") for path in sources]
     notebook = json.loads((ROOT / "notebooks/quickstart.ipynb").read_text(encoding="utf-8"))
     texts += ["".join(cell["source"]) for cell in notebook["cells"]]

@@ -207,10 +207,10 @@ ABSL_INFO_LINE = re.compile(r"^I\d{4} \d\d:\d\d:\d\d\.\d+ +\d+ \S+:\d+\] ", re.M
 
 
 def readme_two_process_commands(workdir, port, *overrides):
-    """The README's "Two processes by hand" commands as argvs, with this interpreter, `workdir`, `port`
+    """The devices guide's "Two processes by hand" commands as argvs, with this interpreter, `workdir`, `port`
     and `overrides` (more `--config.<field>=<value>` flags) in place of its own."""
-    readme = (ROOT / "README.md").read_text()
-    block = readme[readme.index("# Two processes by hand") :].split("```")[0].split("\n", 1)[1]
+    guide = (ROOT / "docs" / "guides" / "devices.md").read_text()
+    block = guide[guide.index("# Two processes by hand") :].split("```")[0].split("\n", 1)[1]
     commands = block.replace("\\\n", " ").replace("runs/mh", str(workdir)).replace("12345", str(port))
     argvs = [shlex.split(line.rstrip(" &")) for line in commands.splitlines() if line.strip()]
     assert len(argvs) == 2 and all(argv[0] == "python" for argv in argvs), argvs

@@ -1,5 +1,6 @@
-"""The default config: every field, with its meaning in the comment on its line (the README's table of
-fields is generated from these comments by `python -m hsuanwu_jax.config_table`)."""
+"""The default config: every field, with its meaning in the comment on its line (the documentation's
+configuration reference and `python -m hsuanwu_jax.config_table` are generated from these comments:
+config/reference.py)."""
 
 from __future__ import annotations
 
@@ -11,7 +12,7 @@ DEFAULT_COMPILE_CACHE = "~/.cache/hsuanwu_jax/jax"  # per user
 
 def default_config() -> ml_collections.ConfigDict:
     """Defaults: the seed's IMPALA hyperparameters on CartPole-v1 (the fields section by section below, in
-    the order of the README's table)."""
+    the order of the configuration reference)."""
     cfg = ml_collections.ConfigDict()
     for section in (_environment, _actors, _learner, _network, _devices, _many_hosts, _outputs):
         section(cfg)

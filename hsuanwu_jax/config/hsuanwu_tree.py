@@ -68,7 +68,7 @@ def translate(
             flat[key] = value
         else:
             raise ValueError(
-                f"Hsuanwu config key {key!r} has no counterpart in hsuanwu_jax (README, 'Coming from Hsuanwu', "
+                f"Hsuanwu config key {key!r} has no counterpart in hsuanwu_jax (docs/guides/hsuanwu.md "
                 "lists every key it takes)"
             )
     for field, value in HSUANWU_DEFAULTS.items():

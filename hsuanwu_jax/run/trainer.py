@@ -67,7 +67,7 @@ class DistributedTrainer:
     network = property(lambda self: self.agent.network, doc="The Flax network (`ImpalaNetwork`).")
     actor_mode = property(lambda self: self.plan.actor_mode, doc='What actor_mode="auto" resolved to.')
     learner_chunks = property(lambda self: self.plan.learner_chunks, doc="What learner_chunks=0 resolved to.")
-    global_step = property(lambda self: self.env_steps, doc="Hsuanwu's name: env steps trained on.")
+    global_step = property(lambda self: self.env_steps, doc="Env steps trained on (Hsuanwu's name).")
     global_episode = property(
         lambda self: self._parts.episodes.total, doc="Training games ended, all actors."
     )
