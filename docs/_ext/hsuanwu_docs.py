@@ -7,6 +7,8 @@
 - `{results-table} benchmarks/results/X.json`: a results table (every task's per-seed final tests, their
   median, random play, the reference, the normalised median; the domain IQM with its confidence interval)
   read from a committed `benchmarks/suite.py` or `benchmarks/domain_scores.py` JSON file;
+- `_generated/layers.svg`, drawn when the build starts: the package's layers as pyproject.toml's import-linter
+  contract lists them (top first), each with its modules;
 - `{atari-runs-table} benchmarks/results/X.json`: single-game Atari runs as `benchmarks/run_summary.py` wrote
   them (each run's greedy tests, speed, final training return and entropy) beside the published random and
   human scores.
@@ -18,7 +20,10 @@ import importlib
 import inspect
 import json
 import os
+import pkgutil
 import statistics
+import textwrap
+import tomllib
 import typing
 
 from sphinx.util.docutils import SphinxDirective
@@ -167,6 +172,43 @@ def _number(value: float) -> str:
     return f"{value:.3f}" if magnitude < 1 else f"{value:.2f}"
 
 
+def draw_layers(path: str) -> None:
+    """An SVG of the layers contract in pyproject.toml: one row per layer, top first, a box per package on it
+    (`a | b`: side by side, neither imports the other) listing its modules."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    with open(os.path.join(ROOT, "pyproject.toml"), "rb") as f:
+        contracts = tomllib.load(f)["tool"]["importlinter"]["contracts"]
+    (layers,) = [contract["layers"] for contract in contracts if contract["type"] == "layers"]
+    rows = [[package.strip() for package in layer.split("|")] for layer in layers]
+    figure, axes = plt.subplots(figsize=(10, 0.8 * len(rows)))
+    for row, packages in enumerate(rows):
+        width = 1.0 / len(packages)
+        for column, package in enumerate(packages):
+            module = importlib.import_module(package)
+            names = sorted(info.name for info in pkgutil.iter_modules(module.__path__))
+            x, y = column * width, len(rows) - 1 - row
+            axes.add_patch(plt.Rectangle((x + 0.01, y + 0.08), width - 0.02, 0.84, fill=False, linewidth=1))
+            axes.text(
+                x + 0.02, y + 0.68, package.removeprefix("hsuanwu_jax.") + "/", weight="bold", fontsize=9
+            )
+            modules = textwrap.fill(
+                ", ".join(names), width=int(125 * width)
+            )  # ~125 characters span the figure
+            axes.text(x + 0.02, y + 0.14, modules, fontsize=7, va="bottom")
+    axes.annotate("", xy=(1.04, 0.1), xytext=(1.04, len(rows) - 0.1), arrowprops={"arrowstyle": "->"})
+    axes.text(1.06, len(rows) / 2, "imports only\nfrom below", fontsize=8, va="center")
+    axes.set_xlim(0, 1.2)
+    axes.set_ylim(0, len(rows))
+    axes.axis("off")
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    figure.savefig(path, bbox_inches="tight")
+    plt.close(figure)
+
+
 class _MarkdownDirective(SphinxDirective):
     """A directive whose output is MyST text parsed in place (and re-read when its sources change)."""
 
@@ -208,6 +250,9 @@ class AtariRunsTable(_MarkdownDirective):
 
 
 def setup(app):
+    app.connect(
+        "builder-inited", lambda app: draw_layers(os.path.join(app.srcdir, "_generated", "layers.svg"))
+    )
     app.add_directive("config-reference", ConfigReference)
     app.add_directive("public-api", PublicApi)
     app.add_directive("results-table", ResultsTable)
