@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable, Mapping
+from collections.abc import Callable
 from typing import Any
 
 import jax
@@ -14,7 +14,7 @@ from hsuanwu_jax.acting.stall import StallLimit
 from hsuanwu_jax.acting.watched_env import WatchedEnv
 from hsuanwu_jax.agent.networks import ImpalaNetwork
 from hsuanwu_jax.agent.policy import PolicyFn
-from hsuanwu_jax.config.tasks import task_ids
+from hsuanwu_jax.config.settings import Settings
 from hsuanwu_jax.core.acting_state import ActingState
 from hsuanwu_jax.core.spec import EnvSpec
 from hsuanwu_jax.core.types import CoreState, Params
@@ -28,7 +28,7 @@ from hsuanwu_jax.runtime.compilation import jit_quick_compile
 class Evaluator:
     """Play of given params on the run's test envs: `test()` statistics and `record()` videos.
 
-    Owns the test env of each of the run's tasks (built from `config` on first use, unless one is given for a
+    Owns the test env of each of the run's tasks (built from `settings` on first use, unless one is given for a
     single-task run) and the PRNG key of the next evaluation (`key`, part of the checkpointed run state).
     Envs are played through `WatchedEnv`: a step far slower than the others (`StallLimit` of the config) ends
     the play with a TimeoutError.
@@ -36,7 +36,7 @@ class Evaluator:
 
     def __init__(
         self,
-        config: Mapping[str, Any],
+        settings: Settings,
         spec: EnvSpec,
         network: ImpalaNetwork,
         greedy_policy: PolicyFn,
@@ -44,12 +44,12 @@ class Evaluator:
         key: jax.Array,
         env=None,
     ):
-        self._config, self._spec, self._network = config, spec, network
+        self._settings, self._spec, self._network = settings, spec, network
         self._policies = {True: greedy_policy, False: sample_policy}
-        self.greedy = config["test_policy"] == "greedy"  # what a test plays when not told
+        self.greedy = settings.test_policy == "greedy"  # what a test plays when not told
         self.key = key
-        self._limit = StallLimit.from_config(config)
-        self.tasks = task_ids(config)
+        self._limit = StallLimit.of(settings)
+        self.tasks = settings.task_ids
         self._envs: dict[tuple[str, bool], WatchedEnv] = {}  # (task, like_training): made on first use
         if env is not None:
             if len(self.tasks) > 1:
@@ -109,7 +109,7 @@ class Evaluator:
         """Plays `num_episodes` episodes (as the config's `test_policy` says) on a fresh one-env test env of
         `task` (default: the run's first) with EnvPool's renderer; returns the frames (RGB `[H, W, 3]` uint8,
         one after the reset and one after every step) and the test statistics."""
-        env = self._watched(make_env(self._config, test=True, num_envs=1, render=True, task=task))
+        env = self._watched(make_env(self._settings, test=True, num_envs=1, render=True, task=task))
         frames: list[np.ndarray] = []
         try:
             result = self._play(
@@ -131,21 +131,21 @@ class Evaluator:
         if task not in self.tasks:
             raise ValueError(f"task={task!r} is not one of the run's tasks {self.tasks}")
         result = self._play_task(task, False, params, should_stop, greedy)
-        if self._config["test_train_envs"]:
+        if self._settings.test_train_envs:
             result["train_envs"] = self._play_task(task, True, params, should_stop, greedy)
         return result
 
     def _play_task(self, task: str, like_training: bool, params: Params, should_stop, greedy: bool):
         """`num_test_episodes` episodes on `task`'s test env, or its env `like_training`."""
         if (task, like_training) not in self._envs:
-            env = self._watched(make_env(self._config, test=True, task=task, like_training=like_training))
+            env = self._watched(make_env(self._settings, test=True, task=task, like_training=like_training))
             name = f"{task}'s {'training-like ' if like_training else ''}test env"
             check_same_spec(env_spec(env), self._spec, name)
             self._envs[task, like_training] = env
         return self._play(
             params,
             self._envs[task, like_training],
-            self._config["num_test_episodes"],
+            self._settings.num_test_episodes,
             should_stop=should_stop,
             greedy=greedy,
         )
@@ -167,7 +167,7 @@ class Evaluator:
             key,
             num_episodes,
             after_step,
-            max_episode_steps=self._config["test_max_episode_steps"],
+            max_episode_steps=self._settings.test_max_episode_steps,
             should_stop=should_stop,
         )
         return {**result, "policy": policy_name(greedy)}

@@ -4,8 +4,8 @@ until there is something to compare with, then a multiple of the slowest such ca
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Mapping
-from typing import Any
+
+from hsuanwu_jax.config.settings import Settings
 
 
 @dataclasses.dataclass(frozen=True)
@@ -23,9 +23,9 @@ class StallLimit:
     floor_seconds: float  # stall_floor_seconds
 
     @classmethod
-    def from_config(cls, config: Mapping[str, Any]) -> StallLimit:
-        """The limit a validated config sets (`actor_timeout_seconds`, `stall_factor`, `stall_floor_seconds`)."""
-        return cls(config["actor_timeout_seconds"], config["stall_factor"], config["stall_floor_seconds"])
+    def of(cls, settings: Settings) -> StallLimit:
+        """The limit a run's settings set (`actor_timeout_seconds`, `stall_factor`, `stall_floor_seconds`)."""
+        return cls(settings.actor_timeout_seconds, settings.stall_factor, settings.stall_floor_seconds)
 
     def seconds(self, slowest: float | None) -> float | None:
         """The limit in seconds (None: none) for a call when the slowest one of its kind so far took

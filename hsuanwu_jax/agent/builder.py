@@ -20,7 +20,6 @@ from hsuanwu_jax.agent.saved import check_spec, read_export, stats_from_json
 from hsuanwu_jax.agent.update import make_update_fns, rescale_value_head
 from hsuanwu_jax.config.fields import INIT_ONLY_FIELDS, NETWORK_FIELDS
 from hsuanwu_jax.config.settings import Settings
-from hsuanwu_jax.config.tasks import task_ids
 from hsuanwu_jax.core import popart
 from hsuanwu_jax.core.distributions import action_distribution
 from hsuanwu_jax.core.spec import EnvSpec
@@ -66,7 +65,7 @@ def build_agent(settings: Settings, spec: EnvSpec, plan: RunPlan, init_key: jax.
         "action_size": spec.action_size,
         "distribution": spec.distribution,
         **{field: getattr(settings, field) for field in NETWORK_FIELDS},
-        "num_tasks": len(task_ids(settings.config)),
+        "num_tasks": len(settings.task_ids),
     }
     if not spec.is_discrete:
         network_args["action_bounds"] = tuple(

@@ -19,6 +19,7 @@ from hsuanwu_jax.config.fields import resolve_network_choices
 from hsuanwu_jax.config.hsuanwu_tree import is_hsuanwu_tree, translate
 from hsuanwu_jax.config.loading import to_config_dict
 from hsuanwu_jax.config.rules import RULES, check_relations, check_tasks
+from hsuanwu_jax.config.tasks import actor_tasks, task_ids
 from hsuanwu_jax.core.spec import EnvFacts
 
 MAX_UPDATES = 2**31 - 1  # updates a run can count (int32 in the jitted learning-rate schedule)
@@ -106,6 +107,21 @@ class Settings:
     num_updates: int  # updates needed to reach num_train_steps
     hsuanwu_form: bool = False  # the config came as Hsuanwu's tree (translated by hsuanwu_tree.py)
     config_notes: tuple[str, ...] = ()  # what the translation ignored or changed, one line each
+
+    @property
+    def task_ids(self) -> tuple[str, ...]:
+        """The run's tasks in order (a task's index is its position): `tasks`, or `(env_id,)`."""
+        return task_ids(self.config)
+
+    def actor_tasks(self, process_index: int) -> list[int]:
+        """The task index of each of process `process_index`'s actor threads (config/tasks.py)."""
+        return actor_tasks(self.config, process_index)
+
+
+def as_settings(cfg) -> Settings:
+    """`cfg` itself when it is `Settings` already, else `validate(cfg)`: for the public functions that take a
+    user's config (e.g. `make_env`) as well as the run's settings."""
+    return cfg if isinstance(cfg, Settings) else validate(cfg)
 
 
 DERIVED_FIELDS = ("rollouts_per_batch", "steps_per_update", "num_updates", "hsuanwu_form", "config_notes")

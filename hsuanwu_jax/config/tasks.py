@@ -9,7 +9,8 @@ from typing import Any
 
 
 def task_ids(cfg: Mapping[str, Any]) -> tuple[str, ...]:
-    """The run's tasks in order (a task's index is its position): `tasks`, or `(env_id,)`."""
+    """The run's tasks in order (a task's index is its position): `tasks`, or `(env_id,)`. Of a config as stored
+    (an export's, a checkpoint's); a run's `Settings` has them as `settings.task_ids`."""
     return tuple(cfg.get("tasks") or ()) or (cfg["env_id"],)
 
 

@@ -12,7 +12,7 @@ from typing import Any
 
 import envpool
 
-from hsuanwu_jax.config.tasks import task_ids
+from hsuanwu_jax.config.settings import Settings
 
 
 @functools.cache
@@ -78,17 +78,17 @@ def _same_kind(value, default) -> bool:
     return isinstance(value, type(default))
 
 
-def check_env_config(cfg: Mapping[str, Any]) -> None:
+def check_env_config(settings: Settings) -> None:
     """Checks the config's env fields before any env is made: each task's id (`env_id`, or every one of
     `tasks`), `env_kwargs`, and `env_kwargs` with `test_env_kwargs` over them (what test() will make); the
     tasks of a multi-task run must share one observation space and one action space."""
-    kwargs = dict(cfg.get("env_kwargs") or {})
-    for env_id in task_ids(cfg):
+    kwargs = dict(settings.env_kwargs)
+    for env_id in settings.task_ids:
         check_env_id(env_id)
         check_env_kwargs(env_id, kwargs, "env_kwargs")
-        check_env_kwargs(env_id, dict(cfg.get("test_env_kwargs") or {}), "test_env_kwargs")
-    if cfg.get("tasks"):
-        _check_same_spaces(cfg["tasks"], kwargs)
+        check_env_kwargs(env_id, dict(settings.test_env_kwargs), "test_env_kwargs")
+    if settings.tasks:
+        _check_same_spaces(settings.tasks, kwargs)
 
 
 def _check_same_spaces(tasks, kwargs: Mapping[str, Any]) -> None:

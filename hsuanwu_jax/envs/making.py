@@ -8,14 +8,14 @@ from typing import Any
 
 import envpool
 
-from hsuanwu_jax.config.tasks import actor_tasks, task_ids
+from hsuanwu_jax.config.settings import Settings, as_settings
 from hsuanwu_jax.envs.config_checks import check_env_config, check_renderable
 
 TEST_SEED_OFFSET = 1_000_003  # test envs never share a seed with a training env
 
 
 def make_env(
-    cfg: Mapping[str, Any],
+    cfg: Settings | Mapping[str, Any],
     test: bool = False,
     process_index: int | None = None,
     *,
@@ -24,7 +24,7 @@ def make_env(
     task: str | None = None,
     like_training: bool = False,
 ):
-    """EnvPool envs for a config.
+    """EnvPool envs for a config (validated first, unless it is a run's `Settings`).
 
     For training, a list of `num_actors` envs with `num_envs` envs each (one per actor thread),
     seeded `seed + i` for the i-th env of the whole run: in a multi-host run process p's envs come
@@ -39,30 +39,31 @@ def make_env(
     A test env `like_training` takes `env_kwargs` alone (e.g. Procgen's training levels, where
     `test_env_kwargs` asks for every level).
     """
-    check_env_config(cfg)
-    kwargs = dict(cfg.get("env_kwargs") or {})
+    settings = as_settings(cfg)
+    check_env_config(settings)
+    kwargs = dict(settings.env_kwargs)
     if test:
         if not like_training:
-            kwargs.update(cfg.get("test_env_kwargs") or {})
-        task = task or task_ids(cfg)[0]
-        if task not in task_ids(cfg):
-            raise ValueError(f"task={task!r} is not one of the run's tasks {task_ids(cfg)}")
+            kwargs.update(settings.test_env_kwargs)
+        task = task or settings.task_ids[0]
+        if task not in settings.task_ids:
+            raise ValueError(f"task={task!r} is not one of the run's tasks {settings.task_ids}")
         if render:
             check_renderable(task)
             kwargs["render_mode"] = "rgb_array"
-        n = int(num_envs or cfg["num_test_episodes"])
-        return make_envpool(task, n, cfg["env_threads"], int(cfg["seed"]) + TEST_SEED_OFFSET, kwargs)
+        n = num_envs or settings.num_test_episodes
+        return make_envpool(task, n, settings.env_threads, settings.seed + TEST_SEED_OFFSET, kwargs)
     if render or num_envs is not None or task is not None or like_training:
         raise ValueError(
             "num_envs, render, task and like_training apply to test envs (test=True); training envs follow "
             "the config"
         )
-    n, actors = int(cfg["num_envs"]), int(cfg["num_actors"])
+    n, actors = settings.num_envs, settings.num_actors
     if process_index is None:
-        process_index = cfg.get("process_id") or 0
-    first = int(cfg["seed"]) + process_index * actors * n
-    tasks = [task_ids(cfg)[index] for index in actor_tasks(cfg, process_index)]
-    return [make_envpool(tasks[k], n, cfg["env_threads"], first + k * n, kwargs) for k in range(actors)]
+        process_index = settings.process_id or 0
+    first = settings.seed + process_index * actors * n
+    tasks = [settings.task_ids[index] for index in settings.actor_tasks(process_index)]
+    return [make_envpool(tasks[k], n, settings.env_threads, first + k * n, kwargs) for k in range(actors)]
 
 
 def make_envpool(env_id: str, num_envs: int, num_threads: int, seed: int, kwargs: dict):

@@ -27,19 +27,19 @@ def envpool_origin(env) -> EnvOrigin | None:
     registry; None for other envs or when the registry cannot tell (no task with its spec and kind)."""
     if not isinstance(env, envpool.python.envpool.EnvPoolMixin):
         return None
-    config = dict(env.config)
+    env_config = dict(env.config)
     spec_class = type(env.spec).__name__
     matching = []
     for env_id, (_, registered_class, registered) in envpool.registration.registry.specs.items():
         kind = {k: v for k, v in registered.items() if k not in ("base_path", "max_episode_steps")}
-        if registered_class == spec_class and all(config.get(k) == v for k, v in kind.items()):
+        if registered_class == spec_class and all(env_config.get(k) == v for k, v in kind.items()):
             matching.append(env_id)
     # Tasks of one kind can differ only in their episode cap (CartPole-v0 / -v1): prefer the one that fits.
     exact = [
         i
         for i in matching
         if envpool.registration.registry.specs[i][2].get("max_episode_steps")
-        == config.get("max_episode_steps")
+        == env_config.get("max_episode_steps")
     ]
     candidates = sorted(exact or matching)
     if not candidates:
@@ -47,10 +47,10 @@ def envpool_origin(env) -> EnvOrigin | None:
     defaults = envpool.make_spec(candidates[0]).config._asdict()
     kwargs = {
         k: v
-        for k, v in config.items()
+        for k, v in env_config.items()
         if k not in SET_BY_MAKE_ENV and k not in INTERNAL_KWARGS and defaults.get(k) != v
     }
-    return EnvOrigin(candidates[0], kwargs, int(config["seed"]), tuple(candidates))
+    return EnvOrigin(candidates[0], kwargs, int(env_config["seed"]), tuple(candidates))
 
 
 def env_facts(train_env) -> EnvFacts:

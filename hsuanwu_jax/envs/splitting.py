@@ -2,12 +2,12 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping
-from typing import Any
+from collections.abc import Callable
 
 import envpool
 import gymnasium
 
+from hsuanwu_jax.config.settings import Settings
 from hsuanwu_jax.envs.dict_obs import FlatDictObsEnv
 from hsuanwu_jax.envs.interface import num_envs_of
 from hsuanwu_jax.envs.making import make_env, make_envpool
@@ -15,22 +15,22 @@ from hsuanwu_jax.envs.registry import envpool_origin
 from hsuanwu_jax.envs.vector_env import as_batched_env
 
 
-def actor_envs(train_env, cfg: Mapping[str, Any], process_index: Callable[[], int]) -> tuple[list, list]:
+def actor_envs(train_env, settings: Settings, process_index: Callable[[], int]) -> tuple[list, list]:
     """The actor threads' envs, one per actor, and those of them made here (to be closed if the trainer
     cannot be built): made from the config when `train_env` is None (as process `process_index()` of the
     run: called only then, as it starts JAX), a list as given, or one env split over `num_actors` actors."""
     if train_env is None:
-        envs = make_env(cfg, process_index=process_index())
+        envs = make_env(settings, process_index=process_index())
         return envs, envs
-    if cfg.get("tasks"):
+    if settings.tasks:
         raise ValueError(
-            f"config field tasks={tuple(cfg['tasks'])}: a multi-task run makes each actor's envs for its task "
+            f"config field tasks={settings.tasks}: a multi-task run makes each actor's envs for its task "
             "from the config; pass no train_env"
         )
     if isinstance(train_env, (list, tuple)):
         return list(train_env), []
-    if cfg["num_actors"] > 1:
-        envs = split_env(train_env, cfg["num_actors"], cfg["env_threads"])
+    if settings.num_actors > 1:
+        envs = split_env(train_env, settings.num_actors, settings.env_threads)
         return envs, envs
     return [train_env], []
 

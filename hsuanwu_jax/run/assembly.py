@@ -18,7 +18,6 @@ from hsuanwu_jax.acting.episodes import EpisodeLog
 from hsuanwu_jax.acting.evaluation import Evaluator
 from hsuanwu_jax.agent.builder import Agent, build_agent
 from hsuanwu_jax.config.settings import NO_ENV_FACTS, Settings, validate
-from hsuanwu_jax.config.tasks import actor_tasks, task_ids
 from hsuanwu_jax.core.spec import EnvFacts, EnvSpec
 from hsuanwu_jax.envs.interface import check_actor_envs
 from hsuanwu_jax.parallel.hosts import initialize_distributed, is_primary
@@ -104,16 +103,16 @@ def assemble_run(settings: Settings, envs: list, test_env, owned: list) -> RunPa
     init_key, actor_keys, test_key = run_keys(settings.seed, jax.process_index(), len(envs))
     agent = build_agent(settings, spec, plan, init_key)
     evaluator = Evaluator(
-        settings.config, spec, agent.network, agent.greedy_policy, agent.sample_policy, test_key, test_env
+        settings, spec, agent.network, agent.greedy_policy, agent.sample_policy, test_key, test_env
     )
     learner = Learner(agent.update, plan.mesh, agent.initial_state, plan.actor_device)
-    episodes = EpisodeLog(task_names=task_ids(settings.config))
+    episodes = EpisodeLog(task_names=settings.task_ids)
     core_state = agent.network.initial_core_state
     actors = make_actors(
         plan.actor_mode,
         envs,
         actor_keys,
-        tasks=actor_tasks(settings.config, jax.process_index()),
+        tasks=settings.actor_tasks(jax.process_index()),
         spec=spec,
         policy_fn=agent.sample_policy,
         initial_core_state=core_state(settings.num_envs),
@@ -121,7 +120,7 @@ def assemble_run(settings: Settings, envs: list, test_env, owned: list) -> RunPa
         device=plan.actor_device,
         on_episodes=episodes.add,
     )
-    checkpoints = RunCheckpoints(f"{workdir}/checkpoints", settings.checkpoint_keep, settings.config, spec)
+    checkpoints = RunCheckpoints(f"{workdir}/checkpoints", settings, spec)
     owned.append(checkpoints)
     batches = BatchAssembler(
         spec,

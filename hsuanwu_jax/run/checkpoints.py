@@ -9,13 +9,13 @@ tensorstore data and metadata as JSON: loading never executes code from the file
 from __future__ import annotations
 
 import json
-from collections.abc import Mapping
 from typing import Any, NamedTuple
 
 import jax
 import numpy as np
 
 from hsuanwu_jax.config.fields import STATE_SHAPE_FIELDS, resolve_network_choices
+from hsuanwu_jax.config.settings import Settings
 from hsuanwu_jax.core.popart import PopArtStats
 from hsuanwu_jax.core.spec import EnvSpec, spec_differences, spec_from_json, spec_to_json
 from hsuanwu_jax.core.types import LearnerState, RunState
@@ -29,10 +29,10 @@ CHECKPOINT_FORMAT = "hsuanwu_jax.checkpoint/1"
 class RunCheckpoints:
     """A run's `RunState` checkpoints in `directory`, with the run's config and env spec stored beside each."""
 
-    def __init__(self, directory: str, keep: int, config: Mapping[str, Any], spec: EnvSpec):
-        self._checkpointer = Checkpointer(directory, keep)
+    def __init__(self, directory: str, settings: Settings, spec: EnvSpec):
+        self._checkpointer = Checkpointer(directory, settings.checkpoint_keep)
         self.directory = self._checkpointer.directory
-        self._config, self._config_json = config, _as_json(config)
+        self._lr, self._config, self._config_json = settings.lr, settings.config, _as_json(settings.config)
         self._spec = spec
 
     def steps(self) -> list[int]:
@@ -50,7 +50,7 @@ class RunCheckpoints:
                 else "no checkpoint was written"
             )
             raise FloatingPointError(
-                f"the params at env step {run.env_steps:,} are not finite (is lr={self._config['lr']} too "
+                f"the params at env step {run.env_steps:,} are not finite (is lr={self._lr} too "
                 f"large?): not saved; training stopped and {kept}"
             )
         metadata = {

@@ -136,7 +136,7 @@ class TrainingLoop:
         # Traced and compiled (or loaded from the cache) here while the actors compile their rollouts, rather
         # than after their first rollouts arrive: on a warm start the tracing is most of the learner's cost.
         self._learner.compile(self._batches.empty_batch)
-        watch = ActorWatch(StallLimit.from_config(self._settings.config))
+        watch = ActorWatch(StallLimit.of(self._settings))
         check = functools.partial(self._check_progress, workers, watch)
         try:
             with StopRequests() as stop_requested:

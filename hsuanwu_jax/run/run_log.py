@@ -12,7 +12,6 @@ import numpy as np
 from hsuanwu_jax.acting.batches import StageTimes
 from hsuanwu_jax.acting.episodes import EpisodeLog
 from hsuanwu_jax.config.settings import Settings
-from hsuanwu_jax.config.tasks import task_ids
 from hsuanwu_jax.outputs.progress import Progress
 from hsuanwu_jax.outputs.records import metrics_record
 from hsuanwu_jax.outputs.sinks import MetricSinks
@@ -48,7 +47,7 @@ class RunLog:
         self._started = self._last_time = self._now = time.perf_counter()
         self._last_steps = env_steps
         self.lags: list[int] = []  # policy lags of the rollouts learned from since the last line
-        tasks = task_ids(settings.config)
+        tasks = settings.task_ids
         # env steps of each task learned from since the last line (multi-task runs; None: one task)
         self._task_steps = dict.fromkeys(tasks, 0) if len(tasks) > 1 else None
         self.stages = StageTimes()

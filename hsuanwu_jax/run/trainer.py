@@ -45,8 +45,8 @@ class DistributedTrainer:
         self.settings = settings = join_if_multi_host(cfgs, settings, facts)
         use_compile_cache(settings.compile_cache_dir)
         if test_env is None:  # test() will make its env from the config: refuse bad kwargs now
-            check_env_config(settings.config)
-        envs, made = actor_envs(train_env, settings.config, jax.process_index)
+            check_env_config(settings)
+        envs, made = actor_envs(train_env, settings, jax.process_index)
         owned = list(made)  # what this constructor opened: closed again if it fails
         try:
             parts = assemble_run(settings, [as_batched_env(env) for env in envs], test_env, owned)
