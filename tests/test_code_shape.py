@@ -12,7 +12,10 @@ ROOT = pathlib.Path(__file__).resolve().parents[1]
 def test_no_raw_config_reads_outside_config(tmp_path):
     out = tmp_path / "shape.json"
     result = subprocess.run(
-        [sys.executable, "benchmarks/code_shape.py", "--out", str(out)], capture_output=True, text=True, cwd=ROOT
+        [sys.executable, "benchmarks/code_shape.py", "--out", str(out)],
+        capture_output=True,
+        text=True,
+        cwd=ROOT,
     )
     assert result.returncode == 0, result.stderr[-3000:]
     shape = json.loads(out.read_text())

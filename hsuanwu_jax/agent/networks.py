@@ -1,12 +1,14 @@
 """Flax networks: observation encoders, the IMPALA core (optional LSTM) and policy/value heads.
 
-Every network is time-major: inputs are `[T, B, ...]` (the actor passes T = 1, the learner T + 1).
+Every network is time-major: inputs are `[T, B, ...]` (the actor passes T = 1, the learner T + 1). An
+`ImpalaNetwork` is described by names (its fields: what exports store); `compose` turns them into its parts once
+(an encoder, an optional value torso and LSTM core, a policy head), and the network's `__call__` only runs them.
 """
 
 from __future__ import annotations
 
 import math
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from typing import Any, NamedTuple
 
 import flax.linen as nn
@@ -14,21 +16,23 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from hsuanwu_jax.config.fields import ENCODERS
 from hsuanwu_jax.core import obs_norm
 from hsuanwu_jax.core.distributions import squash
 from hsuanwu_jax.core.types import CoreState
 
-VALUE_NETWORK_KINDS = ("shared", "separate")
-
 VALUE_HEAD = "baseline"  # the name of the value head's last layer in the params
 
 
+# weight_init -> gain -> kernel initialiser: Flax's default (LeCun normal, whatever the gain), or orthogonal
+KERNEL_INITS = {
+    "lecun": lambda gain: nn.linear.default_kernel_init,
+    "orthogonal": nn.initializers.orthogonal,
+}
+
+
 def kernel_init(weight_init: str, gain: float) -> nn.initializers.Initializer:
-    """Flax's default (LeCun normal, whatever `gain`), or orthogonal scaled by `gain` for "orthogonal"."""
-    if weight_init == "orthogonal":
-        return nn.initializers.orthogonal(gain)
-    return nn.linear.default_kernel_init
+    """The kernel initialiser `weight_init` names, for layers followed by an activation of `gain`."""
+    return KERNEL_INITS[weight_init](gain)
 
 
 _RELU_GAIN = 2**0.5  # keeps the activations' scale through ReLU layers under orthogonal init
@@ -123,17 +127,153 @@ class ResettingLSTM(nn.Module):
         return scan(nn.OptimizedLSTMCell(self.size, name="cell"), state, (x, first))
 
 
+class CategoricalHead(NamedTuple):
+    """Discrete actions: logits from a dense layer; the last action is fed one-hot; the env takes the index."""
+
+    action_size: int
+    init: nn.initializers.Initializer
+
+    def last_action(self, prev_action: jax.Array) -> jax.Array:
+        """`[T, B]` int -> `[T, B, A]` one-hot."""
+        return jax.nn.one_hot(prev_action, self.action_size)
+
+    def __call__(self, module: nn.Module, x: jax.Array) -> jax.Array:
+        """Logits `[T, B, A]` (the layer is `module`'s, named "policy")."""
+        return nn.Dense(self.action_size, kernel_init=self.init, name="policy")(x)
+
+    def env_action(self, action: jax.Array) -> jax.Array:
+        return action
+
+
+class GaussianHead(NamedTuple):
+    """Box actions: a diagonal Gaussian, its mean from a dense layer and a state-independent log standard
+    deviation (initially log `initial_action_std`). `bounds` `(low, high)` and how they are kept (`squash`,
+    `ACTION_BOUNDING`) say what the env receives and what the network is fed back."""
+
+    action_size: int
+    init: nn.initializers.Initializer
+    initial_action_std: float
+    bounds: tuple[tuple[float, ...], tuple[float, ...]] | None
+    squash: str  # a key of ACTION_BOUNDING: "sample" or "mean"
+
+    def last_action(self, prev_action: jax.Array) -> jax.Array:
+        """`[T, B, A]` as fed back to the network."""
+        return ACTION_BOUNDING[self._bounding].fed_back(prev_action.astype(jnp.float32))
+
+    def __call__(self, module: nn.Module, x: jax.Array) -> tuple[jax.Array, jax.Array]:
+        """`(mean, log_std)`, each `[T, B, A]` (the layer "policy" and the param "log_std" are `module`'s)."""
+        head = nn.Dense(self.action_size, kernel_init=self.init, name="policy")(x)
+        initial_log_std = nn.initializers.constant(math.log(self.initial_action_std))
+        log_std = module.param("log_std", initial_log_std, (self.action_size,))
+        mean = ACTION_BOUNDING[self._bounding].mean(head, self.bounds)
+        return mean, jnp.broadcast_to(log_std, head.shape)
+
+    def env_action(self, action: jax.Array) -> jax.Array:
+        """`[B, A]` within the bounds, as `squash` says."""
+        return ACTION_BOUNDING[self._bounding].to_env(action, self.bounds)
+
+    @property
+    def _bounding(self) -> str:
+        return self.squash if self.bounds is not None else "unbounded"
+
+
+class ActionBounding(NamedTuple):
+    """How a Gaussian policy's actions keep within a Box's bounds (applied where both bounds are finite)."""
+
+    fed_back: Callable[[jax.Array], jax.Array]  # the last action `[T, B, A]` as the network reads it
+    mean: Callable  # (head output `[T, B, A]`, bounds) -> the Gaussian's mean
+    to_env: Callable  # (action `[B, A]`, bounds) -> what the env receives
+
+
+def _clip(action: jax.Array, bounds) -> jax.Array:
+    low, high = (np.asarray(bound, np.float32) for bound in bounds)
+    return jnp.clip(action, low, high)
+
+
+ACTION_BOUNDING = {
+    # "sample": centre + half-width * tanh(sample); the Gaussian lives before the squashing, its mean unbounded,
+    # the last action fed back as tanh(sample), within [-1, 1] of its bounds.
+    "sample": ActionBounding(
+        jnp.tanh, lambda head, bounds: head, lambda action, bounds: squash(action, *bounds)
+    ),
+    # "mean": the mean itself is centre + half-width * tanh(head output); samples are clipped to the bounds.
+    "mean": ActionBounding(lambda a: a, lambda head, bounds: squash(head, *bounds), _clip),
+    "unbounded": ActionBounding(lambda a: a, lambda head, bounds: head, lambda action, bounds: action),
+}
+
+
+class Encoder(NamedTuple):
+    """An observation encoder `[N, ...] -> [N, D]` and the observations it takes."""
+
+    make: Callable[[ImpalaNetwork, str], nn.Module]  # (the network, the module's name) -> the module
+    takes_vectors: bool  # vectors (observation normalisation applies), not uint8 frames
+
+
+ENCODER_MODULES = {
+    "mlp": Encoder(lambda net, name: MLPEncoder(net.mlp_hidden_sizes, net.weight_init, name=name), True),
+    "nature_cnn": Encoder(lambda net, name: NatureCNN(net.weight_init, name=name), False),
+    "resnet": Encoder(lambda net, name: ResNetEncoder(weight_init=net.weight_init, name=name), False),
+}
+
+
+POLICY_HEADS = {
+    "categorical": lambda net: CategoricalHead(net.action_size, kernel_init(net.weight_init, 0.01)),
+    # Gaussian means start near 0 under LeCun init too, so that the first samples are not pushed against the
+    # action bounds.
+    "diag_gaussian": lambda net: GaussianHead(
+        net.action_size,
+        GAUSSIAN_MEAN_INITS[net.weight_init],
+        net.initial_action_std,
+        net.action_bounds,
+        net.action_squash,
+    ),
+}
+GAUSSIAN_MEAN_INITS = {
+    "lecun": nn.initializers.variance_scaling(0.01, "fan_in", "truncated_normal"),
+    "orthogonal": nn.initializers.orthogonal(0.01),
+}
+# value_network -> whether the value head reads a torso of its own (the encoder's kind, named "value_encoder")
+SEPARATE_VALUE_TORSO = {"shared": False, "separate": True}
+
+
+class Parts(NamedTuple):
+    """An `ImpalaNetwork`'s variants, chosen from its names by `compose`."""
+
+    encoder: Encoder
+    value_torso: bool  # the value head reads a second encoder of the same kind ("value_encoder")
+    head: CategoricalHead | GaussianHead
+
+
+def compose(net: ImpalaNetwork) -> Parts:
+    """The parts `net`'s names choose (a ValueError names one that is not known)."""
+    for field, known in (
+        ("encoder", ENCODER_MODULES),
+        ("distribution", POLICY_HEADS),
+        ("weight_init", KERNEL_INITS),
+        ("value_network", SEPARATE_VALUE_TORSO),
+        ("action_squash", ACTION_BOUNDING),
+    ):
+        if getattr(net, field) not in known:
+            raise ValueError(
+                f"{field}={getattr(net, field)!r} is not a network this version builds: {tuple(known)}"
+            )
+    encoder = ENCODER_MODULES[net.encoder]
+    if net.obs_norm and not encoder.takes_vectors:
+        raise ValueError(f"obs_norm needs the mlp encoder (vector observations), not {net.encoder!r}")
+    return Parts(encoder, SEPARATE_VALUE_TORSO[net.value_network], POLICY_HEADS[net.distribution](net))
+
+
 class ImpalaNetwork(nn.Module):
     """Encoder, then [features, last action, clipped last reward] -> optional LSTM -> heads.
 
-    `distribution` "categorical": `action_size` discrete actions, the last one fed one-hot, the
-    policy head gives logits. "diag_gaussian": actions are vectors of `action_size`, fed as they
-    are, the head gives a mean and a state-independent log standard deviation (initially
-    log `initial_action_std`).
-    `weight_init` "lecun" is Flax's default; "orthogonal" is orthogonal with gain sqrt(2) for the
-    hidden layers, 0.01 for the policy head and 1 for the value head (the LSTM keeps its own).
+    Described by names, composed into its parts by `compose`:
+    `distribution` "categorical": `action_size` discrete actions, the last one fed one-hot, the policy head gives
+    logits. "diag_gaussian": actions are vectors of `action_size`, the head gives a mean and a state-independent
+    log standard deviation (initially log `initial_action_std`).
+    `weight_init` "lecun" is Flax's default; "orthogonal" is orthogonal with gain sqrt(2) for the hidden layers,
+    0.01 for the policy head and 1 for the value head (the LSTM keeps its own).
     `value_network` "shared": the value head reads the policy's features (the IMPALA paper's network);
-    "separate" (mlp encoder, no LSTM): the value head reads a second MLP torso of the same sizes, so the value
+    "separate" (mlp encoder, no LSTM): the value head reads a second torso of the same kind, so the value
     regression's gradients never reach the policy's features. On tasks whose returns start far from the
     value head's initial outputs, those gradients inflated the shared features within a few updates and
     saturated the policy's logits (benchmarks/RESULTS.md, "Early collapse").
@@ -150,16 +290,16 @@ class ImpalaNetwork(nn.Module):
     """
 
     action_size: int
-    distribution: str = "categorical"
-    encoder: str = "mlp"
+    distribution: str = "categorical"  # a key of POLICY_HEADS (core.distributions.DISTRIBUTIONS)
+    encoder: str = "mlp"  # a key of ENCODER_MODULES (config.fields.ENCODERS)
     mlp_hidden_sizes: Sequence[int] = (64, 64)
     use_lstm: bool = False
     lstm_size: int = 256
-    value_network: str = "shared"
+    value_network: str = "shared"  # a key of SEPARATE_VALUE_TORSO (config.fields.RESOLVED_VALUE_NETWORKS)
     obs_norm: bool = False
-    action_squash: str = "mean"
+    action_squash: str = "mean"  # "sample" or "mean" (config.fields.ACTION_SQUASHES): ACTION_BOUNDING
     initial_action_std: float = 1.0
-    weight_init: str = "lecun"
+    weight_init: str = "lecun"  # a key of KERNEL_INITS (config.fields.WEIGHT_INITS)
     action_bounds: tuple[tuple[float, ...], tuple[float, ...]] | None = None
     num_tasks: int = 1  # value outputs: one per task (multi-task PopArt), the policy shared
 
@@ -183,37 +323,24 @@ class ImpalaNetwork(nn.Module):
 
         Returns per-step policy logits and values, and the core state after step T - 1.
         """
+        parts = compose(self)
         time, batch = obs.shape[:2]
         flat_obs = obs.reshape(time * batch, *obs.shape[2:])
         if self.obs_norm:
             flat_obs = obs_norm.normalise(self._obs_stats(flat_obs.shape), flat_obs.reshape(time * batch, -1))
-        features = self._encoder()(flat_obs).reshape(time, batch, -1)
+        features = parts.encoder.make(self, "encoder")(flat_obs).reshape(time, batch, -1)
         not_first = 1.0 - first.astype(jnp.float32)
-        if self.distribution == "categorical":
-            last_action = jax.nn.one_hot(prev_action, self.action_size)
-        elif self.action_squash == "sample" and self.action_bounds is not None:
-            last_action = jnp.tanh(prev_action.astype(jnp.float32))  # the action within [-1, 1] of its bounds
-        else:
-            last_action = prev_action.astype(jnp.float32)
-        last_action = last_action * not_first[..., None]
+        last_action = parts.head.last_action(prev_action) * not_first[..., None]
         last_reward = jnp.clip(reward, -1.0, 1.0)[..., None] * not_first[..., None]
         x = jnp.concatenate([features, last_action, last_reward], axis=-1)
         value_input = x
-        if self.value_network == "separate":
-            value_features = self._encoder("value_encoder")(flat_obs).reshape(time, batch, -1)
+        if parts.value_torso:
+            value_features = parts.encoder.make(self, "value_encoder")(flat_obs).reshape(time, batch, -1)
             value_input = jnp.concatenate([value_features, last_action, last_reward], axis=-1)
         if self.use_lstm:
             core_state, x = ResettingLSTM(self.lstm_size, name="core")(core_state, x, first)
             value_input = x
-        policy_init = kernel_init(self.weight_init, 0.01)
-        if self.distribution != "categorical" and self.weight_init == "lecun":
-            # Means start near 0 so that the first samples are not pushed against the action bounds.
-            policy_init = nn.initializers.variance_scaling(0.01, "fan_in", "truncated_normal")
-        policy = nn.Dense(self.action_size, kernel_init=policy_init, name="policy")(x)
-        if self.distribution != "categorical":
-            initial_log_std = nn.initializers.constant(math.log(self.initial_action_std))
-            log_std = self.param("log_std", initial_log_std, (self.action_size,))
-            policy = (self._bounded_mean(policy), jnp.broadcast_to(log_std, policy.shape))
+        policy = parts.head(self, x)
         value_head = nn.Dense(self.num_tasks, kernel_init=kernel_init(self.weight_init, 1.0), name=VALUE_HEAD)
         value = value_head(value_input)
         return NetworkOutput(policy, value[..., 0] if self.num_tasks == 1 else value), core_state
@@ -221,34 +348,11 @@ class ImpalaNetwork(nn.Module):
     def env_action(self, action: jax.Array) -> jax.Array:
         """What the env receives for the policy's `action` `[B, *action_shape]`: discrete ones as they are,
         continuous ones within `action_bounds` as `action_squash` says."""
-        if self.distribution == "categorical" or self.action_bounds is None:
-            return action
-        if self.action_squash == "sample":
-            return squash(action, *self.action_bounds)
-        low, high = (np.asarray(bound, np.float32) for bound in self.action_bounds)
-        return jnp.clip(action, low, high)
-
-    def _bounded_mean(self, head: jax.Array) -> jax.Array:
-        """The Gaussian's mean `[T, B, A]` from the head's outputs: within `action_bounds` where finite
-        with `action_squash` "mean"."""
-        if self.action_bounds is None or self.action_squash != "mean":
-            return head
-        return squash(head, *self.action_bounds)
+        return compose(self).head.env_action(action)
 
     def _obs_stats(self, obs_shape: tuple[int, ...]) -> obs_norm.Stats:
-        if self.encoder != "mlp":
-            raise ValueError(f"obs_norm needs the mlp encoder (vector observations), not {self.encoder!r}")
         initial = obs_norm.initial_stats(math.prod(obs_shape[1:]))
         return {
             name: self.variable(obs_norm.COLLECTION, name, lambda value=value: value).value
             for name, value in initial.items()
         }
-
-    def _encoder(self, name: str = "encoder") -> nn.Module:
-        if self.encoder == "mlp":
-            return MLPEncoder(self.mlp_hidden_sizes, self.weight_init, name=name)
-        if self.encoder == "nature_cnn":
-            return NatureCNN(self.weight_init, name=name)
-        if self.encoder == "resnet":
-            return ResNetEncoder(weight_init=self.weight_init, name=name)
-        raise ValueError(f"encoder={self.encoder!r} is not one of {ENCODERS}")

@@ -17,9 +17,15 @@ import jax
 import jax.numpy as jnp
 import numpy as np
 
-from hsuanwu_jax.agent.networks import VALUE_NETWORK_KINDS, ImpalaNetwork
+from hsuanwu_jax.agent.networks import ImpalaNetwork
 from hsuanwu_jax.agent.params import init_params
-from hsuanwu_jax.config.fields import ACTION_SQUASHES, ENCODERS, LEGACY_NETWORK_DEFAULTS, WEIGHT_INITS
+from hsuanwu_jax.config.fields import (
+    ACTION_SQUASHES,
+    ENCODERS,
+    LEGACY_NETWORK_DEFAULTS,
+    RESOLVED_VALUE_NETWORKS,
+    WEIGHT_INITS,
+)
 from hsuanwu_jax.core.distributions import DISTRIBUTIONS
 from hsuanwu_jax.core.popart import PopArtStats
 from hsuanwu_jax.core.spec import EnvSpec, spec_differences, spec_from_json
@@ -119,7 +125,7 @@ def read_export(path: str) -> tuple[ImpalaNetwork, EnvSpec, Params, dict[str, An
         "encoder": ENCODERS,
         "distribution": DISTRIBUTIONS,
         "weight_init": WEIGHT_INITS,
-        "value_network": VALUE_NETWORK_KINDS,
+        "value_network": RESOLVED_VALUE_NETWORKS,
         "action_squash": ACTION_SQUASHES,
     }
     for field, accepted in choices.items():

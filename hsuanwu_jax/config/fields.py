@@ -70,7 +70,8 @@ ENCODERS = ("mlp", "nature_cnn", "resnet")
 WEIGHT_INITS = ("lecun", "orthogonal")
 
 
-VALUE_NETWORKS = ("auto", "shared", "separate")
+RESOLVED_VALUE_NETWORKS = ("shared", "separate")  # what a network is built with (an export stores one)
+VALUE_NETWORKS = ("auto", *RESOLVED_VALUE_NETWORKS)  # what a config may say ("auto": resolve_network_choices)
 
 
 ACTION_SQUASHES = ("sample", "mean")  # how a Gaussian policy keeps its actions within a Box's bounds
