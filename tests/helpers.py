@@ -14,7 +14,7 @@ from fakes import CountingEnv
 
 from hsuanwu_jax import default_config
 from hsuanwu_jax.agent.data_parallel import DataParallelUpdate
-from hsuanwu_jax.agent.losses import make_impala_loss
+from hsuanwu_jax.agent.losses import LossHyperParams, make_impala_loss
 from hsuanwu_jax.agent.networks import ImpalaNetwork
 from hsuanwu_jax.agent.optim import LearningRate, make_optimizer
 from hsuanwu_jax.agent.update import make_update_fns
@@ -154,7 +154,9 @@ def learner_setup(
     rate = rate or LearningRate(1e-2, 0, 100)
     optimizer = functools.partial(make_optimizer, eps=0.01, alpha=0.99, max_grad_norm=40.0)
     loss_fn = make_impala_loss(
-        apply_fn=network.apply, distribution=Categorical, discount=0.9, baseline_coef=0.5, ent_coef=0.01
+        apply_fn=network.apply,
+        distribution=Categorical,
+        hyper=LossHyperParams(discount=0.9, baseline_coef=0.5, ent_coef=0.01),
     )
     traces = []
 
@@ -183,9 +185,6 @@ def network_params_and_loss(traj, use_popart, num_tasks=1):
     loss_fn = make_impala_loss(
         apply_fn=network.apply,
         distribution=Categorical,
-        discount=0.9,
-        baseline_coef=0.5,
-        ent_coef=0.01,
-        use_popart=use_popart,
+        hyper=LossHyperParams(discount=0.9, baseline_coef=0.5, ent_coef=0.01, popart=use_popart),
     )
     return network, params, loss_fn

@@ -10,7 +10,7 @@ import pytest
 from helpers import learner_setup, random_trajectory
 
 from hsuanwu_jax.agent.data_parallel import DataParallelUpdate
-from hsuanwu_jax.agent.losses import make_impala_loss
+from hsuanwu_jax.agent.losses import LossHyperParams, make_impala_loss
 from hsuanwu_jax.agent.networks import ImpalaNetwork
 from hsuanwu_jax.agent.optim import LearningRate, make_optimizer
 from hsuanwu_jax.agent.update import env_chunk, make_update_fns
@@ -162,7 +162,9 @@ def test_chunked_gradients_give_the_same_update():
     rate = LearningRate(1e-2, 0, 10)
     optimizer = functools.partial(make_optimizer, eps=0.01, alpha=0.99, max_grad_norm=40.0)
     loss_fn = make_impala_loss(
-        apply_fn=network.apply, distribution=Categorical, discount=0.9, baseline_coef=0.5, ent_coef=0.01
+        apply_fn=network.apply,
+        distribution=Categorical,
+        hyper=LossHyperParams(discount=0.9, baseline_coef=0.5, ent_coef=0.01),
     )
     mesh = learner_mesh(jax.devices()[:1])
     results, traces = {}, {}

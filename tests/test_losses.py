@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from helpers import A, B, T, random_trajectory, reference_vtrace
 
-from hsuanwu_jax.agent.losses import make_impala_loss
+from hsuanwu_jax.agent.losses import LossHyperParams, make_impala_loss
 from hsuanwu_jax.agent.networks import ImpalaNetwork, NetworkOutput
 from hsuanwu_jax.core.distributions import Categorical, DiagGaussian, action_distribution
 
@@ -22,9 +22,7 @@ def make_loss(apply_fn=table_apply):
     return make_impala_loss(
         apply_fn=apply_fn,
         distribution=Categorical,
-        discount=DISCOUNT,
-        baseline_coef=BASELINE_COEF,
-        ent_coef=ENT_COEF,
+        hyper=LossHyperParams(discount=DISCOUNT, baseline_coef=BASELINE_COEF, ent_coef=ENT_COEF),
     )
 
 
@@ -85,7 +83,9 @@ def test_policy_gradient_does_not_flow_through_vtrace_targets():
     """With only the pg term, values get no gradient, though the advantages depend on them."""
     params, traj = random_table_params(3), random_trajectory(3)
     pg_only = make_impala_loss(
-        apply_fn=table_apply, distribution=Categorical, discount=DISCOUNT, baseline_coef=0.0, ent_coef=0.0
+        apply_fn=table_apply,
+        distribution=Categorical,
+        hyper=LossHyperParams(discount=DISCOUNT, baseline_coef=0.0, ent_coef=0.0),
     )
     grads = jax.grad(lambda p: pg_only(p, traj)[0])(params)
     assert np.all(np.asarray(grads["values"]) == 0.0)
@@ -144,10 +144,9 @@ def test_reward_scale_equals_scaled_rewards():
     scaled = make_impala_loss(
         apply_fn=table_apply,
         distribution=Categorical,
-        discount=DISCOUNT,
-        baseline_coef=BASELINE_COEF,
-        ent_coef=ENT_COEF,
-        reward_scale=0.1,
+        hyper=LossHyperParams(
+            discount=DISCOUNT, baseline_coef=BASELINE_COEF, ent_coef=ENT_COEF, reward_scale=0.1
+        ),
     )
     (loss, _), grads = jax.value_and_grad(scaled, has_aux=True)(params, traj)
     expected_traj = traj._replace(reward=traj.reward * np.float32(0.1))
@@ -164,10 +163,7 @@ def clipped_ratio_loss(epsilon):
     return make_impala_loss(
         apply_fn=table_apply,
         distribution=Categorical,
-        discount=DISCOUNT,
-        baseline_coef=0.0,
-        ent_coef=0.0,
-        pg_ratio_clip=epsilon,
+        hyper=LossHyperParams(discount=DISCOUNT, baseline_coef=0.0, ent_coef=0.0, pg_ratio_clip=epsilon),
     )
 
 
@@ -209,7 +205,9 @@ def test_clipped_ratio_on_policy_gives_impalas_gradient():
     taken = np.take_along_axis(log_pi, traj.action[:, :, None], -1)[..., 0]
     traj = traj._replace(behaviour_log_prob=taken.astype(np.float32))
     impala = make_impala_loss(
-        apply_fn=table_apply, distribution=Categorical, discount=DISCOUNT, baseline_coef=0.0, ent_coef=0.0
+        apply_fn=table_apply,
+        distribution=Categorical,
+        hyper=LossHyperParams(discount=DISCOUNT, baseline_coef=0.0, ent_coef=0.0),
     )
     clipped_grads = jax.grad(lambda p: clipped_ratio_loss(0.2)(p, traj)[0])(params)
     impala_grads = jax.grad(lambda p: impala(p, traj)[0])(params)
@@ -234,9 +232,7 @@ def test_with_squashed_samples_the_bonus_takes_the_env_actions_entropy_and_both_
         loss_fn = make_impala_loss(
             apply_fn=gaussian_apply,
             distribution=distribution,
-            discount=DISCOUNT,
-            baseline_coef=BASELINE_COEF,
-            ent_coef=ENT_COEF,
+            hyper=LossHyperParams(discount=DISCOUNT, baseline_coef=BASELINE_COEF, ent_coef=ENT_COEF),
         )
         return loss_fn(params, traj)
 

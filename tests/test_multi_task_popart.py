@@ -9,7 +9,7 @@ import numpy as np
 from helpers import network_params_and_loss, random_trajectory
 
 from hsuanwu_jax.agent.data_parallel import data_parallel
-from hsuanwu_jax.agent.losses import make_impala_loss
+from hsuanwu_jax.agent.losses import LossHyperParams, make_impala_loss
 from hsuanwu_jax.agent.networks import VALUE_HEAD
 from hsuanwu_jax.agent.optim import LearningRate, make_optimizer
 from hsuanwu_jax.agent.update import make_update_fns
@@ -137,7 +137,9 @@ def test_the_loss_takes_each_envs_value_from_its_tasks_output():
     network, params, _ = learner(num_tasks=3)
     traj = mixed_batch()
     loss_fn = make_impala_loss(
-        apply_fn=network.apply, distribution=Categorical, discount=0.9, baseline_coef=0.5, ent_coef=0.01
+        apply_fn=network.apply,
+        distribution=Categorical,
+        hyper=LossHyperParams(discount=0.9, baseline_coef=0.5, ent_coef=0.01),
     )
     loss, _ = loss_fn(params, traj)
     out, _ = network.apply(params, traj.obs, traj.prev_action, traj.reward, traj.first, ())
@@ -148,7 +150,9 @@ def test_the_loss_takes_each_envs_value_from_its_tasks_output():
         return output._replace(value=jnp.asarray(chosen)), state
 
     plain = make_impala_loss(
-        apply_fn=fixed_values, distribution=Categorical, discount=0.9, baseline_coef=0.5, ent_coef=0.01
+        apply_fn=fixed_values,
+        distribution=Categorical,
+        hyper=LossHyperParams(discount=0.9, baseline_coef=0.5, ent_coef=0.01),
     )
     np.testing.assert_allclose(float(loss), float(plain(params, traj)[0]), rtol=1e-6)
     # and a different choice of columns gives a different loss: the task index is read

@@ -11,7 +11,7 @@ import jax
 import jax.numpy as jnp
 
 from hsuanwu_jax.agent.data_parallel import DataParallelUpdate
-from hsuanwu_jax.agent.losses import LossFn, make_impala_loss
+from hsuanwu_jax.agent.losses import LossFn, LossHyperParams, make_impala_loss
 from hsuanwu_jax.agent.networks import ImpalaNetwork
 from hsuanwu_jax.agent.optim import LearningRate, make_optimizer
 from hsuanwu_jax.agent.params import init_params
@@ -45,17 +45,7 @@ class Agent(NamedTuple):
 def settings_loss(settings: Settings, network: ImpalaNetwork, distribution) -> LossFn:
     """The IMPALA loss `settings` ask for, over `network` and the action `distribution`."""
     return make_impala_loss(
-        apply_fn=network.apply,
-        distribution=distribution,
-        discount=settings.discount,
-        baseline_coef=settings.baseline_coef,
-        ent_coef=settings.ent_coef,
-        clip_rho_threshold=settings.clip_rho_threshold,
-        clip_pg_rho_threshold=settings.clip_pg_rho_threshold,
-        lambda_=settings.vtrace_lambda,
-        reward_scale=settings.reward_scale,
-        use_popart=settings.popart,
-        pg_ratio_clip=settings.pg_ratio_clip,
+        apply_fn=network.apply, distribution=distribution, hyper=LossHyperParams.of(settings)
     )
 
 

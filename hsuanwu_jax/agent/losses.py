@@ -4,11 +4,13 @@ from __future__ import annotations
 
 import functools
 from collections.abc import Callable
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
 
 from hsuanwu_jax.agent.networks import NetworkOutput
+from hsuanwu_jax.config.settings import Settings
 from hsuanwu_jax.core import popart, vtrace
 from hsuanwu_jax.core.types import CoreState, Params, Trajectory
 
@@ -16,110 +18,98 @@ ApplyFn = Callable[..., tuple[NetworkOutput, CoreState]]
 LossFn = Callable[..., tuple[jax.Array, dict[str, jax.Array]]]  # (params, trajectory, value_stats)
 
 
-def make_impala_loss(
-    *,
-    apply_fn: ApplyFn,
-    distribution,
-    discount: float,
-    baseline_coef: float,
-    ent_coef: float,
-    clip_rho_threshold: float | None = 1.0,
-    clip_pg_rho_threshold: float | None = 1.0,
-    lambda_: float = 1.0,
-    reward_scale: float = 1.0,
-    use_popart: bool = False,
-    pg_ratio_clip: float = 0.0,
-) -> LossFn:
-    """Returns `loss_fn(params, trajectory, value_stats=None) -> (loss, metrics)` for one shard of the batch
-    (`impala_loss` with these hyperparameters).
+class LossHyperParams(NamedTuple):
+    """The IMPALA loss's hyper-parameters, fixed when the agent is built (`of(settings)`).
 
-    Args:
-      apply_fn: `apply_fn(params, obs, prev_action, reward, first, core_state)` over `[T+1, B, ...]`.
-      distribution: the action distribution (`log_prob`, `entropy`) over the policy head.
-      discount: gamma, applied where the next observation is not terminal.
-      baseline_coef, ent_coef: the loss coefficients.
-      clip_rho_threshold, clip_pg_rho_threshold, lambda_: passed to V-trace.
-      reward_scale: multiplies the rewards the targets are built from (the network's reward input
-        stays as the env gave it), e.g. 0.1 where returns are in the hundreds.
-      use_popart: the value head outputs values normalised by `value_stats` (popart.py): V-trace runs
-        on the unnormalised values std * n + mean, clipped to the returns the rewards seen allow
-        (`popart.value_bounds`), the baseline regresses n on the normalised targets
-        (vs - mean) / std, the policy gradient's advantages are divided by std (Hessel et al. 2019),
-        and `metrics` add the targets' sums for the statistics' update. Off, `value_stats` is unused.
-      pg_ratio_clip: 0 for IMPALA's policy gradient. epsilon > 0: the clipped surrogate of PPO (Schulman et al.
-        2017) on V-trace's advantages, as APPO does: pg = -sum min(rho_t * A_t, clip(rho_t, 1 - epsilon,
-        1 + epsilon) * A_t), rho_t = pi/mu with its gradient and A_t = r_t + gamma_t * vs_{t+1} - V(x_t); once
-        an update has moved pi(a_t) beyond that range in the advantage's direction, the sample stops pushing.
+    discount: gamma, applied where the next observation is not terminal.
+    baseline_coef, ent_coef: the loss coefficients.
+    clip_rho_threshold, clip_pg_rho_threshold, vtrace_lambda: V-trace's (core/vtrace.py).
+    reward_scale: multiplies the rewards the targets are built from (the network's reward input stays as the
+      env gave it), e.g. 0.1 where returns are in the hundreds.
+    popart: the value head outputs values normalised by the PopArt statistics (core/popart.py; `PopArtScale`).
+    pg_ratio_clip: 0 for IMPALA's policy gradient; epsilon > 0 for the clipped surrogate of PPO (Schulman et al.
+      2017) on V-trace's advantages, as APPO does (`clipped_policy_gradient`).
     """
-    return functools.partial(
-        impala_loss,
-        apply_fn=apply_fn,
-        distribution=distribution,
-        discount=discount,
-        baseline_coef=baseline_coef,
-        ent_coef=ent_coef,
-        vtrace_args=dict(
-            clip_rho_threshold=clip_rho_threshold,
-            clip_pg_rho_threshold=clip_pg_rho_threshold,
-            lambda_=lambda_,
-        ),
-        reward_scale=reward_scale,
-        use_popart=use_popart,
-        pg_ratio_clip=pg_ratio_clip,
-    )
+
+    discount: float
+    baseline_coef: float
+    ent_coef: float
+    clip_rho_threshold: float | None = 1.0
+    clip_pg_rho_threshold: float | None = 1.0
+    vtrace_lambda: float = 1.0
+    reward_scale: float = 1.0
+    popart: bool = False
+    pg_ratio_clip: float = 0.0
+
+    @classmethod
+    def of(cls, settings: Settings) -> LossHyperParams:
+        return cls(
+            discount=settings.discount,
+            baseline_coef=settings.baseline_coef,
+            ent_coef=settings.ent_coef,
+            clip_rho_threshold=settings.clip_rho_threshold,
+            clip_pg_rho_threshold=settings.clip_pg_rho_threshold,
+            vtrace_lambda=settings.vtrace_lambda,
+            reward_scale=settings.reward_scale,
+            popart=settings.popart,
+            pg_ratio_clip=settings.pg_ratio_clip,
+        )
+
+
+class Targets(NamedTuple):
+    """What V-trace makes of the T transitions of a trajectory, each `[T, B]`."""
+
+    mask: jax.Array  # 1.0 for the transitions learned from (not EnvPool's reset steps)
+    log_prob: jax.Array  # log pi(a_t | x_t) of the actions taken, with its gradient
+    log_rhos: jax.Array  # log pi(a_t) - log mu(a_t): the importance ratios against the actors' policy
+    vs: jax.Array  # the value targets, in the returns' units
+    pg_advantages: jax.Array  # rho_t-weighted advantages for IMPALA's policy gradient
+    advantages: jax.Array  # r_t + gamma_t * vs_{t+1} - V(x_t), unweighted (the clipped surrogate's)
+
+
+def make_impala_loss(*, apply_fn: ApplyFn, distribution, hyper: LossHyperParams) -> LossFn:
+    """`loss_fn(params, trajectory, value_stats=None) -> (loss, metrics)` for one shard of the batch:
+    `impala_loss` with these hyper-parameters.
+
+    apply_fn: `apply_fn(params, obs, prev_action, reward, first, core_state)` over `[T+1, B, ...]`.
+    distribution: the action distribution (`log_prob`, `entropy`, `action_entropy`) over the policy head.
+    """
+    return functools.partial(impala_loss, apply_fn=apply_fn, distribution=distribution, hyper=hyper)
 
 
 def impala_loss(
     params: Params,
     traj: Trajectory,
-    value_stats=None,
+    value_stats: popart.PopArtStats | None = None,
     *,
     apply_fn: ApplyFn,
     distribution,
-    discount: float,
-    baseline_coef: float,
-    ent_coef: float,
-    vtrace_args: dict,
-    reward_scale: float,
-    use_popart: bool,
-    pg_ratio_clip: float,
+    hyper: LossHyperParams,
 ) -> tuple[jax.Array, dict[str, jax.Array]]:
     """loss = pg + baseline_coef * baseline - ent_coef * entropy, each *summed* over the T transitions and B
-    envs of `traj` (the seed's convention), where pg = -sum log pi(a_t|x_t) * pg_advantage_t, baseline =
-    0.5 * sum (vs_t - V(x_t))^2 and entropy = sum H of the actions the env receives (`action_entropy`: the
-    Gaussian's, or with squashed samples the squashed actions', logged as `action_entropy` beside the
-    Gaussian's `entropy`). `metrics` holds those sums and the number
-    of transitions, so a data-parallel caller can add them up over devices. (See `make_impala_loss`.)"""
+    envs of `traj` (the seed's convention), where pg = -sum log pi(a_t|x_t) * pg_advantage_t (or the clipped
+    surrogate), baseline = 0.5 * sum (vs_t - V(x_t))^2 (in PopArt's normalised units with `popart`) and
+    entropy = sum H of the actions the env receives (`action_entropy`: the Gaussian's, or with squashed
+    samples the squashed actions', logged as `action_entropy` beside the Gaussian's `entropy`). `metrics`
+    holds those sums and the number of transitions, so a data-parallel caller can add them up over devices,
+    and with PopArt the targets' sums for the statistics' update (`PopArtScale.target_sums`)."""
     outputs, _ = apply_fn(
         params, traj.obs, traj.prev_action, traj.reward, traj.first, traj.initial_core_state
     )
     policy = jax.tree.map(lambda x: x[:-1], outputs.policy)  # the bootstrap step takes no action
-    values = task_values(outputs.value, traj.task)
-    if use_popart:
-        stats = popart.for_samples(value_stats, traj.task)  # each sample's task's, [T+1, B] (or scalars)
-        value_std, value_mean = popart.std(stats), stats.mean
-        normalised_values, values = values, value_std * values + value_mean
-        if discount < 1:  # the values bootstrapped from, kept to the returns the rewards allow
-            values = jnp.clip(values, *popart.value_bounds(stats, reward_scale, discount))
-    mask, log_prob, log_rhos, vs, pg_advantages, advantages = _vtrace_targets(
-        traj, policy, values, distribution, discount=discount, reward_scale=reward_scale, **vtrace_args
-    )
-    if use_popart:
-        value_std, value_mean = _transitions(value_std), _transitions(value_mean)
-        pg_advantages, advantages = pg_advantages / value_std, advantages / value_std
-        baseline_errors = (vs - value_mean) / value_std - normalised_values[:-1]
+    head_values = task_values(outputs.value, traj.task)  # [T+1, B], in the value head's units
+    scale = PopArtScale.of(value_stats, traj.task) if hyper.popart else IDENTITY_SCALE
+    values = scale.bootstrap_values(head_values, hyper)
+    targets = vtrace_targets(traj, policy, values, distribution, hyper)
+    pg_advantages, advantages = scale.normalise_advantages(targets.pg_advantages, targets.advantages)
+    if hyper.pg_ratio_clip > 0:
+        pg_loss = clipped_policy_gradient(targets.mask, targets.log_rhos, advantages, hyper.pg_ratio_clip)
     else:
-        baseline_errors = vs - values[:-1]
-    if pg_ratio_clip > 0:
-        ratio = jnp.exp(log_rhos)
-        clipped = jnp.clip(ratio, 1.0 - pg_ratio_clip, 1.0 + pg_ratio_clip)
-        pg_loss = -jnp.sum(mask * jnp.minimum(ratio * advantages, clipped * advantages))
-    else:
-        pg_loss = -jnp.sum(mask * log_prob * pg_advantages)
-    baseline_loss = 0.5 * jnp.sum(mask * jnp.square(baseline_errors))
-    entropy = jnp.sum(mask * distribution.entropy(policy))
-    action_entropy = jnp.sum(mask * distribution.action_entropy(policy))
-    loss = pg_loss + baseline_coef * baseline_loss - ent_coef * action_entropy
+        pg_loss = policy_gradient(targets.mask, targets.log_prob, pg_advantages)
+    baseline_loss = 0.5 * jnp.sum(targets.mask * jnp.square(scale.baseline_errors(targets.vs, head_values)))
+    entropy = jnp.sum(targets.mask * distribution.entropy(policy))
+    action_entropy = jnp.sum(targets.mask * distribution.action_entropy(policy))
+    loss = pg_loss + hyper.baseline_coef * baseline_loss - hyper.ent_coef * action_entropy
     metrics = {
         "loss": loss,
         "pg_loss": pg_loss,
@@ -127,18 +117,85 @@ def impala_loss(
         "entropy": entropy,
         **({"action_entropy": action_entropy} if distribution.squashes_actions else {}),
         # log mu(a) - log pi(a) summed over mu's samples: the KL from the actors' policy to the learner's
-        "policy_kl": -jnp.sum(mask * jax.lax.stop_gradient(log_rhos)),
-        "num_transitions": jnp.sum(mask),
+        "policy_kl": -jnp.sum(targets.mask * jax.lax.stop_gradient(targets.log_rhos)),
+        "num_transitions": jnp.sum(targets.mask),
+        **scale.target_sums(targets, traj.task, value_stats),
     }
-    if use_popart:  # the targets normalised by their task's statistics, for popart.update_stats (per task)
-        normalised_targets = (vs - value_mean) / value_std
-        num_tasks, task = popart.num_tasks(value_stats), traj.task[:-1]
-        metrics["normalised_target_sum"] = popart.task_sums(mask * normalised_targets, task, num_tasks)
-        metrics["normalised_target_square_sum"] = popart.task_sums(
-            mask * jnp.square(normalised_targets), task, num_tasks
-        )
-        metrics["task_transitions"] = popart.task_sums(mask, task, num_tasks)
     return loss, metrics
+
+
+def policy_gradient(mask: jax.Array, log_prob: jax.Array, pg_advantages: jax.Array) -> jax.Array:
+    """IMPALA's policy-gradient loss: -sum mask * log pi(a_t) * pg_advantage_t (all `[T, B]`)."""
+    return -jnp.sum(mask * log_prob * pg_advantages)
+
+
+def clipped_policy_gradient(mask, log_rhos, advantages, epsilon: float) -> jax.Array:
+    """PPO's clipped surrogate on V-trace's advantages: -sum min(rho_t * A_t, clip(rho_t, 1 - epsilon,
+    1 + epsilon) * A_t), rho_t = pi/mu with its gradient (all `[T, B]`); once an update has moved pi(a_t) beyond
+    that range in the advantage's direction, the sample stops pushing."""
+    ratio = jnp.exp(log_rhos)
+    clipped = jnp.clip(ratio, 1.0 - epsilon, 1.0 + epsilon)
+    return -jnp.sum(mask * jnp.minimum(ratio * advantages, clipped * advantages))
+
+
+class PopArtScale(NamedTuple):
+    """The value head's outputs as values normalised by PopArt statistics (Hessel et al. 2019): V-trace runs on
+    the unnormalised values std * n + mean, kept to the returns the rewards seen allow (`popart.value_bounds`);
+    the baseline regresses n on the normalised targets (vs - mean) / std; the policy gradient's advantages are
+    divided by std. Each sample's task's statistics (`[T+1, B]`, or scalars for one task)."""
+
+    stats: popart.PopArtStats
+
+    @classmethod
+    def of(cls, value_stats: popart.PopArtStats, task: jax.Array) -> PopArtScale:
+        return cls(popart.for_samples(value_stats, task))
+
+    def bootstrap_values(self, head_values: jax.Array, hyper: LossHyperParams) -> jax.Array:
+        """`[T+1, B]` values in the returns' units, clipped to what the rewards allow when discounted."""
+        values = popart.std(self.stats) * head_values + self.stats.mean
+        if hyper.discount < 1:
+            values = jnp.clip(values, *popart.value_bounds(self.stats, hyper.reward_scale, hyper.discount))
+        return values
+
+    def normalise_advantages(self, pg_advantages: jax.Array, advantages: jax.Array):
+        std = _transitions(popart.std(self.stats))
+        return pg_advantages / std, advantages / std
+
+    def baseline_errors(self, vs: jax.Array, head_values: jax.Array) -> jax.Array:
+        return self._normalised(vs) - head_values[:-1]
+
+    def target_sums(self, targets: Targets, task: jax.Array, value_stats) -> dict[str, jax.Array]:
+        """The normalised targets' sums per task (`[K]` each), for `popart.update_stats`."""
+        normalised, num_tasks, task = self._normalised(targets.vs), popart.num_tasks(value_stats), task[:-1]
+        return {
+            "normalised_target_sum": popart.task_sums(targets.mask * normalised, task, num_tasks),
+            "normalised_target_square_sum": popart.task_sums(
+                targets.mask * jnp.square(normalised), task, num_tasks
+            ),
+            "task_transitions": popart.task_sums(targets.mask, task, num_tasks),
+        }
+
+    def _normalised(self, vs: jax.Array) -> jax.Array:
+        return (vs - _transitions(self.stats.mean)) / _transitions(popart.std(self.stats))
+
+
+class _IdentityScale(NamedTuple):
+    """Without PopArt: the value head's outputs are the values."""
+
+    def bootstrap_values(self, head_values: jax.Array, hyper: LossHyperParams) -> jax.Array:
+        return head_values
+
+    def normalise_advantages(self, pg_advantages: jax.Array, advantages: jax.Array):
+        return pg_advantages, advantages
+
+    def baseline_errors(self, vs: jax.Array, head_values: jax.Array) -> jax.Array:
+        return vs - head_values[:-1]
+
+    def target_sums(self, targets: Targets, task: jax.Array, value_stats) -> dict[str, jax.Array]:
+        return {}
+
+
+IDENTITY_SCALE = _IdentityScale()
 
 
 def task_values(values: jax.Array, task: jax.Array) -> jax.Array:
@@ -154,11 +211,10 @@ def _transitions(x: jax.Array) -> jax.Array:
     return x[:-1] if jnp.ndim(x) else x
 
 
-def _vtrace_targets(traj: Trajectory, policy, values, distribution, *, discount, reward_scale, **vtrace_args):
-    """`(mask, log_prob, log_rhos, vs, pg_advantages, advantages)`, each `[T, B]`, of the T transitions of
-    `traj` with `values` `[T+1, B]`: the transitions learned from, the policy's log-probabilities of their
-    actions, the log importance ratios against the actors' policy (both with their gradients), the V-trace
-    targets, and its advantages with and without their importance weight."""
+def vtrace_targets(
+    traj: Trajectory, policy, values: jax.Array, distribution, hyper: LossHyperParams
+) -> Targets:
+    """V-trace's `Targets` for the T transitions of `traj`, with `values` `[T+1, B]` in the returns' units."""
     # A transition that starts at a `done` observation is EnvPool's reset step: the env
     # ignored the action, so it carries no learning signal. Giving it reward V(x_t) and
     # discount 0 makes its V-trace target exactly V(x_t), which is also the right bootstrap
@@ -167,11 +223,18 @@ def _vtrace_targets(traj: Trajectory, policy, values, distribution, *, discount,
     mask = valid.astype(jnp.float32)
     log_prob = distribution.log_prob(policy, traj.action[:-1])
     log_rhos = jnp.where(valid, log_prob - traj.behaviour_log_prob[:-1], 0.0)
-    rewards = jnp.where(valid, reward_scale * traj.reward[1:], jax.lax.stop_gradient(values[:-1]))
+    rewards = jnp.where(valid, hyper.reward_scale * traj.reward[1:], jax.lax.stop_gradient(values[:-1]))
     not_terminal = 1.0 - traj.terminated[1:].astype(jnp.float32)
-    discounts = jnp.where(valid, discount * not_terminal, 0.0)
+    discounts = jnp.where(valid, hyper.discount * not_terminal, 0.0)
     vs, pg_advantages = vtrace.from_importance_weights(
-        log_rhos, discounts, rewards, values[:-1], values[-1], **vtrace_args
+        log_rhos,
+        discounts,
+        rewards,
+        values[:-1],
+        values[-1],
+        clip_rho_threshold=hyper.clip_rho_threshold,
+        clip_pg_rho_threshold=hyper.clip_pg_rho_threshold,
+        lambda_=hyper.vtrace_lambda,
     )
     advantages = vtrace.advantages(vs, discounts, rewards, values[:-1], values[-1])
-    return mask, log_prob, log_rhos, vs, pg_advantages, advantages
+    return Targets(mask, log_prob, log_rhos, vs, pg_advantages, advantages)
