@@ -50,8 +50,11 @@ def string_comparisons(tree) -> int:
                 o
                 for o in operands
                 if (isinstance(o, ast.Constant) and isinstance(o.value, str))
-                or (isinstance(o, (ast.Tuple, ast.List, ast.Set)) and o.elts and all(
-                    isinstance(e, ast.Constant) and isinstance(e.value, str) for e in o.elts))
+                or (
+                    isinstance(o, (ast.Tuple, ast.List, ast.Set))
+                    and o.elts
+                    and all(isinstance(e, ast.Constant) and isinstance(e.value, str) for e in o.elts)
+                )
             ]
             count += bool(strings)
     return count
@@ -100,7 +103,10 @@ def main() -> None:
             "where": f"{longest[0]}:{longest[1].name}",
             "lines": longest[1].end_lineno - longest[1].lineno + 1,
         },
-        "largest_parameter_list": {"where": f"{widest[0]}:{widest[1].name}", "parameters": parameter_count(widest[1])},
+        "largest_parameter_list": {
+            "where": f"{widest[0]}:{widest[1].name}",
+            "parameters": parameter_count(widest[1]),
+        },
         "string_comparisons_in_agent_networks": string_comparisons(networks),
         "raw_config_reads_outside_config": len(reads),
         "raw_config_reads": [f"{m}:{line} {field}" for m, line, field in reads],

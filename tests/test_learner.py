@@ -22,10 +22,10 @@ from hsuanwu_jax.parallel.mesh import BATCH_AXIS, learner_mesh, replicate, shard
 def test_updates_fit_the_values_and_compile_once():
     step, state, traj, mesh, loss_fn, traces = learner_setup()
     # The IMPALA loss has moving targets, so its value need not fall; the value fit on a fixed batch must.
-    before = float(loss_fn(state.params, traj)[1]["baseline_loss"])
+    before = float(loss_fn(state.params, traj)[1].metrics["baseline_loss"])
     for _ in range(20):
         state, metrics = step(state, shard_trajectory(traj, mesh))
-    after = float(loss_fn(state.params, traj)[1]["baseline_loss"])
+    after = float(loss_fn(state.params, traj)[1].metrics["baseline_loss"])
     assert after < 0.5 * before
     assert int(state.update_step) == 20
     assert len(traces) == 1

@@ -67,7 +67,8 @@ def numpy_loss_and_grads(params, traj):
 @pytest.mark.parametrize("seed", [0, 1, 2])
 def test_loss_and_gradient_match_hand_derivation(seed):
     params, traj = random_table_params(seed), random_trajectory(seed)
-    (loss, metrics), grads = jax.value_and_grad(make_loss(), has_aux=True)(params, traj)
+    (loss, aux), grads = jax.value_and_grad(make_loss(), has_aux=True)(params, traj)
+    metrics = aux.metrics
     expected_loss, expected_grads, expected_kl = numpy_loss_and_grads(params, traj)
     # float32 against float64: the loss sums T * B = 18 terms of V-trace targets that are themselves sums
     # over T steps; the worst case is about (18 + 6) float32 epsilons (1.2e-7) relative: rtol 1e-5. A
@@ -234,7 +235,8 @@ def test_with_squashed_samples_the_bonus_takes_the_env_actions_entropy_and_both_
             distribution=distribution,
             hyper=LossHyperParams(discount=DISCOUNT, baseline_coef=BASELINE_COEF, ent_coef=ENT_COEF),
         )
-        return loss_fn(params, traj)
+        loss, aux = loss_fn(params, traj)
+        return loss, aux.metrics
 
     plain_loss, plain = loss_with(DiagGaussian)
     squashed = action_distribution("diag_gaussian", "sample", [-1.0, -2.0], [1.0, 2.0])

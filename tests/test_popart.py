@@ -139,10 +139,13 @@ def test_popart_with_unit_statistics_is_the_plain_loss_bit_for_bit():
     plain_grads, plain = loss_and_grads(False, None, traj)
     unit_grads, unit = loss_and_grads(True, stats(0.0, 1.0), traj)  # mean 0, std 1, no value clipped
     for name in ("loss", "pg_loss", "baseline_loss", "entropy"):
-        assert np.asarray(plain[name]) == np.asarray(unit[name]), name
+        assert np.asarray(plain.metrics[name]) == np.asarray(unit.metrics[name]), name
     for a, b in zip(jax.tree.leaves(plain_grads), jax.tree.leaves(unit_grads), strict=True):
         np.testing.assert_array_equal(a, b)
-    assert "normalised_target_sum" not in plain and float(unit["num_transitions"]) > 0
+    assert (
+        plain.target_sums is None
+        and float(unit.target_sums.count) == float(unit.metrics["num_transitions"]) > 0
+    )
 
 
 def test_popart_normalises_the_baseline_and_the_advantages():
@@ -152,8 +155,8 @@ def test_popart_normalises_the_baseline_and_the_advantages():
     _, scaled = loss_and_grads(True, big, traj)
     # With std 3 the normalised head's errors and the advantages are rescaled: the losses differ, and the
     # target sums are those of V-trace targets built from 3 * n + 5.
-    assert float(scaled["baseline_loss"]) != pytest.approx(float(unit["baseline_loss"]))
-    assert float(scaled["normalised_target_sum"]) != pytest.approx(float(unit["normalised_target_sum"]))
+    assert float(scaled.metrics["baseline_loss"]) != pytest.approx(float(unit.metrics["baseline_loss"]))
+    assert float(scaled.target_sums.normalised_sum) != pytest.approx(float(unit.target_sums.normalised_sum))
 
 
 @pytest.mark.parametrize(
@@ -188,12 +191,10 @@ def test_the_loss_bootstraps_only_from_values_the_rewards_allow():
     traj = random_trajectory(6)
     rewards = np.asarray(traj.reward[1:])
     far = stats(5000.0, 1.0, (rewards.min(), rewards.max()))
-    _, metrics = loss_and_grads(True, far, traj)
+    _, aux = loss_and_grads(True, far, traj)
     lower, upper = (float(x) - 5000.0 for x in popart.value_bounds(far, 1.0, 0.9))  # normalised (std 1)
-    count = float(metrics["num_transitions"])
-    mean, mean_square = (
-        float(metrics[k]) / count for k in ("normalised_target_sum", "normalised_target_square_sum")
-    )
+    count = float(aux.metrics["num_transitions"])
+    mean, mean_square = (float(s) / count for s in aux.target_sums[:2])
     assert lower - 1e-2 <= mean <= upper + 1e-2 and mean_square <= lower**2 * (1 + 1e-5)
     assert upper < -4000.0  # the bounds themselves: within about +-20 of 0, far from the statistics' mean
 
@@ -218,10 +219,10 @@ def test_the_learner_moves_the_statistics_and_keeps_the_value_head_outputs():
     assert float(metrics["value_std"]) == pytest.approx(float(popart.std(new_stats)))
     # The statistics moved half way (step size 0.5) to the V-trace targets' mean and variance over the
     # valid steps, recovered in float64 from the loss's sums normalised by (mean 1, std 2).
-    aux = loss_fn(params, traj, old_stats)[1]
-    count = float(aux["num_transitions"])
-    normalised_mean = float(aux["normalised_target_sum"]) / count
-    normalised_variance = float(aux["normalised_target_square_sum"]) / count - normalised_mean**2
+    sums = loss_fn(params, traj, old_stats)[1].target_sums
+    count = float(sums.count)
+    normalised_mean = float(sums.normalised_sum) / count
+    normalised_variance = float(sums.normalised_square_sum) / count - normalised_mean**2
     # float32 sums of ~20 normalised targets of size ~1: a few 1e-7 relative.
     np.testing.assert_allclose(
         [float(new_stats.mean), float(new_stats.variance)],

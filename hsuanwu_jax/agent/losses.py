@@ -15,7 +15,16 @@ from hsuanwu_jax.core import popart, vtrace
 from hsuanwu_jax.core.types import CoreState, Params, Trajectory
 
 ApplyFn = Callable[..., tuple[NetworkOutput, CoreState]]
-LossFn = Callable[..., tuple[jax.Array, dict[str, jax.Array]]]  # (params, trajectory, value_stats)
+
+
+class LossAux(NamedTuple):
+    """What the loss gives besides its value, summed over the T transitions and B envs of its trajectory."""
+
+    metrics: dict[str, jax.Array]  # the logged sums: "loss", "pg_loss", "baseline_loss", "entropy", ...
+    target_sums: popart.TargetSums | None  # with PopArt: the normalised targets' sums, for the statistics
+
+
+LossFn = Callable[..., tuple[jax.Array, LossAux]]  # (params, trajectory, value_stats) -> (loss, aux)
 
 
 class LossHyperParams(NamedTuple):
@@ -85,14 +94,14 @@ def impala_loss(
     apply_fn: ApplyFn,
     distribution,
     hyper: LossHyperParams,
-) -> tuple[jax.Array, dict[str, jax.Array]]:
+) -> tuple[jax.Array, LossAux]:
     """loss = pg + baseline_coef * baseline - ent_coef * entropy, each *summed* over the T transitions and B
     envs of `traj` (the seed's convention), where pg = -sum log pi(a_t|x_t) * pg_advantage_t (or the clipped
     surrogate), baseline = 0.5 * sum (vs_t - V(x_t))^2 (in PopArt's normalised units with `popart`) and
     entropy = sum H of the actions the env receives (`action_entropy`: the Gaussian's, or with squashed
-    samples the squashed actions', logged as `action_entropy` beside the Gaussian's `entropy`). `metrics`
-    holds those sums and the number of transitions, so a data-parallel caller can add them up over devices,
-    and with PopArt the targets' sums for the statistics' update (`PopArtScale.target_sums`)."""
+    samples the squashed actions', logged as `action_entropy` beside the Gaussian's `entropy`). The aux's
+    `metrics` hold those sums and the number of transitions, so a data-parallel caller can add them up over
+    devices, and with PopArt its `target_sums` the targets' sums for the statistics' update."""
     outputs, _ = apply_fn(
         params, traj.obs, traj.prev_action, traj.reward, traj.first, traj.initial_core_state
     )
@@ -119,9 +128,8 @@ def impala_loss(
         # log mu(a) - log pi(a) summed over mu's samples: the KL from the actors' policy to the learner's
         "policy_kl": -jnp.sum(targets.mask * jax.lax.stop_gradient(targets.log_rhos)),
         "num_transitions": jnp.sum(targets.mask),
-        **scale.target_sums(targets, traj.task, value_stats),
     }
-    return loss, metrics
+    return loss, LossAux(metrics, scale.target_sums(targets, traj.task, value_stats))
 
 
 def policy_gradient(mask: jax.Array, log_prob: jax.Array, pg_advantages: jax.Array) -> jax.Array:
@@ -145,38 +153,34 @@ class PopArtScale(NamedTuple):
     divided by std. Each sample's task's statistics (`[T+1, B]`, or scalars for one task)."""
 
     stats: popart.PopArtStats
+    std: jax.Array  # popart.std(stats)
 
     @classmethod
     def of(cls, value_stats: popart.PopArtStats, task: jax.Array) -> PopArtScale:
-        return cls(popart.for_samples(value_stats, task))
+        stats = popart.for_samples(value_stats, task)
+        return cls(stats, popart.std(stats))
 
     def bootstrap_values(self, head_values: jax.Array, hyper: LossHyperParams) -> jax.Array:
         """`[T+1, B]` values in the returns' units, clipped to what the rewards allow when discounted."""
-        values = popart.std(self.stats) * head_values + self.stats.mean
+        values = self.std * head_values + self.stats.mean
         if hyper.discount < 1:
             values = jnp.clip(values, *popart.value_bounds(self.stats, hyper.reward_scale, hyper.discount))
         return values
 
     def normalise_advantages(self, pg_advantages: jax.Array, advantages: jax.Array):
-        std = _transitions(popart.std(self.stats))
+        std = _transitions(self.std)
         return pg_advantages / std, advantages / std
 
     def baseline_errors(self, vs: jax.Array, head_values: jax.Array) -> jax.Array:
         return self._normalised(vs) - head_values[:-1]
 
-    def target_sums(self, targets: Targets, task: jax.Array, value_stats) -> dict[str, jax.Array]:
-        """The normalised targets' sums per task (`[K]` each), for `popart.update_stats`."""
-        normalised, num_tasks, task = self._normalised(targets.vs), popart.num_tasks(value_stats), task[:-1]
-        return {
-            "normalised_target_sum": popart.task_sums(targets.mask * normalised, task, num_tasks),
-            "normalised_target_square_sum": popart.task_sums(
-                targets.mask * jnp.square(normalised), task, num_tasks
-            ),
-            "task_transitions": popart.task_sums(targets.mask, task, num_tasks),
-        }
+    def target_sums(self, targets: Targets, task: jax.Array, value_stats) -> popart.TargetSums:
+        """The normalised targets' sums per task, for `popart.update_stats`."""
+        normalised = self._normalised(targets.vs)
+        return popart.target_sums(normalised, targets.mask, task[:-1], popart.num_tasks(value_stats))
 
     def _normalised(self, vs: jax.Array) -> jax.Array:
-        return (vs - _transitions(self.stats.mean)) / _transitions(popart.std(self.stats))
+        return (vs - _transitions(self.stats.mean)) / _transitions(self.std)
 
 
 class _IdentityScale(NamedTuple):
@@ -191,8 +195,8 @@ class _IdentityScale(NamedTuple):
     def baseline_errors(self, vs: jax.Array, head_values: jax.Array) -> jax.Array:
         return vs - head_values[:-1]
 
-    def target_sums(self, targets: Targets, task: jax.Array, value_stats) -> dict[str, jax.Array]:
-        return {}
+    def target_sums(self, targets: Targets, task: jax.Array, value_stats) -> None:
+        return None
 
 
 IDENTITY_SCALE = _IdentityScale()

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import math
 from collections.abc import Callable
-from typing import NamedTuple
+from typing import NamedTuple, Protocol
 
 import jax
 import jax.numpy as jnp
@@ -25,21 +25,67 @@ from hsuanwu_jax.agent.optim import LearningRate
 from hsuanwu_jax.core import obs_norm, popart
 from hsuanwu_jax.core.types import LearnerState, Params, Trajectory, map_envs
 
-Sums = tuple[Params, dict[str, jax.Array]]  # gradients and metrics summed over some envs of the batch
+Metrics = dict[str, jax.Array]  # scalars, logged
+
+
+class Sums(NamedTuple):
+    """What some envs of a batch give an update, summed over them (and then over pieces and devices)."""
+
+    grads: Params  # of the loss, shaped like the params
+    metrics: Metrics  # the loss's logged sums
+    target_sums: popart.TargetSums | None  # with PopArt: the normalised value targets', for the statistics
+    obs_sums: obs_norm.ObsSums | None  # with observation statistics in the params: the observations'
+
+
+class StepFn(Protocol):
+    def __call__(
+        self, state: LearnerState, traj: Trajectory, rate: LearningRate, step_index: jax.Array
+    ) -> tuple[LearnerState, Metrics]:
+        """One optimizer step on one device's shard `traj` `[T+1, B, ...]`; `step_index` int32 `[]`."""
+
+
+class ZeroSumsFn(Protocol):
+    def __call__(self, params: Params, traj: Trajectory, value_stats: popart.PopArtStats | None) -> Sums:
+        """Zeros shaped like one piece's `Sums` (a piece: `traj` `[T+1, B, ...]` cut along B)."""
+
+
+class AddPiecesFn(Protocol):
+    def __call__(
+        self,
+        sums: Sums,
+        params: Params,
+        traj: Trajectory,
+        value_stats: popart.PopArtStats | None,
+        call: jax.Array,
+    ) -> Sums:
+        """`sums` plus the `Sums` of the pieces of call `call` (int32 `[]`) of `traj` `[T+1, B, ...]`."""
+
+
+class FinishFn(Protocol):
+    def __call__(
+        self,
+        state: LearnerState,
+        sums: Sums,
+        rewards: jax.Array,
+        tasks: jax.Array,
+        rate: LearningRate,
+        step_index: jax.Array,
+    ) -> tuple[LearnerState, Metrics]:
+        """The optimizer step from one device's `sums` (added over the devices here), the shard's `rewards` and
+        `tasks` `[T+1, B]` (for PopArt's statistics)."""
 
 
 class UpdateFns(NamedTuple):
     """One device's share of an update, written for a mapping that binds the learner's axis
     (`DataParallelUpdate` maps and jits them). `step` processes the shard at once;
     `zero_sums`, `add_pieces` and `finish` process it in `num_chunks` pieces along B, `chunks_per_call`
-    pieces per call of one compiled program, and give the same update."""
+    pieces per call of one compiled program, and give the same update (`step` is `finish` of one piece's
+    `Sums`)."""
 
-    step: Callable  # (state, traj [T+1, B, ...], rate, step_index) -> (state, metrics)
-    zero_sums: Callable  # (params, traj, value_stats) -> zeros shaped like one piece's Sums
-    add_pieces: Callable  # (sums, params, traj, value_stats, call) -> sums + the Sums of call `call`'s pieces
-    # (state, sums, rewards [T+1, B], tasks [T+1, B], rate, step_index) -> (state, metrics): Sums added over
-    # devices, the optimizer step
-    finish: Callable
+    step: StepFn
+    zero_sums: ZeroSumsFn
+    add_pieces: AddPiecesFn
+    finish: FinishFn
     num_chunks: int
     chunks_per_call: int
     num_minibatches: int  # optimizer steps per pass over a batch; the functions above take one minibatch
@@ -87,8 +133,8 @@ def make_update_fns(
         # Differentiate this device's copy of the params: gradients of the replicated params
         # themselves would already be summed over the axis by shard_map's transpose rule.
         local_params = jax.lax.pcast(params, axis_name, to="varying")
-        grads, metrics = jax.grad(loss_fn, has_aux=True)(local_params, traj, value_stats)
-        return grads, {**metrics, **_observation_sums(params, traj)}
+        grads, aux = jax.grad(loss_fn, has_aux=True)(local_params, traj, value_stats)
+        return Sums(grads, aux.metrics, aux.target_sums, _observation_sums(params, traj))
 
     def zero_sums(params, traj: Trajectory, value_stats) -> Sums:
         shapes = jax.eval_shape(sums_of, params, env_chunk(traj, 0, num_chunks), value_stats)
@@ -114,16 +160,18 @@ def make_update_fns(
         rate: LearningRate,
         step_index: jax.Array,
     ):
-        grads, metrics = jax.lax.psum(sums, axis_name)
-        updates, opt_state = optimizer(rate).update(grads, state.opt_state, state.params)
+        sums = jax.lax.psum(sums, axis_name)
+        updates, opt_state = optimizer(rate).update(sums.grads, state.opt_state, state.params)
         params = optax.apply_updates(state.params, updates)
-        metrics["grad_norm"] = optax.tree.norm(grads)
-        params = _observation_step(params, metrics, take=step_index < num_minibatches)
+        metrics = {**sums.metrics, "grad_norm": optax.tree.norm(sums.grads)}
+        if sums.obs_sums is not None:
+            params = _observation_step(params, sums.obs_sums, take=step_index < num_minibatches)
         value_stats = state.value_stats
         if popart_rule is not None:
             params, value_stats = _popart_step(
-                params, metrics, value_stats, rewards, tasks, axis_name, popart_rule
+                params, sums.target_sums, value_stats, rewards, tasks, axis_name, popart_rule
             )
+            metrics.update(value_mean=value_stats.mean, value_std=popart.std(value_stats))
         update_step = state.update_step + (step_index == 0).astype(jnp.int32)
         return LearnerState(params, opt_state, update_step, value_stats), metrics
 
@@ -136,21 +184,18 @@ def make_update_fns(
     return UpdateFns(step, zero_sums, add_pieces, finish, num_chunks, chunks_per_call, num_minibatches)
 
 
-def _observation_sums(params, traj: Trajectory) -> dict[str, jax.Array]:
+def _observation_sums(params, traj: Trajectory) -> obs_norm.ObsSums | None:
     """With observation statistics in `params` (`obs_norm.COLLECTION`), their sums over the observations of
-    `traj` `[T+1, B, ...]` (each once: entry 0 repeats the previous rollout's last); else nothing."""
+    `traj` `[T+1, B, ...]` (each once: entry 0 repeats the previous rollout's last); else None."""
     if obs_norm.COLLECTION not in params:
-        return {}
+        return None
     observations = traj.obs[1:].reshape(-1, math.prod(traj.obs.shape[2:]))
     return obs_norm.batch_sums(params[obs_norm.COLLECTION], observations)
 
 
-def _observation_step(params, metrics: dict, take: jax.Array):
-    """`params` whose observation statistics took in the batch's sums (popped from `metrics`, added over every
-    device) where `take` (a bool scalar), else as they were; the optimizer left them alone (no gradient)."""
-    if obs_norm.COLLECTION not in params:
-        return params
-    sums = {name: metrics.pop(name) for name in ("obs_sum", "obs_square_sum", "obs_count")}
+def _observation_step(params, sums: obs_norm.ObsSums, take: jax.Array):
+    """`params` whose observation statistics took in the batch's `sums` (added over every device) where `take`
+    (a bool scalar), else as they were; the optimizer left them alone (no gradient)."""
     stats = params[obs_norm.COLLECTION]
     merged = obs_norm.merge(stats, sums)
     return {
@@ -160,17 +205,18 @@ def _observation_step(params, metrics: dict, take: jax.Array):
 
 
 def _popart_step(
-    params, metrics: dict, stats: popart.PopArtStats, rewards, tasks, axis_name: str, rule: popart.PopArtRule
+    params,
+    targets: popart.TargetSums,
+    stats: popart.PopArtStats,
+    rewards: jax.Array,
+    tasks: jax.Array,
+    axis_name: str,
+    rule: popart.PopArtRule,
 ):
     """`(params, stats)` after an optimizer step with PopArt: the statistics widened to the batch's rewards
     `[T+1, B]` (every device's), each task's (`tasks` `[T+1, B]`) by its own, and moved towards its targets
-    (their sums, popped from `metrics`) no lower than the floor those rewards set; the value head rescaled to
-    keep its unnormalised outputs; `metrics` get the new mean and std."""
-    targets = (
-        metrics.pop("normalised_target_sum"),
-        metrics.pop("normalised_target_square_sum"),
-        metrics.pop("task_transitions"),
-    )
+    (their sums, added over every device) no lower than the floor those rewards set; the value head rescaled
+    to keep its unnormalised outputs."""
     # the rewards the targets were built from
     lowest, highest = popart.task_reward_range(rewards[1:], tasks[1:], popart.num_tasks(stats))
     widened = popart.widen_reward_range(
@@ -179,5 +225,4 @@ def _popart_step(
     new_stats = popart.update_stats(
         widened, *targets, rule.step_size, min_variance=popart.variance_floor(widened, rule)
     )
-    metrics["value_mean"], metrics["value_std"] = new_stats.mean, popart.std(new_stats)
     return rescale_value_head(params, stats, new_stats), new_stats

@@ -12,6 +12,8 @@ rounding; every later batch, standardised by statistics near its own, is counted
 
 from __future__ import annotations
 
+from typing import NamedTuple
+
 import jax
 import jax.numpy as jnp
 
@@ -20,6 +22,15 @@ CLIP = 10.0  # normalised observations are clipped to [-CLIP, CLIP]
 EPSILON = 1e-8  # added to the variance: a constant dimension is not divided by zero
 
 Stats = dict  # {"mean": [D], "variance": [D], "count": []} float32; count -1: not yet placed
+
+
+class ObsSums(NamedTuple):
+    """A batch's observations standardised by the statistics in use, summed (what `merge` takes; they add up
+    over pieces and devices)."""
+
+    obs_sum: jax.Array  # [D]
+    obs_square_sum: jax.Array  # [D]
+    obs_count: jax.Array  # [] float32
 
 
 def initial_stats(size: int) -> Stats:
@@ -42,30 +53,24 @@ def normalise(stats: Stats, obs: jax.Array) -> jax.Array:
     return jnp.clip(_standardise(stats, obs), -CLIP, CLIP)
 
 
-def batch_sums(stats: Stats, obs: jax.Array) -> dict[str, jax.Array]:
+def batch_sums(stats: Stats, obs: jax.Array) -> ObsSums:
     """Sums over `obs` `[N, D]` of the observations standardised by `stats` (unclipped) and of their
     squares, `[D]` each, and their count: what `merge` takes, summed over pieces and devices first."""
     z = _standardise(stats, obs)
-    return {
-        "obs_sum": jnp.sum(z, axis=0),
-        "obs_square_sum": jnp.sum(jnp.square(z), axis=0),
-        "obs_count": jnp.asarray(obs.shape[0], jnp.float32),
-    }
+    return ObsSums(jnp.sum(z, axis=0), jnp.sum(jnp.square(z), axis=0), jnp.asarray(obs.shape[0], jnp.float32))
 
 
-def merge(stats: Stats, sums: dict[str, jax.Array]) -> Stats:
+def merge(stats: Stats, sums: ObsSums) -> Stats:
     """`stats` updated with a batch given by `batch_sums(stats, batch)` (added over every piece and
     device): the mean and (population) variance of every observation counted so far. The first batch
     (count -1) places them at its own mean and variance, counting nothing (count 0); the next one then
     replaces them whole (weight 1), and later ones are weighted by their share of the count."""
-    n = sums["obs_count"]
+    n = sums.obs_count
     n_or_1 = jnp.maximum(n, 1.0)
     scale = jnp.sqrt(stats["variance"] + EPSILON)
-    z_mean = sums["obs_sum"] / n_or_1
+    z_mean = sums.obs_sum / n_or_1
     batch_mean = stats["mean"] + scale * z_mean
-    batch_variance = jnp.square(scale) * jnp.maximum(
-        sums["obs_square_sum"] / n_or_1 - jnp.square(z_mean), 0.0
-    )
+    batch_variance = jnp.square(scale) * jnp.maximum(sums.obs_square_sum / n_or_1 - jnp.square(z_mean), 0.0)
     placing = stats["count"] < 0
     count = jnp.where(placing, 0.0, stats["count"] + n)
     delta = batch_mean - stats["mean"]

@@ -103,6 +103,24 @@ def variance_floor(stats: PopArtStats, rule: PopArtRule) -> jax.Array:
     return floor if rule.std_floor > 0 else jnp.zeros_like(floor)
 
 
+class TargetSums(NamedTuple):
+    """A batch's valid value targets normalised by the statistics in use, (G - mean) / std, summed per task
+    (`[K]` each, scalars for one task): what `update_stats` takes (they add up over pieces and devices)."""
+
+    normalised_sum: jax.Array
+    normalised_square_sum: jax.Array
+    count: jax.Array  # the targets summed
+
+
+def target_sums(normalised: jax.Array, mask: jax.Array, task: jax.Array, num_tasks: int) -> TargetSums:
+    """`TargetSums` of normalised targets `[T, B]` where `mask` (1.0: a valid target), by `task` `[T, B]`."""
+    return TargetSums(
+        task_sums(mask * normalised, task, num_tasks),
+        task_sums(mask * jnp.square(normalised), task, num_tasks),
+        task_sums(mask, task, num_tasks),
+    )
+
+
 def update_stats(
     stats: PopArtStats, normalised_sum, normalised_square_sum, count, step_size: float, min_variance=0.0
 ) -> PopArtStats:
