@@ -15,7 +15,7 @@ import sys
 import numpy as np
 from common import print_table, script_parser, write_json
 
-from hsuanwu_jax.outputs.plot import load_run
+from hsuanwu_jax.outputs.curves import load_run
 
 
 def summarize(run_dir: str, last: int) -> dict:

@@ -1,4 +1,4 @@
-"""Learning curves of training runs (outputs/plot.py): `plot_runs` for notebooks, and the command line of
+"""Learning curves of training runs (outputs/curves.py): `plot_runs` for notebooks, and the command line of
 cli/plot.py that writes a PNG.
 
     python -m hsuanwu_jax.plot runs/a runs/b [...] --out curves.png [--metric episode_reward]
@@ -7,7 +7,7 @@ cli/plot.py that writes a PNG.
 import sys
 
 from hsuanwu_jax.cli.plot import main
-from hsuanwu_jax.outputs.plot import Run, group_label, group_runs, load_run, mean_std, plot_runs
+from hsuanwu_jax.outputs.curves import Run, group_label, group_runs, load_run, mean_std, plot_runs
 
 __all__ = ["Run", "group_label", "group_runs", "load_run", "main", "mean_std", "plot_runs"]
 

@@ -2,7 +2,9 @@
 trajectories, a float64 V-trace reference and a learner set-up. Test modules import from here, never
 from each other."""
 
+import csv
 import functools
+import json
 import pathlib
 import threading
 
@@ -20,6 +22,7 @@ from hsuanwu_jax.agent.optim import LearningRate, make_optimizer
 from hsuanwu_jax.agent.update import make_update_fns
 from hsuanwu_jax.cli.train import train_command
 from hsuanwu_jax.core.distributions import Categorical
+from hsuanwu_jax.core.spec import EnvFacts
 from hsuanwu_jax.core.types import LearnerState, Trajectory
 from hsuanwu_jax.parallel.mesh import BATCH_AXIS, learner_mesh, replicate
 
@@ -188,3 +191,56 @@ def network_params_and_loss(traj, use_popart, num_tasks=1):
         hyper=LossHyperParams(discount=0.9, baseline_coef=0.5, ent_coef=0.01, popart=use_popart),
     )
     return network, params, loss_fn
+
+
+# Hsuanwu's IMPALA tree, every key it uses (impala.yaml and base_policy_trainer._MANDATORY_CFGS).
+HSUANWU_TREE = {
+    "experiment": "impala_pong",
+    "device": "cuda:0",
+    "seed": 7,
+    "num_train_steps": 30_000,
+    "num_actors": 2,
+    "num_learners": 4,
+    "num_steps": 10,
+    "test_every_episodes": 10,
+    "test_every_steps": 5000,
+    "num_test_episodes": 3,
+    "pretraining": False,
+    "init_model_path": None,
+    "num_init_steps": 2000,
+    "encoder": {"name": "MnihCnnEncoder", "feature_dim": 512},
+    "agent": {
+        "name": "IMPALA",
+        "lr": 6e-4,
+        "eps": 0.02,
+        "use_lstm": True,
+        "ent_coef": 0.003,
+        "baseline_coef": 0.25,
+        "max_grad_norm": 10.0,
+        "discount": 0.98,
+        "network_init_method": "orthogonal",
+    },
+    "storage": {"name": "DistributedStorage", "num_storages": 60, "batch_size": 8},
+    "distribution": {"name": "Categorical"},
+    "augmentation": {"name": None},
+    "reward": {"name": None},
+}
+PONG = EnvFacts(total_envs=16, env_id="Pong-v5", env_kwargs={"episodic_life": True}, obs_rank=3)
+
+
+def read_csv(path):
+    """The rows of a CSV file as dicts."""
+    with open(path, newline="") as f:
+        return list(csv.DictReader(f))
+
+
+def with_keys(tree, **changes):
+    """`tree` with top-level keys or "section.key" entries replaced."""
+    tree = json.loads(json.dumps(tree))
+    for path, value in changes.items():
+        section, _, key = path.partition("__")
+        if key:
+            tree[section][key] = value
+        else:
+            tree[section] = value
+    return tree

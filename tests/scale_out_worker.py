@@ -187,10 +187,10 @@ def multihost(port: str, process_id: str, workdir: str, updates: str) -> None:
     resumed.close()
     # Process 1 cannot see the newest checkpoint (as if not yet on its disk): both resume from the one before.
     if jax.process_index() == 1:
-        from hsuanwu_jax.run.checkpointer import Checkpointer
+        from hsuanwu_jax.run.checkpoint_store import CheckpointStore
 
-        all_steps = Checkpointer.steps
-        Checkpointer.steps = lambda self: all_steps(self)[:-1]
+        all_steps = CheckpointStore.steps
+        CheckpointStore.steps = lambda self: all_steps(self)[:-1]
     agreed = DistributedTrainer(cfg, train_env=envs, test_env=CountingEnv([3]))
     report(agreed, "agreed")
     agreed.close()

@@ -1,4 +1,4 @@
-"""Command line: learning curves of training runs as a PNG (outputs/plot.py groups and draws them).
+"""Command line: learning curves of training runs as a PNG (outputs/curves.py groups and draws them).
 
     python -m hsuanwu_jax.plot runs/a runs/b [...] --out curves.png [--metric episode_reward]
 
@@ -15,7 +15,7 @@ from collections.abc import Sequence
 
 import matplotlib
 
-from hsuanwu_jax.outputs.plot import draw_runs, load_run
+from hsuanwu_jax.outputs.curves import draw_runs, load_run
 
 _CLI_DPI = 100
 

@@ -78,7 +78,7 @@ class DiagGaussian:
 
 # Gauss-Hermite nodes and weights for E[f(e)], e ~ N(0, 1): sum of weights * f(nodes) (exact for polynomials up
 # to degree 127; the squashed entropy's integrand, log cosh, is analytic but bends within ~1 of 0: against dense
-# integration the error is under 2e-4 nats for widths up to 3 half-widths, 0.01 at 6; tests/test_distributions.py).
+# integration the error is under 2e-4 nats for widths up to 3 half-widths, 0.01 at 6; tests/core/test_distributions.py).
 _HERMITE_NODES, _HERMITE_WEIGHTS = np.polynomial.hermite.hermgauss(64)
 NORMAL_NODES = (math.sqrt(2.0) * _HERMITE_NODES).astype(np.float32)
 NORMAL_WEIGHTS = (_HERMITE_WEIGHTS / math.sqrt(math.pi)).astype(np.float32)

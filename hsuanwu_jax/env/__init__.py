@@ -1,6 +1,6 @@
-"""Hsuanwu's `hsuanwu.env` import path: `from hsuanwu_jax.env import make_atari_env` (hsuanwu/envs.py)."""
+"""Hsuanwu's `hsuanwu.env` import path: `from hsuanwu_jax.env import make_atari_env` (hsuanwu/factories.py)."""
 
-from hsuanwu_jax.hsuanwu.envs import (
+from hsuanwu_jax.hsuanwu.factories import (
     make_atari_env,
     make_bullet_env,
     make_dmc_env,

@@ -46,7 +46,7 @@ def split_env(env, num_actors: int, env_threads: int) -> list:
             f"train_env holds {total} envs, which num_actors={num_actors} actor threads cannot share evenly: "
             f"give a multiple of {num_actors} envs, or a list of {num_actors} envs"
         )
-    if hasattr(env, "split"):  # a wrapper that knows how (hsuanwu/envs.py's FlatObservationEnv)
+    if hasattr(env, "split"):  # a wrapper that knows how (hsuanwu/factories.py's FlatObservationEnv)
         return env.split(num_actors, env_threads)
     if isinstance(env, FlatDictObsEnv):  # its Dict observations flattened again in each part
         return [FlatDictObsEnv(part) for part in split_env(env.env, num_actors, env_threads)]

@@ -21,7 +21,7 @@ from hsuanwu_jax.core.spec import EnvSpec, spec_differences, spec_from_json, spe
 from hsuanwu_jax.core.types import LearnerState, RunState
 from hsuanwu_jax.parallel.hosts import process_values
 from hsuanwu_jax.parallel.mesh import fetch
-from hsuanwu_jax.run.checkpointer import Checkpointer, CheckpointError
+from hsuanwu_jax.run.checkpoint_store import CheckpointError, CheckpointStore
 
 CHECKPOINT_FORMAT = "hsuanwu_jax.checkpoint/1"
 
@@ -30,14 +30,14 @@ class RunCheckpoints:
     """A run's `RunState` checkpoints in `directory`, with the run's config and env spec stored beside each."""
 
     def __init__(self, directory: str, settings: Settings, spec: EnvSpec):
-        self._checkpointer = Checkpointer(directory, settings.checkpoint_keep)
-        self.directory = self._checkpointer.directory
+        self._store = CheckpointStore(directory, settings.checkpoint_keep)
+        self.directory = self._store.directory
         self._lr, self._config, self._config_json = settings.lr, settings.config, _as_json(settings.config)
         self._spec = spec
 
     def steps(self) -> list[int]:
         """The env steps of the complete checkpoints on disk, oldest first."""
-        return self._checkpointer.steps()
+        return self._store.steps()
 
     def save(self, run: RunState) -> None:
         """Writes `run` at its env step (every process of a multi-host run must call this). Params that
@@ -63,7 +63,7 @@ class RunCheckpoints:
             reward_range = (run.learner.value_stats.reward_min, run.learner.value_stats.reward_max)
             # floats, or a list per task in a multi-task run
             metadata["popart_reward_range"] = [np.asarray(fetch(x)).tolist() for x in reward_range]
-        self._checkpointer.save(run.env_steps, _to_tree(run), metadata)
+        self._store.save(run.env_steps, _to_tree(run), metadata)
 
     def restore_newest(self, template: RunState) -> RunState | None:
         """The newest readable checkpoint, restored into `template`'s structure, shapes and shardings;
@@ -71,13 +71,13 @@ class RunCheckpoints:
         differs in a `STATE_SHAPE_FIELDS` field, is refused with a ValueError naming what differs."""
         # Every process of a multi-host run must continue from the same step, and Orbax's restores must be
         # called alike on all of them: first agree on the newest step every process sees.
-        visible = self._checkpointer.steps()
+        visible = self._store.steps()
         newest = min(process_values(visible[-1] if visible else -1))
         if visible and newest != visible[-1]:
             print(f"resuming at most from step {newest}, the newest step every process sees", flush=True)
         restored = None
         if newest >= 0:
-            restored = self._checkpointer.restore_newest(_to_tree(template), self._check_resumable, newest)
+            restored = self._store.restore_newest(_to_tree(template), self._check_resumable, newest)
         step = -1 if restored is None else restored[0]
         restored_steps = process_values(step)
         if len(set(restored_steps)) > 1:
@@ -115,7 +115,7 @@ class RunCheckpoints:
                 )
 
     def close(self) -> None:
-        self._checkpointer.close()
+        self._store.close()
 
 
 class _SavedPopArtStats(NamedTuple):

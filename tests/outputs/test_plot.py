@@ -12,9 +12,9 @@ import numpy as np
 import pytest
 from PIL import Image
 
-from hsuanwu_jax.outputs.plot import group_runs, load_run, mean_std, plot_runs
+from hsuanwu_jax.outputs.curves import group_runs, load_run, mean_std, plot_runs
 
-REPO_ROOT = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
+REPO_ROOT = os.path.dirname(os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
 CONFIG = {"env_id": "CartPole-v1", "lr": 0.003, "seed": 1, "workdir": "", "init_model_path": ""}
 
 

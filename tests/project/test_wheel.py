@@ -9,7 +9,7 @@ import subprocess
 import sys
 import sysconfig
 
-ROOT = pathlib.Path(__file__).resolve().parents[1]
+ROOT = pathlib.Path(__file__).resolve().parents[2]
 SOURCES = ("hsuanwu_jax", "configs", "pyproject.toml", "setup.py", "README.md")
 
 IMPORT_EVERY_MODULE = """

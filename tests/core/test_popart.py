@@ -17,7 +17,7 @@ from hsuanwu_jax.agent.update import make_update_fns, rescale_value_head
 from hsuanwu_jax.core import popart
 from hsuanwu_jax.core.types import LearnerState
 from hsuanwu_jax.parallel.mesh import BATCH_AXIS, fetch, learner_mesh, replicate
-from hsuanwu_jax.run.checkpointer import Checkpointer
+from hsuanwu_jax.run.checkpoint_store import CheckpointStore
 
 
 def stats(mean, variance, reward_range=(-1e30, 1e30)):
@@ -280,12 +280,12 @@ def test_a_checkpoint_written_before_the_reward_range_was_kept_resumes(tmp_path,
     # Checkpoints of 2026-11-25 hold the statistics' mean and variance and no reward range in their
     # metadata: they resume, with the range a fresh run starts from (0, 0), which the next update widens.
     cfg = tiny_config(tmp_path, env_id="CartPole-v1", popart=True, popart_step_size=0.1, num_train_steps=800)
-    save = Checkpointer.save
+    save = CheckpointStore.save
 
     def save_without_the_range(self, step, state, metadata):
         save(self, step, state, {k: v for k, v in metadata.items() if k != "popart_reward_range"})
 
-    monkeypatch.setattr(Checkpointer, "save", save_without_the_range)
+    monkeypatch.setattr(CheckpointStore, "save", save_without_the_range)
     trainer = DistributedTrainer(cfg, train_env=make_env(cfg), test_env=make_env(cfg, test=True))
     try:
         trainer.train()

@@ -22,7 +22,7 @@ from hsuanwu_jax.outputs.records import read_metrics
 from hsuanwu_jax.outputs.sinks import MetricSinks
 from hsuanwu_jax.outputs.video import check_video_path
 
-ROOT = pathlib.Path(__file__).resolve().parents[1]
+ROOT = pathlib.Path(__file__).resolve().parents[2]
 RECORD = {"step": 2_048, "sps": 9_000.0, "episode_reward": 21.5, "loss": 1.25, "entropy": 0.6}
 RECORD.update(policy_lag_mean=1.5, test_episode_reward=None)
 

@@ -15,7 +15,7 @@ import hsuanwu_jax
 from hsuanwu_jax.cli.train import with_preset_paths
 from hsuanwu_jax.config.loading import preset_names, presets_dir
 
-ROOT = pathlib.Path(__file__).resolve().parents[1]
+ROOT = pathlib.Path(__file__).resolve().parents[2]
 COMMANDS = ("train", "record", "plot", "to_csv", "config_table")
 
 

@@ -21,7 +21,7 @@ import pytest
 import hsuanwu_jax.run.assembly as assembly_module
 from hsuanwu_jax import DistributedTrainer, validate
 
-ROOT = pathlib.Path(__file__).resolve().parents[1]
+ROOT = pathlib.Path(__file__).resolve().parents[2]
 WORKER = str(ROOT / "tests" / "scale_out_worker.py")
 
 

@@ -13,7 +13,7 @@ from hsuanwu_jax.acting.episodes import EpisodeLog
 from hsuanwu_jax.cli import record as record_cli
 from hsuanwu_jax.cli.train import final_test_lines
 from hsuanwu_jax.config.tasks import actor_tasks
-from hsuanwu_jax.outputs.plot import plot_runs
+from hsuanwu_jax.outputs.curves import plot_runs
 from hsuanwu_jax.outputs.progress import format_progress
 from hsuanwu_jax.outputs.records import read_metrics
 

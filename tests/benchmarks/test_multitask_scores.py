@@ -9,7 +9,7 @@ import numpy as np
 
 from hsuanwu_jax.envs.atari_scores import REFERENCE_SCORES, aggregate_human_normalised
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[2]
 
 
 def checkpoint_row(game, env_steps, greedy, sampled, task_env_steps=None):

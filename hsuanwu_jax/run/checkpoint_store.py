@@ -28,7 +28,7 @@ class CheckpointError(RuntimeError):
     """No checkpoint in a directory that has some could be read."""
 
 
-class Checkpointer:
+class CheckpointStore:
     """Saves and restores `(state pytree, JSON metadata)` pairs under `directory`, one per env step."""
 
     def __init__(self, directory: str, keep: int):

@@ -1,4 +1,4 @@
-"""Checkpoints of the run state (run/checkpoints.py, run/checkpointer.py): what is saved, when it is refused, resuming."""
+"""Checkpoints of the run state (run/checkpoints.py, run/checkpoint_store.py): what is saved, when it is refused, resuming."""
 
 import pathlib
 
