@@ -60,7 +60,7 @@ def make_probe(trainer):
         if trainer.spec.is_discrete:
             result["logit_range"] = jnp.mean(jnp.max(outputs.policy, -1) - jnp.min(outputs.policy, -1))
         for term in LOSS_TERMS:
-            grads = jax.grad(lambda p, term=term: loss_fn(p, batch, value_stats)[1][term])(params)
+            grads = jax.grad(lambda p, term=term: loss_fn(p, batch, value_stats)[1].metrics[term])(params)
             result[f"torso_grad_{term}"] = abs(weights[term]) * optax.tree.norm(grads["params"]["encoder"])
         return result
 

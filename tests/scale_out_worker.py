@@ -84,7 +84,7 @@ def same_obs_stats() -> None:
 def same_task_stats() -> None:
     """Per-task PopArt statistics and value head after one update of a batch of two tasks (of three) on a
     1-device mesh and on every device, as JSON."""
-    from test_multi_task_popart import STATS, learner, mixed_batch
+    from helpers import STATS, learner, mixed_batch
 
     result = {"devices": jax.device_count()}
     for name, devices in (("one", jax.devices()[:1]), ("all", jax.devices())):

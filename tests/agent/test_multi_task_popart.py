@@ -1,61 +1,15 @@
 """Per-task PopArt (Hessel et al. 2019): one value output and one set of statistics per task, selected by each
 env's task index; against float64 NumPy and against single-task PopArt on each task's envs alone."""
 
-import functools
-
 import jax
 import jax.numpy as jnp
 import numpy as np
-from helpers import network_params_and_loss, random_trajectory
+from helpers import ENV_TASKS, STATS, learner, mixed_batch
 
-from hsuanwu_jax.agent.data_parallel import data_parallel
 from hsuanwu_jax.agent.losses import LossHyperParams, make_impala_loss
 from hsuanwu_jax.agent.networks import VALUE_HEAD
-from hsuanwu_jax.agent.optim import LearningRate, make_optimizer
-from hsuanwu_jax.agent.update import make_update_fns
 from hsuanwu_jax.core import popart
 from hsuanwu_jax.core.distributions import Categorical
-from hsuanwu_jax.core.types import LearnerState
-from hsuanwu_jax.parallel.mesh import BATCH_AXIS, fetch, learner_mesh, replicate, shard_trajectory
-
-# 12 envs (4 random trajectories of 3), tasks 0 and 2 of 3 mixed over them; task 1 has no env in the batch.
-ENV_TASKS = np.array([0, 0, 2, 2, 0, 2, 0, 2, 0, 2, 2, 0], np.int32)
-STATS = popart.PopArtStats(
-    mean=jnp.array([1.0, -2.0, 5.0]),
-    variance=jnp.array([4.0, 9.0, 0.25]),
-    reward_min=jnp.array([-0.5, -1.0, 0.0]),
-    reward_max=jnp.array([0.0, 1.0, 0.5]),
-)
-
-
-def mixed_batch():
-    traj = jax.tree.map(
-        lambda *xs: np.concatenate(xs, axis=1), *[random_trajectory(seed) for seed in range(4)]
-    )
-    return traj._replace(task=np.broadcast_to(ENV_TASKS, traj.task.shape).copy())
-
-
-def learner(num_tasks, devices=None, step_size=0.5):
-    """(network, initial params for the mixed batch, a jitted learner step at lr 0 with PopArt's `step_size`,
-    the loss, its mesh): with lr 0 only PopArt's statistics and rescale change the params."""
-    network, params, loss_fn = network_params_and_loss(mixed_batch(), use_popart=True, num_tasks=num_tasks)
-    rate = LearningRate(0.0, 0, 10)
-    optimizer = functools.partial(make_optimizer, eps=0.01, alpha=0.99, max_grad_norm=40.0)
-    fns = make_update_fns(
-        loss_fn=loss_fn,
-        optimizer=optimizer,
-        axis_name=BATCH_AXIS,
-        popart_rule=popart.PopArtRule(step_size, 0.0, 1.0),
-    )
-    mesh = learner_mesh(devices or jax.devices()[:1])
-    step = data_parallel(fns.step, mesh)
-
-    def run(params, stats, traj):
-        state = LearnerState(params, optimizer(rate).init(params), jnp.zeros((), jnp.int32), stats)
-        new_state, _ = step(replicate(state, mesh), shard_trajectory(traj, mesh), rate, np.int32(0))
-        return fetch(new_state)
-
-    return network, params, run
 
 
 def column(params, k):

@@ -71,8 +71,8 @@ def test_the_results_pages_show_their_plots_and_tables(site):
 def test_a_broken_cross_reference_fails_the_build(tmp_path):
     docs = tmp_path / "docs"  # a copy of the site beside the repository's folders it reads
     shutil.copytree(ROOT / "docs", docs, symlinks=True, ignore=shutil.ignore_patterns("_build"))
-    for folder in ("benchmarks", "notebooks"):
-        (tmp_path / folder).symlink_to(ROOT / folder)
+    for name in ("benchmarks", "notebooks", "pyproject.toml"):
+        (tmp_path / name).symlink_to(ROOT / name)
     with open(docs / "index.md", "a", encoding="utf-8") as f:
         f.write("\nSee {confval}`no_such_field` and {py:func}`hsuanwu_jax.no_such_function`.\n")
     result = build(docs, tmp_path / "out")
