@@ -11,6 +11,7 @@ compiles one copy of the network per piece).
 
 from __future__ import annotations
 
+import dataclasses
 import math
 from collections.abc import Callable
 from typing import NamedTuple, Protocol
@@ -117,71 +118,100 @@ def make_update_fns(
     num_minibatches: int = 1,
     popart_rule: popart.PopArtRule | None = None,
 ) -> UpdateFns:
-    """The update functions for one device's shard of every update (see `UpdateFns`), in `num_chunks`
-    pieces; `optimizer` makes the update's optax transformation for the `LearningRate` the programs are
-    called with (`optim.py`). After the optimizer step, observation statistics in the params take in the
-    batch (`_observation_step`) and, with `popart_rule` (a loss made with `use_popart`), the value
-    statistics follow the batch's targets, identical on every device (`_popart_step`).
-    An update may take several optimizer steps on one batch, `num_minibatches` per pass over it, each on its
-    own share of the batch's envs (`step` and `finish` take the step's `step_index`, an int32 scalar from 0,
-    minibatch `k` of pass `e` being step `e * num_minibatches + k`): each recomputes the loss with the params
-    the last one left; the observation statistics take each minibatch in once (in the first pass) and
-    `update_step` counts batches, not optimizer steps.
+    """The update functions for one device's shard of every update (see `UpdateFns` and `DeviceUpdate`), in
+    `num_chunks` pieces, `chunks_per_call` per call of one compiled program."""
+    if num_chunks % chunks_per_call:
+        raise ValueError(f"chunks_per_call={chunks_per_call} must divide num_chunks={num_chunks}")
+    device = DeviceUpdate(
+        loss_fn, optimizer, axis_name, num_chunks, chunks_per_call, num_minibatches, popart_rule
+    )
+    return UpdateFns(
+        device.step,
+        device.zero_sums,
+        device.add_pieces,
+        device.finish,
+        num_chunks,
+        chunks_per_call,
+        num_minibatches,
+    )
+
+
+@dataclasses.dataclass(frozen=True)
+class DeviceUpdate:
+    """One device's share of every update, over the learner's axis `axis_name`.
+
+    `optimizer` makes the update's optax transformation for the `LearningRate` the programs are called with
+    (`optim.py`). After the optimizer step, observation statistics in the params take in the batch
+    (`_observation_step`) and, with `popart_rule` (a loss with `popart`), the value statistics follow the batch's
+    targets, identical on every device (`_popart_step`). An update may take several optimizer steps on one
+    batch, `num_minibatches` per pass over it, each on its own share of the batch's envs (`step` and `finish`
+    take the step's `step_index`, an int32 scalar from 0, minibatch `k` of pass `e` being step
+    `e * num_minibatches + k`): each recomputes the loss with the params the last one left; the observation
+    statistics take each minibatch in once (in the first pass) and `update_step` counts batches, not optimizer
+    steps.
     """
 
-    def sums_of(params, traj: Trajectory, value_stats) -> Sums:
+    loss_fn: LossFn
+    optimizer: Callable[[LearningRate], optax.GradientTransformation]
+    axis_name: str
+    num_chunks: int
+    chunks_per_call: int
+    num_minibatches: int
+    popart_rule: popart.PopArtRule | None
+
+    def __post_init__(self):
+        # Traced once and called for each piece: the program holds chunks_per_call calls of one function, which
+        # XLA inlines (the same compiled code as chunks_per_call traced copies, traced once).
+        object.__setattr__(self, "_piece_sums", jax.jit(self.sums_of))
+
+    def sums_of(self, params: Params, traj: Trajectory, value_stats) -> Sums:
+        """The `Sums` of `traj` `[T+1, B, ...]` (one piece, or the whole shard)."""
         # Differentiate this device's copy of the params: gradients of the replicated params
         # themselves would already be summed over the axis by shard_map's transpose rule.
-        local_params = jax.lax.pcast(params, axis_name, to="varying")
-        grads, aux = jax.grad(loss_fn, has_aux=True)(local_params, traj, value_stats)
+        local_params = jax.lax.pcast(params, self.axis_name, to="varying")
+        grads, aux = jax.grad(self.loss_fn, has_aux=True)(local_params, traj, value_stats)
         return Sums(grads, aux.metrics, aux.target_sums, _observation_sums(params, traj))
 
-    def zero_sums(params, traj: Trajectory, value_stats) -> Sums:
-        shapes = jax.eval_shape(sums_of, params, env_chunk(traj, 0, num_chunks), value_stats)
+    def zero_sums(self, params: Params, traj: Trajectory, value_stats) -> Sums:
+        shapes = jax.eval_shape(self._piece_sums, params, env_chunk(traj, 0, self.num_chunks), value_stats)
         return jax.tree.map(lambda x: jnp.zeros(x.shape, x.dtype), shapes)
 
-    # Traced once and called for each piece: the program holds chunks_per_call calls of one function, which
-    # XLA inlines (the same compiled code as chunks_per_call traced copies, traced once).
-    piece_sums = jax.jit(sums_of)
-
-    def add_pieces(sums: Sums, params, traj: Trajectory, value_stats, call) -> Sums:
-        for offset in range(chunks_per_call):  # unrolled: chunks_per_call calls, which XLA inlines
-            piece = piece_sums(
-                params, env_chunk(traj, call * chunks_per_call + offset, num_chunks), value_stats
-            )
+    def add_pieces(self, sums: Sums, params: Params, traj: Trajectory, value_stats, call: jax.Array) -> Sums:
+        for offset in range(self.chunks_per_call):  # unrolled: chunks_per_call calls, which XLA inlines
+            index = call * self.chunks_per_call + offset
+            piece = self._piece_sums(params, env_chunk(traj, index, self.num_chunks), value_stats)
             sums = jax.tree.map(jnp.add, sums, piece)
         return sums
 
     def finish(
+        self,
         state: LearnerState,
         sums: Sums,
         rewards: jax.Array,
         tasks: jax.Array,
         rate: LearningRate,
         step_index: jax.Array,
-    ):
-        sums = jax.lax.psum(sums, axis_name)
-        updates, opt_state = optimizer(rate).update(sums.grads, state.opt_state, state.params)
+    ) -> tuple[LearnerState, Metrics]:
+        sums = jax.lax.psum(sums, self.axis_name)
+        updates, opt_state = self.optimizer(rate).update(sums.grads, state.opt_state, state.params)
         params = optax.apply_updates(state.params, updates)
         metrics = {**sums.metrics, "grad_norm": optax.tree.norm(sums.grads)}
         if sums.obs_sums is not None:
-            params = _observation_step(params, sums.obs_sums, take=step_index < num_minibatches)
+            params = _observation_step(params, sums.obs_sums, take=step_index < self.num_minibatches)
         value_stats = state.value_stats
-        if popart_rule is not None:
+        if self.popart_rule is not None:
             params, value_stats = _popart_step(
-                params, sums.target_sums, value_stats, rewards, tasks, axis_name, popart_rule
+                params, sums.target_sums, value_stats, rewards, tasks, self.axis_name, self.popart_rule
             )
             metrics.update(value_mean=value_stats.mean, value_std=popart.std(value_stats))
         update_step = state.update_step + (step_index == 0).astype(jnp.int32)
         return LearnerState(params, opt_state, update_step, value_stats), metrics
 
-    def step(state: LearnerState, traj: Trajectory, rate: LearningRate, step_index: jax.Array):
-        sums = sums_of(state.params, traj, state.value_stats)
-        return finish(state, sums, traj.reward, traj.task, rate, step_index)
-
-    if num_chunks % chunks_per_call:
-        raise ValueError(f"chunks_per_call={chunks_per_call} must divide num_chunks={num_chunks}")
-    return UpdateFns(step, zero_sums, add_pieces, finish, num_chunks, chunks_per_call, num_minibatches)
+    def step(
+        self, state: LearnerState, traj: Trajectory, rate: LearningRate, step_index: jax.Array
+    ) -> tuple[LearnerState, Metrics]:
+        sums = self.sums_of(state.params, traj, state.value_stats)
+        return self.finish(state, sums, traj.reward, traj.task, rate, step_index)
 
 
 def _observation_sums(params, traj: Trajectory) -> obs_norm.ObsSums | None:
