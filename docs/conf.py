@@ -23,7 +23,9 @@ extensions = [
 ]
 myst_enable_extensions = ["colon_fence", "deflist"]
 myst_heading_anchors = 3  # [text](page.md#a-heading) links resolve to the heading
-nb_execution_mode = "off"  # the test suite executes the notebook (tests/project/test_notebook.py); the site shows it
+nb_execution_mode = (
+    "off"  # the test suite executes the notebook (tests/project/test_notebook.py); the site shows it
+)
 exclude_patterns = ["_build", "_ext", "**.ipynb_checkpoints"]
 
 nitpicky = True
