@@ -29,7 +29,7 @@ def data_parallel(step_fn: Callable, mesh: Mesh) -> Callable:
 
 
 class DataParallelUpdate:
-    """`update(state, trajectory) -> (state, metrics)` on every device of a mesh, from `update.UpdateFns`.
+    """`update(state, trajectory) -> (state, metrics)` on every device of a mesh, from `update.DeviceUpdate`.
 
     One piece (`num_chunks` 1): `fns.step` as one jitted program. More: three programs, the gradients of
     `chunks_per_call` pieces compiled once and called `num_chunks / chunks_per_call` times from Python on

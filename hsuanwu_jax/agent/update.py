@@ -14,7 +14,7 @@ from __future__ import annotations
 import dataclasses
 import math
 from collections.abc import Callable
-from typing import NamedTuple, Protocol
+from typing import NamedTuple
 
 import jax
 import jax.numpy as jnp
@@ -36,60 +36,6 @@ class Sums(NamedTuple):
     metrics: Metrics  # the loss's logged sums
     target_sums: popart.TargetSums | None  # with PopArt: the normalised value targets', for the statistics
     obs_sums: obs_norm.ObsSums | None  # with observation statistics in the params: the observations'
-
-
-class StepFn(Protocol):
-    def __call__(
-        self, state: LearnerState, traj: Trajectory, rate: LearningRate, step_index: jax.Array
-    ) -> tuple[LearnerState, Metrics]:
-        """One optimizer step on one device's shard `traj` `[T+1, B, ...]`; `step_index` int32 `[]`."""
-
-
-class ZeroSumsFn(Protocol):
-    def __call__(self, params: Params, traj: Trajectory, value_stats: popart.PopArtStats | None) -> Sums:
-        """Zeros shaped like one piece's `Sums` (a piece: `traj` `[T+1, B, ...]` cut along B)."""
-
-
-class AddPiecesFn(Protocol):
-    def __call__(
-        self,
-        sums: Sums,
-        params: Params,
-        traj: Trajectory,
-        value_stats: popart.PopArtStats | None,
-        call: jax.Array,
-    ) -> Sums:
-        """`sums` plus the `Sums` of the pieces of call `call` (int32 `[]`) of `traj` `[T+1, B, ...]`."""
-
-
-class FinishFn(Protocol):
-    def __call__(
-        self,
-        state: LearnerState,
-        sums: Sums,
-        rewards: jax.Array,
-        tasks: jax.Array,
-        rate: LearningRate,
-        step_index: jax.Array,
-    ) -> tuple[LearnerState, Metrics]:
-        """The optimizer step from one device's `sums` (added over the devices here), the shard's `rewards` and
-        `tasks` `[T+1, B]` (for PopArt's statistics)."""
-
-
-class UpdateFns(NamedTuple):
-    """One device's share of an update, written for a mapping that binds the learner's axis
-    (`DataParallelUpdate` maps and jits them). `step` processes the shard at once;
-    `zero_sums`, `add_pieces` and `finish` process it in `num_chunks` pieces along B, `chunks_per_call`
-    pieces per call of one compiled program, and give the same update (`step` is `finish` of one piece's
-    `Sums`)."""
-
-    step: StepFn
-    zero_sums: ZeroSumsFn
-    add_pieces: AddPiecesFn
-    finish: FinishFn
-    num_chunks: int
-    chunks_per_call: int
-    num_minibatches: int  # optimizer steps per pass over a batch; the functions above take one minibatch
 
 
 def env_chunk(traj: Trajectory, index, num_chunks: int) -> Trajectory:
@@ -117,28 +63,22 @@ def make_update_fns(
     chunks_per_call: int = 1,
     num_minibatches: int = 1,
     popart_rule: popart.PopArtRule | None = None,
-) -> UpdateFns:
-    """The update functions for one device's shard of every update (see `UpdateFns` and `DeviceUpdate`), in
-    `num_chunks` pieces, `chunks_per_call` per call of one compiled program."""
+) -> DeviceUpdate:
+    """One device's share of every update (`DeviceUpdate`), in `num_chunks` pieces, `chunks_per_call` per call
+    of one compiled program."""
     if num_chunks % chunks_per_call:
         raise ValueError(f"chunks_per_call={chunks_per_call} must divide num_chunks={num_chunks}")
-    device = DeviceUpdate(
+    return DeviceUpdate(
         loss_fn, optimizer, axis_name, num_chunks, chunks_per_call, num_minibatches, popart_rule
-    )
-    return UpdateFns(
-        device.step,
-        device.zero_sums,
-        device.add_pieces,
-        device.finish,
-        num_chunks,
-        chunks_per_call,
-        num_minibatches,
     )
 
 
 @dataclasses.dataclass(frozen=True)
 class DeviceUpdate:
-    """One device's share of every update, over the learner's axis `axis_name`.
+    """One device's share of every update, over the learner's axis `axis_name`, written for a mapping that binds
+    that axis (`DataParallelUpdate` maps and jits it). `step` processes the device's shard at once; `zero_sums`,
+    `add_pieces` and `finish` process it in `num_chunks` pieces along B, `chunks_per_call` pieces per call of
+    one compiled program, and give the same update (`step` is `finish` of the whole shard's `Sums`).
 
     `optimizer` makes the update's optax transformation for the `LearningRate` the programs are called with
     (`optim.py`). After the optimizer step, observation statistics in the params take in the batch
@@ -156,7 +96,7 @@ class DeviceUpdate:
     axis_name: str
     num_chunks: int
     chunks_per_call: int
-    num_minibatches: int
+    num_minibatches: int  # optimizer steps per pass over a batch; the methods take one minibatch
     popart_rule: popart.PopArtRule | None
 
     def __post_init__(self):
@@ -173,10 +113,12 @@ class DeviceUpdate:
         return Sums(grads, aux.metrics, aux.target_sums, _observation_sums(params, traj))
 
     def zero_sums(self, params: Params, traj: Trajectory, value_stats) -> Sums:
+        """Zeros shaped like one piece's `Sums`."""
         shapes = jax.eval_shape(self._piece_sums, params, env_chunk(traj, 0, self.num_chunks), value_stats)
         return jax.tree.map(lambda x: jnp.zeros(x.shape, x.dtype), shapes)
 
     def add_pieces(self, sums: Sums, params: Params, traj: Trajectory, value_stats, call: jax.Array) -> Sums:
+        """`sums` plus the `Sums` of the pieces of call `call` (int32 `[]`) of `traj` `[T+1, B, ...]`."""
         for offset in range(self.chunks_per_call):  # unrolled: chunks_per_call calls, which XLA inlines
             index = call * self.chunks_per_call + offset
             piece = self._piece_sums(params, env_chunk(traj, index, self.num_chunks), value_stats)
@@ -192,6 +134,8 @@ class DeviceUpdate:
         rate: LearningRate,
         step_index: jax.Array,
     ) -> tuple[LearnerState, Metrics]:
+        """The optimizer step from one device's `sums` (added over the devices here), the shard's `rewards` and
+        `tasks` `[T+1, B]` (for PopArt's statistics); `step_index` int32 `[]`."""
         sums = jax.lax.psum(sums, self.axis_name)
         updates, opt_state = self.optimizer(rate).update(sums.grads, state.opt_state, state.params)
         params = optax.apply_updates(state.params, updates)
@@ -210,6 +154,7 @@ class DeviceUpdate:
     def step(
         self, state: LearnerState, traj: Trajectory, rate: LearningRate, step_index: jax.Array
     ) -> tuple[LearnerState, Metrics]:
+        """One optimizer step on the device's shard `traj` `[T+1, B, ...]` at once."""
         sums = self.sums_of(state.params, traj, state.value_stats)
         return self.finish(state, sums, traj.reward, traj.task, rate, step_index)
 
