@@ -249,11 +249,13 @@ def with_keys(tree, **changes):
 
 # Multi-task PopArt (agent/test_multi_task_popart.py, the scale-out worker): 12 envs (4 random trajectories of 3), tasks 0 and 2 of 3 mixed over them; task 1 has no env in the batch.
 ENV_TASKS = np.array([0, 0, 2, 2, 0, 2, 0, 2, 0, 2, 2, 0], np.int32)
+# NumPy, not JAX, arrays: importing helpers must not start JAX's backend (the scale-out worker joins
+# jax.distributed first)
 STATS = popart.PopArtStats(
-    mean=jnp.array([1.0, -2.0, 5.0]),
-    variance=jnp.array([4.0, 9.0, 0.25]),
-    reward_min=jnp.array([-0.5, -1.0, 0.0]),
-    reward_max=jnp.array([0.0, 1.0, 0.5]),
+    mean=np.float32([1.0, -2.0, 5.0]),
+    variance=np.float32([4.0, 9.0, 0.25]),
+    reward_min=np.float32([-0.5, -1.0, 0.0]),
+    reward_max=np.float32([0.0, 1.0, 0.5]),
 )
 
 
