@@ -7,8 +7,12 @@ sampled policy (`test_policy="sampled"`), as Procgen's published curves are the 
 Set only `env_id` (`<Game>Easy-v0`: Bigfish, Bossfight, Caveflyer, Chaser, Climber, Coinrun, Dodgeball,
 Fruitbot, Heist, Jumper, Leaper, Maze, Miner, Ninja, Plunder, Starpilot). Needs the system Qt 5 runtime
 (`apt-get install -y libqt5gui5`). The learner is the Atari preset's (Nature CNN, unroll 10, 80 samples per
-update, lr 6e-4), with PopArt for the games' different return scales. Not yet measured on any game: CI runs it
-for two updates only.
+update, lr 6e-4), with PopArt for the games' different return scales; 2M env steps.
+
+Measured (one seed, 2M env steps, sampled play on unseen levels; random play; PPO at 2M from OpenAI's
+train-procgen curves; docs/results/procgen.md): CoinrunEasy-v0 6.5 (random 1.5; PPO 7.8), StarpilotEasy-v0 3.5
+(1.2; 10.0), FruitbotEasy-v0 -1.6 (-2.5; 15.3), BigfishEasy-v0 0.8 (0.6; 2.0). It learns Coinrun only: Starpilot's
+and Fruitbot's gradients were clipped on most updates and Bigfish's policy stayed uniform. Not a finished preset.
 """
 
 from hsuanwu_jax.config import default_config
