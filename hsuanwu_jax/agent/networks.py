@@ -1,4 +1,5 @@
-"""Flax networks: observation encoders, the IMPALA core (optional LSTM) and policy/value heads.
+"""The IMPALA network: an encoder (encoders.py), the optional LSTM core, a policy head (policy_heads.py) and the
+value head.
 
 Every network is time-major: inputs are `[T, B, ...]` (the actor passes T = 1, the learner T + 1). An
 `ImpalaNetwork` is described by names (its fields: what exports store); `compose` turns them into its parts once
@@ -14,192 +15,25 @@ from typing import Any, NamedTuple
 import flax.linen as nn
 import jax
 import jax.numpy as jnp
-import numpy as np
 
+from hsuanwu_jax.agent.encoders import (
+    KERNEL_INITS,
+    MLPEncoder,
+    NatureCNN,
+    ResettingLSTM,
+    ResNetEncoder,
+    kernel_init,
+)
+from hsuanwu_jax.agent.policy_heads import ACTION_BOUNDING, CategoricalHead, GaussianHead
 from hsuanwu_jax.core import obs_norm
-from hsuanwu_jax.core.distributions import squash
 from hsuanwu_jax.core.types import CoreState
 
 VALUE_HEAD = "baseline"  # the name of the value head's last layer in the params
 
 
-# weight_init -> gain -> kernel initialiser: Flax's default (LeCun normal, whatever the gain), or orthogonal
-KERNEL_INITS = {
-    "lecun": lambda gain: nn.linear.default_kernel_init,
-    "orthogonal": nn.initializers.orthogonal,
-}
-
-
-def kernel_init(weight_init: str, gain: float) -> nn.initializers.Initializer:
-    """The kernel initialiser `weight_init` names, for layers followed by an activation of `gain`."""
-    return KERNEL_INITS[weight_init](gain)
-
-
-_RELU_GAIN = 2**0.5  # keeps the activations' scale through ReLU layers under orthogonal init
-
-
 class NetworkOutput(NamedTuple):
     policy: Any  # the distribution's parameters: logits [T, B, A], or (mean, log_std) each [T, B, A]
     value: jax.Array  # [T, B] float32; [T, B, K] with K > 1 tasks (one value output each)
-
-
-class MLPEncoder(nn.Module):
-    """Fully connected layers for vector observations `[N, D]` (or `[N, ...]`, flattened)."""
-
-    hidden_sizes: Sequence[int] = (64, 64)
-    weight_init: str = "lecun"
-
-    @nn.compact
-    def __call__(self, x: jax.Array) -> jax.Array:
-        init = kernel_init(self.weight_init, _RELU_GAIN)
-        x = x.reshape(x.shape[0], -1).astype(jnp.float32)
-        for size in self.hidden_sizes:
-            x = nn.relu(nn.Dense(size, kernel_init=init)(x))
-        return x
-
-
-def _image_to_float(x: jax.Array) -> jax.Array:
-    """uint8 `[N, C, H, W]` (EnvPool's channel-first frames) -> float32 `[N, H, W, C]` in [0, 1]."""
-    return jnp.transpose(x, (0, 2, 3, 1)).astype(jnp.float32) / 255.0
-
-
-class NatureCNN(nn.Module):
-    """The Mnih et al. (2015) DQN torso: three convolutions and a 512-unit layer."""
-
-    weight_init: str = "lecun"
-
-    @nn.compact
-    def __call__(self, x: jax.Array) -> jax.Array:
-        init = kernel_init(self.weight_init, _RELU_GAIN)
-        x = _image_to_float(x)
-        x = nn.relu(nn.Conv(32, (8, 8), strides=(4, 4), padding="VALID", kernel_init=init)(x))
-        x = nn.relu(nn.Conv(64, (4, 4), strides=(2, 2), padding="VALID", kernel_init=init)(x))
-        x = nn.relu(nn.Conv(64, (3, 3), strides=(1, 1), padding="VALID", kernel_init=init)(x))
-        return nn.relu(nn.Dense(512, kernel_init=init)(x.reshape(x.shape[0], -1)))
-
-
-class _ResidualBlock(nn.Module):
-    channels: int
-    weight_init: str = "lecun"
-
-    @nn.compact
-    def __call__(self, x: jax.Array) -> jax.Array:
-        init = kernel_init(self.weight_init, _RELU_GAIN)
-        y = nn.Conv(self.channels, (3, 3), kernel_init=init)(nn.relu(x))
-        y = nn.Conv(self.channels, (3, 3), kernel_init=init)(nn.relu(y))
-        return x + y
-
-
-class ResNetEncoder(nn.Module):
-    """The Espeholt et al. (2018) IMPALA "deep" torso: 3 sections of conv, max-pool, 2 residual blocks."""
-
-    channels: Sequence[int] = (16, 32, 32)
-    weight_init: str = "lecun"
-
-    @nn.compact
-    def __call__(self, x: jax.Array) -> jax.Array:
-        init = kernel_init(self.weight_init, _RELU_GAIN)
-        x = _image_to_float(x)
-        for channels in self.channels:
-            x = nn.Conv(channels, (3, 3), kernel_init=init)(x)
-            x = nn.max_pool(x, (3, 3), strides=(2, 2), padding="SAME")
-            x = _ResidualBlock(channels, self.weight_init)(x)
-            x = _ResidualBlock(channels, self.weight_init)(x)
-        x = nn.relu(x).reshape(x.shape[0], -1)
-        return nn.relu(nn.Dense(256, kernel_init=init)(x))
-
-
-class ResettingLSTM(nn.Module):
-    """An LSTM scanned over time whose state is zeroed where an episode starts."""
-
-    size: int
-
-    @nn.compact
-    def __call__(self, state: CoreState, x: jax.Array, first: jax.Array):
-        """state: `(c, h)` each `[B, size]`; x: `[T, B, D]`; first: `[T, B]` -> (state, `[T, B, size]`)."""
-
-        def step(cell, carry, inputs):
-            x_t, first_t = inputs
-            carry = jax.tree.map(lambda s: jnp.where(first_t[:, None], 0.0, s), carry)
-            return cell(carry, x_t)
-
-        scan = nn.scan(step, variable_broadcast="params", split_rngs={"params": False})
-        return scan(nn.OptimizedLSTMCell(self.size, name="cell"), state, (x, first))
-
-
-class CategoricalHead(NamedTuple):
-    """Discrete actions: logits from a dense layer; the last action is fed one-hot; the env takes the index."""
-
-    action_size: int
-    init: nn.initializers.Initializer
-
-    def last_action(self, prev_action: jax.Array) -> jax.Array:
-        """`[T, B]` int -> `[T, B, A]` one-hot."""
-        return jax.nn.one_hot(prev_action, self.action_size)
-
-    def __call__(self, module: nn.Module, x: jax.Array) -> jax.Array:
-        """Logits `[T, B, A]` (the layer is `module`'s, named "policy")."""
-        return nn.Dense(self.action_size, kernel_init=self.init, name="policy")(x)
-
-    def env_action(self, action: jax.Array) -> jax.Array:
-        return action
-
-
-class GaussianHead(NamedTuple):
-    """Box actions: a diagonal Gaussian, its mean from a dense layer and a state-independent log standard
-    deviation (initially log `initial_action_std`). `bounds` `(low, high)` and how they are kept (`squash`,
-    `ACTION_BOUNDING`) say what the env receives and what the network is fed back."""
-
-    action_size: int
-    init: nn.initializers.Initializer
-    initial_action_std: float
-    bounds: tuple[tuple[float, ...], tuple[float, ...]] | None
-    squash: str  # a key of ACTION_BOUNDING: "sample" or "mean"
-
-    def last_action(self, prev_action: jax.Array) -> jax.Array:
-        """`[T, B, A]` as fed back to the network."""
-        return ACTION_BOUNDING[self._bounding].fed_back(prev_action.astype(jnp.float32))
-
-    def __call__(self, module: nn.Module, x: jax.Array) -> tuple[jax.Array, jax.Array]:
-        """`(mean, log_std)`, each `[T, B, A]` (the layer "policy" and the param "log_std" are `module`'s)."""
-        head = nn.Dense(self.action_size, kernel_init=self.init, name="policy")(x)
-        initial_log_std = nn.initializers.constant(math.log(self.initial_action_std))
-        log_std = module.param("log_std", initial_log_std, (self.action_size,))
-        mean = ACTION_BOUNDING[self._bounding].mean(head, self.bounds)
-        return mean, jnp.broadcast_to(log_std, head.shape)
-
-    def env_action(self, action: jax.Array) -> jax.Array:
-        """`[B, A]` within the bounds, as `squash` says."""
-        return ACTION_BOUNDING[self._bounding].to_env(action, self.bounds)
-
-    @property
-    def _bounding(self) -> str:
-        return self.squash if self.bounds is not None else "unbounded"
-
-
-class ActionBounding(NamedTuple):
-    """How a Gaussian policy's actions keep within a Box's bounds (applied where both bounds are finite)."""
-
-    fed_back: Callable[[jax.Array], jax.Array]  # the last action `[T, B, A]` as the network reads it
-    mean: Callable  # (head output `[T, B, A]`, bounds) -> the Gaussian's mean
-    to_env: Callable  # (action `[B, A]`, bounds) -> what the env receives
-
-
-def _clip(action: jax.Array, bounds) -> jax.Array:
-    low, high = (np.asarray(bound, np.float32) for bound in bounds)
-    return jnp.clip(action, low, high)
-
-
-ACTION_BOUNDING = {
-    # "sample": centre + half-width * tanh(sample); the Gaussian lives before the squashing, its mean unbounded,
-    # the last action fed back as tanh(sample), within [-1, 1] of its bounds.
-    "sample": ActionBounding(
-        jnp.tanh, lambda head, bounds: head, lambda action, bounds: squash(action, *bounds)
-    ),
-    # "mean": the mean itself is centre + half-width * tanh(head output); samples are clipped to the bounds.
-    "mean": ActionBounding(lambda a: a, lambda head, bounds: squash(head, *bounds), _clip),
-    "unbounded": ActionBounding(lambda a: a, lambda head, bounds: head, lambda action, bounds: action),
-}
 
 
 class Encoder(NamedTuple):

@@ -240,15 +240,15 @@ def test_a_separate_value_network_shares_no_params_with_the_policy(distribution)
 
 
 def test_the_networks_parts_know_exactly_the_names_the_config_accepts():
-    from hsuanwu_jax.agent import networks
+    from hsuanwu_jax.agent import encoders, networks, policy_heads
     from hsuanwu_jax.config import fields
     from hsuanwu_jax.core.distributions import DISTRIBUTIONS
 
     assert tuple(networks.ENCODER_MODULES) == fields.ENCODERS
     assert tuple(networks.POLICY_HEADS) == DISTRIBUTIONS
-    assert tuple(networks.KERNEL_INITS) == tuple(networks.GAUSSIAN_MEAN_INITS) == fields.WEIGHT_INITS
+    assert tuple(encoders.KERNEL_INITS) == tuple(networks.GAUSSIAN_MEAN_INITS) == fields.WEIGHT_INITS
     assert tuple(networks.SEPARATE_VALUE_TORSO) == fields.RESOLVED_VALUE_NETWORKS
-    assert set(fields.ACTION_SQUASHES) < set(networks.ACTION_BOUNDING)
+    assert set(fields.ACTION_SQUASHES) < set(policy_heads.ACTION_BOUNDING)
     with pytest.raises(ValueError, match="encoder='vit' is not a network this version builds"):
         networks.compose(ImpalaNetwork(action_size=2, encoder="vit"))
     with pytest.raises(ValueError, match="obs_norm needs the mlp encoder"):
