@@ -47,6 +47,12 @@ class EnvSpec(NamedTuple):
         """The distribution that fits the action space."""
         return "categorical" if self.is_discrete else "diag_gaussian"
 
+    @property
+    def max_entropy(self) -> float | None:
+        """The most entropy a policy can have, in nats per step: ln(actions) for discrete actions (the uniform
+        policy), None for continuous ones (a Gaussian's has no bound)."""
+        return float(np.log(self.action_size)) if self.is_discrete else None
+
 
 def spec_to_json(spec: EnvSpec) -> dict[str, Any]:
     return {**spec._asdict(), "obs_dtype": spec.obs_dtype.name}

@@ -138,6 +138,7 @@ def assemble_run(settings: Settings, envs: list, test_env, owned: list) -> RunPa
         episodes=episodes,
         checkpoints=checkpoints,
         evaluator=evaluator,
+        max_entropy=spec.max_entropy,
     )
     loop.resume()
     return RunParts(spec, workdir, plan, agent, learner, actors, episodes, evaluator, checkpoints, loop)

@@ -47,7 +47,8 @@ class TrainingLoop:
 
     Built once per trainer from its long-lived parts; `run(target)` starts the actor threads, runs the
     loop, and stops and joins the threads in a fixed order whatever happens. `test()` greedily plays
-    the current params; `run_state()` is the state a checkpoint holds at this moment.
+    the current params; `run_state()` is the state a checkpoint holds at this moment. `max_entropy`: the
+    uniform policy's entropy (`EnvSpec.max_entropy`), for the stall alarm.
     """
 
     def __init__(
@@ -61,6 +62,7 @@ class TrainingLoop:
         episodes: EpisodeLog,
         checkpoints: RunCheckpoints,
         evaluator: Evaluator,
+        max_entropy: float | None = None,
     ):
         self._settings, self._workdir, self._learner, self._actors = settings, workdir, learner, actors
         self._batches, self._episodes, self._checkpoints = batches, episodes, checkpoints
@@ -72,7 +74,9 @@ class TrainingLoop:
         self._has_checkpoint = False  # whether the workdir holds a checkpoint of this run
         self._collapse_alarm = CollapseAlarm()
         self._stall_alarm = StallAlarm(
-            target_steps=settings.num_train_steps, max_grad_norm=settings.max_grad_norm
+            target_steps=settings.num_train_steps,
+            max_grad_norm=settings.max_grad_norm,
+            max_entropy=max_entropy,
         )
 
     def check_usable(self) -> None:

@@ -1,7 +1,7 @@
 """The stall alarm: one warning line for each way a run can stop learning without its policy collapsing.
 
 Beside the collapse alarm (collapse_alarm.py: the policy turned deterministic), and apart from the actors'
-watchdog (acting/stall.py: an actor stuck in a call), three signs that the learner is not learning, each said
+watchdog (acting/stall.py: an actor stuck in a call), four signs that the learner is not learning, each said
 once per process, in the log and in the metrics record (`stall_warning`):
 - no reward: every reward since the run started is 0, after NO_REWARD_FRACTION of its env steps (at least
   NO_REWARD_MIN_STEPS): nothing to learn from, and random play may never find one;
@@ -10,7 +10,11 @@ once per process, in the log and in the metrics record (`stall_warning`):
   (benchmarks/RESULTS.md, "Rewards that random play never sees");
 - policy frozen: the policy moved by less than FROZEN_KL nats per step from the actors' on STREAK log lines
   in a row while it is still at least half as random as it started, before FROZEN_BEFORE of the run (where
-  the learning rate has not yet decayed towards 0).
+  the learning rate has not yet decayed towards 0);
+- still uniform: a discrete policy's entropy is at least UNIFORM_FRACTION of the most it can have (ln of the
+  number of actions) on STREAK log lines in a row, all after the no-reward sign's point, although rewards were
+  seen: the policy moves, but what it learns does not change how it acts (benchmarks/RESULTS.md, "The Procgen
+  preset over four games": Bigfish at 2.70 of 2.71 nats for 2M env steps, which the frozen sign's KL missed).
 """
 
 from __future__ import annotations
@@ -24,20 +28,24 @@ NO_REWARD_MIN_STEPS = 100_000
 CLIP_FACTOR = 1_000.0
 FROZEN_KL = 1e-6
 FROZEN_BEFORE = 0.9
+UNIFORM_FRACTION = 0.99
 STREAK = 3
 
 
 class StallAlarm:
     """Watches one training process: `see_rewards(rewards)` takes each learned batch's rewards (any shape),
     `check(record)` each metrics record (`step`, `grad_norm`, `baseline_loss`, `policy_kl`, `entropy`) and
-    returns the warning lines due at it (each sign once per process)."""
+    returns the warning lines due at it (each sign once per process). `max_entropy`: the uniform policy's
+    entropy in nats per step (`EnvSpec.max_entropy`; None for continuous actions, which have no such sign)."""
 
-    def __init__(self, *, target_steps: int, max_grad_norm: float):
+    def __init__(self, *, target_steps: int, max_grad_norm: float, max_entropy: float | None = None):
         self.target_steps, self.max_grad_norm = target_steps, max_grad_norm
+        self.max_entropy = max_entropy
         self.reward_seen = False
         self.start_entropy: float | None = None
         self.fired: set[str] = set()
-        self._streaks: dict[str, list[int]] = {"crushed": [], "frozen": []}  # steps of the lines in a row
+        # The steps of the log lines in a row that showed each sign.
+        self._streaks: dict[str, list[int]] = {"crushed": [], "frozen": [], "uniform": []}
 
     def see_rewards(self, rewards) -> None:
         self.reward_seen = self.reward_seen or bool(np.any(np.asarray(rewards) != 0))
@@ -53,10 +61,18 @@ class StallAlarm:
             and record["entropy"] >= 0.5 * self.start_entropy
             and step < FROZEN_BEFORE * self.target_steps
         )
-        for name, now in (("crushed", crushed), ("frozen", frozen)):
+        past_start = step >= max(NO_REWARD_MIN_STEPS, NO_REWARD_FRACTION * self.target_steps)
+        uniform = (
+            self.max_entropy is not None
+            and self.max_entropy > 0
+            and self.reward_seen
+            and past_start
+            and record["entropy"] >= UNIFORM_FRACTION * self.max_entropy
+        )
+        for name, now in (("crushed", crushed), ("frozen", frozen), ("uniform", uniform)):
             self._streaks[name] = [*self._streaks[name], step] if now else []
         warnings = []
-        if not self.reward_seen and step >= max(NO_REWARD_MIN_STEPS, NO_REWARD_FRACTION * self.target_steps):
+        if not self.reward_seen and past_start:
             warnings += self._once(
                 "no_reward",
                 f"no reward: every reward in the {step:,} env steps learned from so far was 0: there is nothing "
@@ -80,6 +96,15 @@ class StallAlarm:
                 f"(entropy {record['entropy']:.4f}, {record['entropy'] / self.start_entropy:.0%} of its start) "
                 f"on every log line since env step {self._streaks['frozen'][0]:,}: check grad_norm against "
                 "max_grad_norm, and lr",
+            )
+        if len(self._streaks["uniform"]) >= STREAK:
+            warnings += self._once(
+                "uniform",
+                f"policy still uniform: entropy {record['entropy']:.3f} nats per step, "
+                f"{record['entropy'] / self.max_entropy:.1%} of the uniform policy's {self.max_entropy:.3f}, "
+                f"on every log line since env step {self._streaks['uniform'][0]:,}, although rewards were seen: "
+                "what it learns does not yet change how it acts: try a smaller ent_coef, more envs per update "
+                "or more env steps, or an easier task of the same family first",
             )
         return warnings
 

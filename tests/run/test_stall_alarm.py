@@ -71,6 +71,36 @@ def test_a_policy_frozen_while_still_random_but_not_one_that_converged_or_whose_
         assert all(alarm.check(record(s, policy_kl=0.0, entropy=entropy)) == [] for s in steps[1:])
 
 
+def test_a_discrete_policy_still_uniform_after_rewards_came_but_not_one_that_learns_or_has_no_reward_yet():
+    ln7 = float(np.log(7))
+    alarm = StallAlarm(target_steps=2_000_000, max_grad_norm=40.0, max_entropy=ln7)
+    alarm.see_rewards(np.array([0.0, 0.3]))
+    assert alarm.check(record(100_000, entropy=ln7)) == []  # before a tenth of the run
+    assert all(alarm.check(record(s, entropy=0.995 * ln7)) == [] for s in (200_000, 300_000))
+    (warning,) = alarm.check(record(400_000, entropy=0.999 * ln7))
+    for part in (
+        "policy still uniform",
+        "1.944 nats",
+        "99.9% of the uniform policy's 1.946",
+        "since env step 200,000",
+    ):
+        assert part in warning, part
+    assert alarm.check(record(500_000, entropy=ln7)) == []  # once
+    # A line under 99% of ln 7 breaks the run of lines; a continuous policy (no maximum) never fires.
+    learning = StallAlarm(target_steps=2_000_000, max_grad_norm=40.0, max_entropy=ln7)
+    gaussian = StallAlarm(target_steps=2_000_000, max_grad_norm=40.0)
+    for alarm in (learning, gaussian):
+        alarm.see_rewards(np.ones(3))
+    steps = range(200_000, 700_000, 100_000)
+    entropies = (ln7, ln7, 0.98 * ln7, ln7, ln7)
+    assert all(learning.check(record(s, entropy=e)) == [] for s, e in zip(steps, entropies, strict=True))
+    assert all(gaussian.check(record(s, entropy=9.0)) == [] for s in steps)
+    # No reward seen yet: the no-reward sign says so, not this one.
+    unrewarded = StallAlarm(target_steps=2_000_000, max_grad_norm=40.0, max_entropy=ln7)
+    said = [w for s in steps for w in unrewarded.check(record(s, entropy=ln7))]
+    assert [w.split(":")[0] for w in said] == ["no reward"]
+
+
 def late_reward_run(tmp_path, **overrides):
     """PopArt on `LateRewardEnv`: no reward in the first 10,240 of 40,960 env steps (160 updates), then action 1
     pays 1 per step. Returns the metrics lines and the greedy test return (10 steps an episode: random play 5).
