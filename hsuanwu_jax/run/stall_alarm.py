@@ -71,45 +71,45 @@ class StallAlarm:
         )
         for name, now in (("crushed", crushed), ("frozen", frozen), ("uniform", uniform)):
             self._streaks[name] = [*self._streaks[name], step] if now else []
+        due = ["no_reward"] if not self.reward_seen and past_start else []
+        due += [name for name, streak in self._streaks.items() if len(streak) >= STREAK]
         warnings = []
-        if not self.reward_seen and past_start:
-            warnings += self._once(
-                "no_reward",
-                f"no reward: every reward in the {step:,} env steps learned from so far was 0: there is nothing "
-                "to learn from, and random play may never find a reward: try a denser reward, an easier task "
-                "of the same family first, or a larger ent_coef",
-            )
-        if len(self._streaks["crushed"]) >= STREAK:
-            factor = record["grad_norm"] / self.max_grad_norm
-            warnings += self._once(
-                "crushed",
-                f"gradients crushed: grad_norm {record['grad_norm']:.3g} is {factor:,.0f} times max_grad_norm="
-                f"{self.max_grad_norm:g} on every log line since env step {self._streaks['crushed'][0]:,}, "
-                f"so the clip shrinks every gradient, the policy's too, by that factor (baseline_loss "
-                f"{record['baseline_loss']:.3g}): try popart=True (with popart_std_floor > 0), a smaller "
-                "baseline_coef or reward_scale",
-            )
-        if len(self._streaks["frozen"]) >= STREAK:
-            warnings += self._once(
-                "frozen",
-                f"policy frozen: it moved {abs(record['policy_kl']):.2g} nats per step from the actors' policy "
-                f"(entropy {record['entropy']:.4f}, {record['entropy'] / self.start_entropy:.0%} of its start) "
-                f"on every log line since env step {self._streaks['frozen'][0]:,}: check grad_norm against "
-                "max_grad_norm, and lr",
-            )
-        if len(self._streaks["uniform"]) >= STREAK:
-            warnings += self._once(
-                "uniform",
-                f"policy still uniform: entropy {record['entropy']:.3f} nats per step, "
-                f"{record['entropy'] / self.max_entropy:.1%} of the uniform policy's {self.max_entropy:.3f}, "
-                f"on every log line since env step {self._streaks['uniform'][0]:,}, although rewards were seen: "
-                "what it learns does not yet change how it acts: try a smaller ent_coef, more envs per update "
-                "or more env steps, or an easier task of the same family first",
-            )
+        for name in due:
+            if name not in self.fired:
+                self.fired.add(name)
+                warnings.append(getattr(self, f"_{name}_warning")(record))
         return warnings
 
-    def _once(self, name: str, warning: str) -> list[str]:
-        if name in self.fired:
-            return []
-        self.fired.add(name)
-        return [warning]
+    def _no_reward_warning(self, record: dict[str, Any]) -> str:
+        return (
+            f"no reward: every reward in the {record['step']:,} env steps learned from so far was 0: there is "
+            "nothing to learn from, and random play may never find a reward: try a denser reward, an easier "
+            "task of the same family first, or a larger ent_coef"
+        )
+
+    def _crushed_warning(self, record: dict[str, Any]) -> str:
+        factor = record["grad_norm"] / self.max_grad_norm
+        return (
+            f"gradients crushed: grad_norm {record['grad_norm']:.3g} is {factor:,.0f} times max_grad_norm="
+            f"{self.max_grad_norm:g} on every log line since env step {self._streaks['crushed'][0]:,}, "
+            f"so the clip shrinks every gradient, the policy's too, by that factor (baseline_loss "
+            f"{record['baseline_loss']:.3g}): try popart=True (with popart_std_floor > 0), a smaller "
+            "baseline_coef or reward_scale"
+        )
+
+    def _frozen_warning(self, record: dict[str, Any]) -> str:
+        return (
+            f"policy frozen: it moved {abs(record['policy_kl']):.2g} nats per step from the actors' policy "
+            f"(entropy {record['entropy']:.4f}, {record['entropy'] / self.start_entropy:.0%} of its start) "
+            f"on every log line since env step {self._streaks['frozen'][0]:,}: check grad_norm against "
+            "max_grad_norm, and lr"
+        )
+
+    def _uniform_warning(self, record: dict[str, Any]) -> str:
+        return (
+            f"policy still uniform: entropy {record['entropy']:.3f} nats per step, "
+            f"{record['entropy'] / self.max_entropy:.1%} of the uniform policy's {self.max_entropy:.3f}, "
+            f"on every log line since env step {self._streaks['uniform'][0]:,}, although rewards were seen: "
+            "what it learns does not yet change how it acts: try a smaller ent_coef, more envs per update "
+            "or more env steps, or an easier task of the same family first"
+        )
