@@ -84,7 +84,9 @@ class StallAlarm:
         return (
             f"no reward: every reward in the {record['step']:,} env steps learned from so far was 0: there is "
             "nothing to learn from, and random play may never find a reward: try a denser reward, an easier "
-            "task of the same family first, or a larger ent_coef"
+            "task of the same family first, a larger ent_coef, or for Box actions a wider initial_action_std "
+            "(FingerSpin-v1 with impala_mujoco: 0.5 found a reward in 1 of 3 seeds in 3M env steps, 1.0 in all "
+            "3 within 100k)"
         )
 
     def _crushed_warning(self, record: dict[str, Any]) -> str:
