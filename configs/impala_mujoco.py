@@ -32,6 +32,10 @@ play and CleanRL's PPO at 1M env steps (benchmarks/results/mujoco_references.md)
   WalkerWalk-v1 (DMC)        922 / 958 / 875                        922     32      393
   CartpoleSwingup-v1 (DMC)   833 / 855 / 329                        833     32      641
   FingerSpin-v1 (DMC)        0 / 0 / 669                            0       0       590 (2 of 3 seeds saw no reward)
+FingerSpin's reward is 0 until the spinner turns fast: at this width 2 of 3 seeds never turned it in 3M env steps
+(the stall alarm says "no reward"). `--config.initial_action_std=1.0` finds it within 100k on all three: 596 / 604 /
+596; it is not the default because a wide start makes Hopper-v4 fall (284 against 3,369 on the same seed;
+benchmarks/RESULTS.md, "Rewards that random play never sees, second look").
 Every gymnasium MuJoCo v4 task EnvPool ships; IQM of scores normalised from random play (0) to PPO (1): 1.16
 (95% CI 1.09-1.23) over the 11 gymnasium tasks, 1.37 (1.10-1.49) over the 3 DMC tasks. Per-task tables and
 curves: RESULTS.md ("The other gymnasium MuJoCo tasks", "Three DeepMind Control tasks", "Per-domain aggregates";
