@@ -63,7 +63,7 @@ def _learner(cfg: ml_collections.ConfigDict) -> None:
     cfg.pg_ratio_clip = 0.0  # epsilon of a PPO-style clipped ratio on V-trace's advantages (0: IMPALA's)
     cfg.popart = False  # PopArt: value targets normalised by running statistics (Hessel et al. 2019)
     cfg.popart_step_size = 1e-2  # PopArt's beta per optimizer step (smaller adapt too slowly: RESULTS.md)
-    cfg.popart_std_floor = 0.1  # PopArt's std >= this x the largest |reward| seen; 1 before any (0: none)
+    cfg.popart_std_floor = 0.01  # PopArt's std >= this x the largest |reward| seen; 1 before any (0: none)
 
 
 def _network(cfg: ml_collections.ConfigDict) -> None:

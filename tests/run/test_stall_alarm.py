@@ -127,7 +127,7 @@ def late_reward_run(tmp_path, **overrides):
         return [json.loads(line) for line in f], result["episode_reward"]
 
 
-@pytest.mark.parametrize("std_floor", [0.1, 0.0])
+@pytest.mark.parametrize("std_floor", [0.01, 0.0])
 def test_a_reward_that_comes_late_is_learned_with_the_std_floor_and_stalls_without_it(tmp_path, std_floor):
     lines, test_return = late_reward_run(tmp_path, popart_std_floor=std_floor)
     before = [line for line in lines if line["step"] < 10_240]
