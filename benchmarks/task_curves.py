@@ -1,4 +1,4 @@
-"""Each task's training-episode return by its own env steps, from multi-task runs' metrics.
+"""Each task's training-episode return by its own env steps, from runs' metrics (multi-task or not).
 
     python benchmarks/task_curves.py runs/atari3 runs/atari3_shared [--window 250000] \
         [--out benchmarks/results/task_curves.json]
@@ -7,11 +7,13 @@ A multi-task run's log lines count env steps of all tasks together. This places 
 own env steps so far (the lines' `env_steps_share/<task>` times their intervals), cuts each task's steps into
 windows of `--window` env steps, and gives each window the mean return of the task's training episodes that
 ended in it (each line's mean weighted by its episode count); lines a resume logged again replace the lines
-they repeat. Prints a row per run and task, a column per window end, and writes the same as JSON.
+they repeat. A single-task run is one task (its config's `env_id`) at the run's own env steps. Prints a row per
+run and task, a column per window end, and writes the same as JSON.
 """
 
 from __future__ import annotations
 
+import json
 import os
 import sys
 
@@ -45,8 +47,18 @@ def run_curves(run_dir: str, window: int) -> list[dict]:
     if not records:
         raise ValueError(f"{run_dir}: no metrics.jsonl with complete lines")
     tasks = sorted({key.split("/", 1)[1] for r in records for key in r if key.startswith("env_steps_share/")})
-    if not tasks:
-        raise ValueError(f"{run_dir}: not a multi-task run (its metrics give no env_steps_share/<task>)")
+    if not tasks:  # one task: every env step and episode is its
+        task = _env_id(run_dir)
+        records = [
+            {
+                **r,
+                f"num_episodes/{task}": r.get("num_episodes", 0),
+                f"episode_reward/{task}": r.get("episode_reward"),
+            }
+            for r in records
+        ]
+        steps = [r["step"] for r in records]
+        return [{"run": run_dir, "task": task, "returns": windowed_returns(records, task, steps, window)}]
     lines = tasks_env_steps(records, tasks)
     return [
         {
@@ -58,9 +70,20 @@ def run_curves(run_dir: str, window: int) -> list[dict]:
     ]
 
 
+def _env_id(run_dir: str) -> str:
+    """The task of a single-task run: its config.json's `env_id`."""
+    try:
+        with open(os.path.join(run_dir, "config.json"), encoding="utf-8") as f:
+            return json.load(f)["env_id"]
+    except (OSError, KeyError, ValueError) as error:
+        raise ValueError(
+            f"{run_dir}: a single-task run needs its config.json with env_id ({error})"
+        ) from error
+
+
 def main() -> None:
     parser = script_parser(__doc__)
-    parser.add_argument("runs", nargs="+", help="multi-task run directories (each with a metrics.jsonl)")
+    parser.add_argument("runs", nargs="+", help="run directories (each with a metrics.jsonl)")
     parser.add_argument("--window", type=int, default=250_000, help="env steps of a task per window")
     parser.add_argument("--out", default="benchmarks/results/task_curves.json", help="the JSON file to write")
     args = parser.parse_args()

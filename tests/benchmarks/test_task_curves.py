@@ -43,9 +43,23 @@ def test_episodes_fall_in_windows_of_their_own_tasks_steps_and_a_resume_replaces
 
     single = tmp_path / "single"
     single.mkdir()
-    (single / "metrics.jsonl").write_text(json.dumps({"step": 100, "episode_reward": 3.0}) + "\n")
+    records = [
+        {"step": 40, "episode_reward": 3.0, "num_episodes": 1},
+        {"step": 90, "episode_reward": 6.0, "num_episodes": 2},  # both in (50, 100]
+        {"step": 100, "episode_reward": 9.0, "num_episodes": 1},
+        {"step": 120},  # no episode ended: (100, 150] is not whole either
+    ]
+    (single / "metrics.jsonl").write_text("".join(json.dumps(r) + "\n" for r in records))
+    failed = task_curves(single, "--out", out)
+    assert failed.returncode != 0 and "needs its config.json with env_id" in failed.stderr, failed.stderr[
+        -3000:
+    ]
+    (single / "config.json").write_text(json.dumps({"env_id": "Breakout-v5"}))
+    result = task_curves(run, single, "--window", 50, "--out", out)
+    assert result.returncode == 0, result.stderr[-3000:]
+    rows = json.loads(out.read_text())["curves"]
+    assert rows[-1] == {"run": str(single), "task": "Breakout-v5", "returns": [3.0, (2 * 6.0 + 9.0) / 3]}
     for args, message in (
-        ((single,), "not a multi-task run"),
         ((tmp_path / "absent",), "no metrics.jsonl with complete lines"),
         ((run, "--window", 0), "--window must be a positive number"),
     ):
