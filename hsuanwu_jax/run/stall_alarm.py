@@ -6,8 +6,10 @@ once per process, in the log and in the metrics record (`stall_warning`):
 - no reward: every reward since the run started is 0, after NO_REWARD_FRACTION of its env steps (at least
   NO_REWARD_MIN_STEPS): nothing to learn from, and random play may never find one;
 - gradients crushed: the gradient norm is over CLIP_FACTOR times `max_grad_norm` on STREAK log lines in a
-  row, so the global clip shrinks every gradient, the policy's with the value's, by that factor
-  (benchmarks/RESULTS.md, "Rewards that random play never sees");
+  row while the policy is still at least half as random as it started, so the global clip shrinks every
+  gradient, the policy's with the value's, by that factor (benchmarks/RESULTS.md, "Rewards that random play
+  never sees"); a policy that has converged has nothing left for the clip to silence (CartPole-v1 at 500,
+  whose constant returns leave PopArt's std at its floor);
 - policy frozen: the policy moved by less than FROZEN_KL nats per step from the actors' on STREAK log lines
   in a row while it is still at least half as random as it started, before FROZEN_BEFORE of the run (where
   the learning rate has not yet decayed towards 0);
@@ -54,11 +56,11 @@ class StallAlarm:
         step = record["step"]
         if self.start_entropy is None:
             self.start_entropy = record["entropy"]
-        crushed = record["grad_norm"] > CLIP_FACTOR * self.max_grad_norm
+        still_random = self.start_entropy > 0 and record["entropy"] >= 0.5 * self.start_entropy
+        crushed = record["grad_norm"] > CLIP_FACTOR * self.max_grad_norm and still_random
         frozen = (
             abs(record.get("policy_kl", np.inf)) < FROZEN_KL
-            and self.start_entropy > 0
-            and record["entropy"] >= 0.5 * self.start_entropy
+            and still_random
             and step < FROZEN_BEFORE * self.target_steps
         )
         past_start = step >= max(NO_REWARD_MIN_STEPS, NO_REWARD_FRACTION * self.target_steps)
