@@ -10,7 +10,9 @@ learned between the two. Replayed: each log line of the run's `trace` (`step`, `
 `entropy`, `episode_reward`) in order, the run's `num_train_steps` as the target, `max_grad_norm` from its
 config, the uniform policy's entropy from EnvPool's action space; the alarm sees a reward once a line's mean
 episode return is not 0 (the traces keep no single rewards, so a run whose rewards all sum to 0 in every
-episode would look unrewarded). Only runs with a trace are replayed; every run's logged warnings are counted.
+episode would look unrewarded), and the first line's mean return stands for the first episodes' (the level a
+return must rise above to count as learned). Only runs with a trace are replayed; every run's logged warnings are
+counted.
 """
 
 from __future__ import annotations
@@ -40,10 +42,11 @@ def replay(run: dict, max_grad_norm: float) -> list[str]:
     alarm = StallAlarm(
         target_steps=run["num_train_steps"], max_grad_norm=max_grad_norm, max_entropy=max_entropy(run["task"])
     )
-    said = []
+    said, first = [], None
     for line in run["trace"]:
         alarm.see_rewards(np.array([line.get("episode_reward") or 0.0]))
-        said += alarm.check({"baseline_loss": math.nan, **line})
+        first = line.get("episode_reward") if first is None else first
+        said += alarm.check({"baseline_loss": math.nan, **line}, first_episodes_reward=first)
     return said
 
 

@@ -22,6 +22,14 @@ ADVICE = (
 )
 
 
+def improved(start_return: float | None, returns: float | None) -> bool:
+    """Whether `returns` are above `start_return` by more than RETURN_MARGIN of the larger magnitude of the two
+    (False while either is unknown)."""
+    if start_return is None or returns is None:
+        return False
+    return returns > start_return + RETURN_MARGIN * max(abs(start_return), abs(returns))
+
+
 class CollapseAlarm:
     """Watches the metrics records of one training process.
 
@@ -53,8 +61,7 @@ class CollapseAlarm:
         if self.fired or self.start_entropy is None or self.start_entropy <= 0 or returns is None:
             return None
         entropy = record["entropy"]
-        margin = RETURN_MARGIN * max(abs(self.start_return), abs(returns))
-        if entropy >= ENTROPY_FRACTION * self.start_entropy or returns > self.start_return + margin:
+        if entropy >= ENTROPY_FRACTION * self.start_entropy or improved(self.start_return, returns):
             return None
         self.fired = True
         return (

@@ -235,7 +235,7 @@ class TrainingLoop:
             warning = self._collapse_alarm.check(record, self._episodes.first_reward)
             if warning:
                 record["collapse_warning"] = warning
-            stalls = self._stall_alarm.check(record)
+            stalls = self._stall_alarm.check(record, self._episodes.first_reward)
             if stalls:
                 record["stall_warning"] = "; ".join(stalls)
             log.write(record)

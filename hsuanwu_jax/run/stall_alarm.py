@@ -6,10 +6,10 @@ once per process, in the log and in the metrics record (`stall_warning`):
 - no reward: every reward since the run started is 0, after NO_REWARD_FRACTION of its env steps (at least
   NO_REWARD_MIN_STEPS): nothing to learn from, and random play may never find one;
 - gradients crushed: the gradient norm is over CLIP_FACTOR times `max_grad_norm` on STREAK log lines in a
-  row while the policy is still at least half as random as it started, so the global clip shrinks every
-  gradient, the policy's with the value's, by that factor (benchmarks/RESULTS.md, "Rewards that random play
-  never sees"); a policy that has converged has nothing left for the clip to silence (CartPole-v1 at 500,
-  whose constant returns leave PopArt's std at its floor);
+  row while the episode return is still at the first episodes' level (collapse_alarm.py's `improved`), so the
+  global clip shrinks every gradient, the policy's with the value's, by that factor (benchmarks/RESULTS.md,
+  "Rewards that random play never sees"); a run that has learned is not warned of (CartPole-v1 at 500, whose
+  constant returns leave PopArt's std at its floor and its gradients over the clip, plays on at 500);
 - policy frozen: the policy moved by less than FROZEN_KL nats per step from the actors' on STREAK log lines
   in a row while it is still at least half as random as it started, before FROZEN_BEFORE of the run (where
   the learning rate has not yet decayed towards 0);
@@ -25,6 +25,8 @@ from typing import Any
 
 import numpy as np
 
+from hsuanwu_jax.run.collapse_alarm import improved
+
 NO_REWARD_FRACTION = 0.1
 NO_REWARD_MIN_STEPS = 100_000
 CLIP_FACTOR = 1_000.0
@@ -36,8 +38,9 @@ STREAK = 3
 
 class StallAlarm:
     """Watches one training process: `see_rewards(rewards)` takes each learned batch's rewards (any shape),
-    `check(record)` each metrics record (`step`, `grad_norm`, `baseline_loss`, `policy_kl`, `entropy`) and
-    returns the warning lines due at it (each sign once per process). `max_entropy`: the uniform policy's
+    `check(record, first_episodes_reward)` each metrics record (`step`, `grad_norm`, `baseline_loss`,
+    `policy_kl`, `entropy`, `episode_reward`) with the mean return of the process's first episodes, and returns
+    the warning lines due at it (each sign once per process). `max_entropy`: the uniform policy's
     entropy in nats per step (`EnvSpec.max_entropy`; None for continuous actions, which have no such sign)."""
 
     def __init__(self, *, target_steps: int, max_grad_norm: float, max_entropy: float | None = None):
@@ -52,15 +55,16 @@ class StallAlarm:
     def see_rewards(self, rewards) -> None:
         self.reward_seen = self.reward_seen or bool(np.any(np.asarray(rewards) != 0))
 
-    def check(self, record: dict[str, Any]) -> list[str]:
+    def check(self, record: dict[str, Any], first_episodes_reward: float | None = None) -> list[str]:
         step = record["step"]
         if self.start_entropy is None:
             self.start_entropy = record["entropy"]
-        still_random = self.start_entropy > 0 and record["entropy"] >= 0.5 * self.start_entropy
-        crushed = record["grad_norm"] > CLIP_FACTOR * self.max_grad_norm and still_random
+        learned = improved(first_episodes_reward, record.get("episode_reward"))
+        crushed = record["grad_norm"] > CLIP_FACTOR * self.max_grad_norm and not learned
         frozen = (
             abs(record.get("policy_kl", np.inf)) < FROZEN_KL
-            and still_random
+            and self.start_entropy > 0
+            and record["entropy"] >= 0.5 * self.start_entropy
             and step < FROZEN_BEFORE * self.target_steps
         )
         past_start = step >= max(NO_REWARD_MIN_STEPS, NO_REWARD_FRACTION * self.target_steps)
