@@ -80,10 +80,16 @@ class StallAlarm:
         due = ["no_reward"] if not self.reward_seen and past_start else []
         due += [name for name, streak in self._streaks.items() if len(streak) >= STREAK]
         warnings = []
+        messages = {
+            "no_reward": self._no_reward_warning,
+            "crushed": self._crushed_warning,
+            "frozen": self._frozen_warning,
+            "uniform": self._uniform_warning,
+        }
         for name in due:
             if name not in self.fired:
                 self.fired.add(name)
-                warnings.append(getattr(self, f"_{name}_warning")(record))
+                warnings.append(messages[name](record))
         return warnings
 
     def _no_reward_warning(self, record: dict[str, Any]) -> str:
