@@ -77,7 +77,7 @@ def probe_run(args, task: str, value_network: str, overrides: dict) -> list[dict
     try:
         probe = make_probe(trainer)
         for update in range(args.updates + 1):
-            parts = [trainer.act(index) for index in range(cfg.num_actors)]
+            parts = [trainer.act(index) for index in range(trainer.settings.num_actors)]
             batch = concatenate_envs(parts)
             if update % args.every == 0:
                 measured = probe(trainer.state.params, batch, trainer.state.value_stats)

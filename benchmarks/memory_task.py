@@ -41,6 +41,7 @@ def run(use_lstm: bool, seed: int, steps: int, test_every: int) -> dict:
     cfg.update(
         dict(
             seed=seed,
+            num_actors=2,  # one gymnasium vector env per actor thread, made below
             use_lstm=use_lstm,
             lstm_size=64,
             num_train_steps=steps,

@@ -36,9 +36,7 @@ def get_config():
     cfg.test_env_kwargs = dict(protocol, episodic_life=False, reward_clip=False)
     cfg.encoder = "nature_cnn"  # "resnet" is the paper's deep network: about 4x slower on a CPU
     cfg.weight_init = "orthogonal"
-    cfg.num_actors = 2
     cfg.num_envs = 8
-    cfg.env_threads = 1
     cfg.num_steps = 10
     cfg.batch_size = 8  # one actor's rollout per update
     cfg.lr = 6e-4

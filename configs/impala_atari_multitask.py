@@ -8,10 +8,10 @@ per cube, thousands a game), scales apart by orders of magnitude as in the PopAr
 single-task preset (greedy at 2M env steps: Pong -10.1, rising, 19.0 at 2.5M in an earlier run; Breakout 131.2;
 Qbert 727.5; Boxing-v5 did not move in 2M: benchmarks/RESULTS.md, "The Atari preset over six games").
 
-Each actor thread plays one game (3 threads, one per game); a batch holds three rollouts as they arrive
-(about one of each game: `env_steps_share/<game>` in the metrics shows the split), so an update learns from
-about 80 samples of every game, as the single-task preset's updates do from its one game. 2M env steps per
-game (6M in all). Run it, or the same without PopArt (one shared value scale), with
+Each actor thread plays one game (3 threads on a 2-core machine; "auto" keeps a multiple of the games); a batch
+holds three rollouts as they arrive (about one of each game: `env_steps_share/<game>` in the metrics shows the
+split), so an update learns from about 80 samples of every game, as the single-task preset's updates do from
+its one game. 2M env steps per game (6M in all). Run it, or the same without PopArt (one shared value scale), with
 `python -m hsuanwu_jax.train --config configs/impala_atari_multitask.py [--config.popart=False]`; `test()`
 plays every game and reports each one's score, the worst game and the median and IQM human-normalised score.
 
@@ -35,7 +35,6 @@ def get_config():
     cfg.env_id = cfg.tasks[0]
     cfg.env_kwargs = dict(cfg.env_kwargs, full_action_space=True, reward_clip=False)
     cfg.test_env_kwargs = dict(cfg.test_env_kwargs, full_action_space=True)
-    cfg.num_actors = 3  # one per game
     cfg.batch_size = 24  # three rollouts per update, about one of each game
     cfg.popart = True
     cfg.num_train_steps = 6_000_000  # 2M per game

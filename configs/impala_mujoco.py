@@ -54,7 +54,6 @@ def get_config():
     cfg.obs_norm = True
     cfg.initial_action_std = 0.5
     cfg.action_squash = "sample"
-    cfg.num_actors = 2
     cfg.num_envs = 16
     cfg.num_steps = 32
     cfg.batch_size = 32

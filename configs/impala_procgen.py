@@ -28,9 +28,7 @@ def get_config():
     cfg.encoder = "nature_cnn"
     cfg.weight_init = "orthogonal"
     cfg.popart = True  # the games' returns range from 10 (Coinrun) to 40 and more (Bigfish, Starpilot)
-    cfg.num_actors = 2
     cfg.num_envs = 8
-    cfg.env_threads = 1
     cfg.num_steps = 10
     cfg.batch_size = 8
     cfg.lr = 6e-4

@@ -10,6 +10,12 @@ from ml_collections.config_dict import placeholder  # a None default that the co
 DEFAULT_COMPILE_CACHE = "~/.cache/hsuanwu_jax/jax"  # per user
 
 
+def auto_or_int() -> ml_collections.FieldReference:
+    """A field whose default is "auto" and which also takes a number (`cfg.num_actors = 4`,
+    `--config.num_actors=4`): a plain "auto" would make it a string field, which refuses numbers."""
+    return ml_collections.FieldReference("auto", field_type=object)
+
+
 def default_config() -> ml_collections.ConfigDict:
     """Defaults: the seed's IMPALA hyperparameters on CartPole-v1 (the fields section by section below, in
     the order of the configuration reference)."""
@@ -30,9 +36,9 @@ def _environment(cfg: ml_collections.ConfigDict) -> None:
 
 def _actors(cfg: ml_collections.ConfigDict) -> None:
     # Actors.
-    cfg.num_actors = 2  # actor threads, each stepping its own EnvPool env
+    cfg.num_actors = auto_or_int()  # actor threads, each stepping its own EnvPool env ("auto": sizing.py)
     cfg.num_envs = 32  # envs per actor thread (the EnvPool batch)
-    cfg.env_threads = 1  # EnvPool C++ threads per actor env
+    cfg.env_threads = auto_or_int()  # EnvPool C++ threads per actor env ("auto": sizing.py)
     cfg.num_steps = 20  # unroll length T: env steps per rollout
     cfg.queue_size = 1  # finished rollouts waiting for the learner; bounds the policy lag
     cfg.actor_timeout_seconds = 600  # seconds a first rollout or test step may take, the cap (0: no limit)
@@ -45,7 +51,7 @@ def _learner(cfg: ml_collections.ConfigDict) -> None:
     # Learner.
     cfg.batch_size = 32  # env rollouts per update (a multiple of num_envs); samples = T * batch_size
     cfg.num_train_steps = 1_000_000  # env steps (all actors together) to train for
-    cfg.learner_chunks = 0  # pieces of each device's (mini)batch, gradients added (one step); 0: per backend
+    cfg.learner_chunks = auto_or_int()  # minibatch pieces per device, gradients summed ("auto"/0: by backend)
     cfg.lr = 4e-4  # RMSProp learning rate, decayed linearly to 0 over num_train_steps
     cfg.lr_warmup_steps = 0  # env steps of a linear rise of the learning rate from 0 (with init_model_path)
     cfg.alpha = 0.99  # RMSProp smoothing constant

@@ -14,7 +14,9 @@ from collections.abc import Mapping
 from typing import Any
 
 from hsuanwu_jax.config.hsuanwu_sections import SECTIONS, encoder_section
+from hsuanwu_jax.config.sizing import AUTO, host_actor_count
 from hsuanwu_jax.core.spec import EnvFacts
+from hsuanwu_jax.runtime.host import HostFacts
 
 # Keys only Hsuanwu's tree has: a config holding any of them is translated.
 _HSUANWU_ONLY_KEYS = (
@@ -48,14 +50,14 @@ def is_hsuanwu_tree(config: Mapping[str, Any]) -> bool:
 
 
 def translate(
-    tree: Mapping[str, Any], flat_fields: Mapping[str, Any], env: EnvFacts
+    tree: Mapping[str, Any], flat_fields: Mapping[str, Any], env: EnvFacts, host: HostFacts
 ) -> tuple[dict[str, Any], list[str]]:
     """Hsuanwu's config `tree` as our flat fields, and one note per key accepted but ignored or changed.
 
     Keys the tree leaves out take Hsuanwu's IMPALA defaults (unroll 80, 4 rollouts per update, 10 test
     episodes, 30M steps, the encoder by observation rank), as Hsuanwu filled them. `flat_fields` are our
     fields with their defaults (keys of the tree that are ours pass through). Raises ValueError naming
-    the key for one with no counterpart.
+    the key for one with no counterpart. `host` sizes an "auto" `num_actors` (config/sizing.py).
     """
     flat: dict[str, Any] = {}
     notes: list[str] = []
@@ -75,12 +77,14 @@ def translate(
         flat.setdefault(field, value)
     if "encoder" not in flat and env.obs_rank in HSUANWU_ENCODER_BY_RANK:
         encoder_section({"name": HSUANWU_ENCODER_BY_RANK[env.obs_rank]}, flat, notes)
-    if "num_actors" not in flat:
-        notes.append(
-            f"num_actors not given: {flat_fields['num_actors']} actor threads share the envs (Hsuanwu's "
-            "default was 45 actor processes)"
-        )
     num_actors = flat.get("num_actors", flat_fields["num_actors"])
+    if num_actors == AUTO:  # resolved here, where the envs are shared out by it
+        num_actors = env.actor_envs or host_actor_count(host, 1, divides=env.total_envs)
+        flat["num_actors"] = num_actors
+        notes.append(
+            f"num_actors not given: {num_actors} actor threads share the envs, sized to this host "
+            "(config/sizing.py; Hsuanwu's default was 45 actor processes)"
+        )
     if "num_envs" not in flat and env.total_envs is not None:
         flat["num_envs"] = max(1, env.total_envs // num_actors)  # check_actor_envs refuses a remainder
     storage = tree.get("storage") or {}

@@ -19,8 +19,10 @@ from hsuanwu_jax.config.fields import resolve_network_choices
 from hsuanwu_jax.config.hsuanwu_tree import is_hsuanwu_tree, translate
 from hsuanwu_jax.config.loading import to_config_dict
 from hsuanwu_jax.config.rules import RULES, check_relations, check_tasks
+from hsuanwu_jax.config.sizing import actor_layout
 from hsuanwu_jax.config.tasks import actor_tasks, task_ids
 from hsuanwu_jax.core.spec import EnvFacts
+from hsuanwu_jax.runtime.host import HostFacts, this_host
 
 MAX_UPDATES = 2**31 - 1  # updates a run can count (int32 in the jitted learning-rate schedule)
 
@@ -38,9 +40,9 @@ class Settings:
     env_kwargs: Mapping[str, Any]
     test_env_kwargs: Mapping[str, Any]
     seed: int
-    num_actors: int
+    num_actors: int  # resolved ("auto": config/sizing.py)
     num_envs: int
-    env_threads: int
+    env_threads: int  # resolved ("auto": config/sizing.py)
     num_steps: int
     queue_size: int
     actor_timeout_seconds: float
@@ -49,7 +51,7 @@ class Settings:
     actor_mode: str
     batch_size: int
     num_train_steps: int
-    learner_chunks: int
+    learner_chunks: int | str  # "auto" (or 0) is resolved by the run plan, which knows the devices
     lr: float
     lr_warmup_steps: int
     alpha: float
@@ -105,6 +107,7 @@ class Settings:
     rollouts_per_batch: int  # actor rollouts concatenated into one learner batch
     steps_per_update: int  # env steps consumed by one update: num_steps * batch_size * processes
     num_updates: int  # updates needed to reach num_train_steps
+    actor_layout: str  # the actor threads and their EnvPool threads, and why where "auto" chose them
     hsuanwu_form: bool = False  # the config came as Hsuanwu's tree (translated by hsuanwu_tree.py)
     config_notes: tuple[str, ...] = ()  # what the translation ignored or changed, one line each
 
@@ -124,7 +127,14 @@ def as_settings(cfg) -> Settings:
     return cfg if isinstance(cfg, Settings) else validate(cfg)
 
 
-DERIVED_FIELDS = ("rollouts_per_batch", "steps_per_update", "num_updates", "hsuanwu_form", "config_notes")
+DERIVED_FIELDS = (
+    "rollouts_per_batch",
+    "steps_per_update",
+    "num_updates",
+    "actor_layout",
+    "hsuanwu_form",
+    "config_notes",
+)
 
 
 CONFIG_FIELDS = tuple(
@@ -132,17 +142,23 @@ CONFIG_FIELDS = tuple(
 )
 
 
-def validate(cfg, num_processes: int = 1, env: EnvFacts = NO_ENV_FACTS) -> Settings:
+def validate(
+    cfg, num_processes: int = 1, env: EnvFacts = NO_ENV_FACTS, host: HostFacts | None = None
+) -> Settings:
     """Checks every field of `cfg` (unknown names, types, ranges, divisibility) and derives sizes.
 
     Missing fields take their defaults. `num_processes` is the number of processes that train
     together (each contributes `batch_size` envs to every update). A config in Hsuanwu's layout is
     translated first (hsuanwu_tree.py), with `env`, what the train env tells, filling what Hsuanwu
-    took from the env (the task, the number of envs). Raises ValueError naming the field and what it
-    accepts.
+    took from the env (the task, the number of envs). "auto" actor layouts are sized to `host` (None: this
+    host; a multi-host run not yet joined leaves its devices unknown until it validates again, joined).
+    Raises ValueError naming the field and what it accepts.
     """
     defaults = default_config().to_dict()
-    given, notes, hsuanwu_form = _given_fields(to_config_dict(cfg).to_dict(), defaults, env)
+    raw = to_config_dict(cfg).to_dict()
+    if host is None:
+        host = this_host(multi_host=bool(raw.get("multi_host", defaults["multi_host"])))
+    given, notes, hsuanwu_form = _given_fields(raw, defaults, env, host)
     merged = {**defaults, **given}
     # Paths may come as pathlib.Path (os.PathLike).
     for name in ("workdir", "init_model_path", "compile_cache_dir"):
@@ -151,6 +167,8 @@ def validate(cfg, num_processes: int = 1, env: EnvFacts = NO_ENV_FACTS) -> Setti
     for name, (check, accepted) in RULES.items():
         if not check(merged[name]):
             raise ValueError(f"config field {name}={merged[name]!r} is invalid: expected {accepted}")
+    layout = actor_layout(merged, host, env)
+    merged.update(num_actors=layout.num_actors, env_threads=layout.env_threads)
     check_relations(merged)
     check_tasks(merged, num_processes)
     steps_per_update = merged["num_steps"] * merged["batch_size"] * num_processes
@@ -171,18 +189,19 @@ def validate(cfg, num_processes: int = 1, env: EnvFacts = NO_ENV_FACTS) -> Setti
         rollouts_per_batch=merged["batch_size"] // merged["num_envs"],
         steps_per_update=steps_per_update,
         num_updates=num_updates,
+        actor_layout=layout.note,
         hsuanwu_form=hsuanwu_form,
         config_notes=tuple(notes),
     )
 
 
-def _given_fields(given: dict[str, Any], defaults: dict[str, Any], env: EnvFacts):
+def _given_fields(given: dict[str, Any], defaults: dict[str, Any], env: EnvFacts, host: HostFacts):
     """`(fields, notes, hsuanwu_form)`: the config's own fields (Hsuanwu's tree translated, with `notes`
     on what the translation changed), the train env's task filled in or checked; unknown names refused."""
     notes: list[str] = []
     hsuanwu_form = is_hsuanwu_tree(given)
     if hsuanwu_form:
-        given, notes = translate(given, defaults, env)
+        given, notes = translate(given, defaults, env, host)
     if env.env_id is not None:  # the train env's task stands for the config's (the test env follows it)
         if "env_id" not in given:
             given = {"env_id": env.env_id, "env_kwargs": dict(env.env_kwargs or {}), **given}

@@ -89,6 +89,7 @@ class EnvFacts(NamedTuple):
     """What validation needs from the train env a script hands over (None where unknown)."""
 
     total_envs: int | None = None  # envs in train_env, all actors together
+    actor_envs: int | None = None  # the number of envs in train_env when it is a list (one per actor thread)
     env_id: str | None = None  # the EnvPool task id
     same_tasks: tuple[str, ...] = ()  # every task id EnvPool makes identically (HalfCheetah-v3 and -v4)
     env_kwargs: Mapping[str, Any] | None = None  # its envpool.make arguments

@@ -61,6 +61,7 @@ def env_facts(train_env) -> EnvFacts:
     origin = envpool_origin(getattr(envs[0], "envpool_env", envs[0]))  # a wrapper's EnvPool env
     return EnvFacts(
         total_envs=sum(num_envs_of(env) for env in batched),
+        actor_envs=len(envs) if isinstance(train_env, (list, tuple)) else None,
         env_id=None if origin is None else origin.env_id,
         same_tasks=() if origin is None else origin.same_tasks,
         env_kwargs=None if origin is None else origin.kwargs,

@@ -32,6 +32,13 @@ class RunPlan(NamedTuple):
     learner_chunks: int  # sequential pieces of each learner device's batch
     learner_chunks_per_call: int  # pieces per call of the one compiled learner piece program
 
+    def learner_summary(self) -> str:
+        """The learner's devices and pieces, in words (printed when a run starts)."""
+        devices = self.mesh.devices.size
+        platform = self.mesh.devices.flat[0].platform
+        pieces = f"{self.learner_chunks} piece{'s' * (self.learner_chunks > 1)}"
+        return f"Learner: {devices} {platform} device{'s' * (devices > 1)}, each batch share in {pieces}"
+
 
 def plan_run(
     settings: Settings,
@@ -61,8 +68,10 @@ def plan_run(
         )
     device_minibatch = device_batch // settings.num_minibatches  # what one optimizer step learns from
     platform = learner_devices[0].platform
-    learner_chunks = settings.learner_chunks or default_learner_chunks(
-        settings.encoder, device_minibatch, platform
+    learner_chunks = (
+        default_learner_chunks(settings.encoder, device_minibatch, platform)
+        if settings.learner_chunks in ("auto", 0)
+        else settings.learner_chunks
     )
     if device_minibatch % learner_chunks:
         raise ValueError(
@@ -126,7 +135,7 @@ def _actor_placement(
 
 
 def default_learner_chunks(encoder: str, device_batch: int, platform: str) -> int:
-    """`learner_chunks=0`: one env per chunk for the conv encoders on CPUs, where a Nature CNN's update runs
+    """`learner_chunks="auto"` (or 0): one env per chunk for the conv encoders on CPUs, where a Nature CNN's update runs
     faster on small pieces than on the whole batch (benchmarks/learner_chunks.py measures it); otherwise the
     whole batch at once (the MLP, and accelerators, which want large batches)."""
     return device_batch if platform == "cpu" and encoder in CONV_ENCODERS else 1

@@ -29,17 +29,17 @@ from hsuanwu_jax.run.workdir import new_run_directory
 from hsuanwu_jax.runtime.compilation import jit_quick_compile
 
 
-def join_if_multi_host(cfgs, settings: Settings, env: EnvFacts = NO_ENV_FACTS) -> Settings:
-    """`settings` (validated from `cfgs`; `env`: what the train env tells a config in Hsuanwu's layout); for
-    a multi-host run, first joins it and validates `cfgs` again (batch sizes count every process)."""
-    if not settings.multi_host:
-        return settings
-    initialize_distributed(
-        coordinator_address=settings.coordinator_address,
-        num_processes=settings.num_processes,
-        process_id=settings.process_id,
-        timeout_seconds=settings.distributed_timeout_seconds,
-    )
+def settings_for_the_run(cfgs, settings: Settings, env: EnvFacts = NO_ENV_FACTS) -> Settings:
+    """The run's settings: `cfgs` validated again, now with the devices looked at ("auto" actor layouts depend
+    on them), after joining a multi-host run first (batch sizes then count every process). `settings` is `cfgs`
+    validated before (with the devices unknown); `env`: what the train env tells a config in Hsuanwu's layout."""
+    if settings.multi_host:
+        initialize_distributed(
+            coordinator_address=settings.coordinator_address,
+            num_processes=settings.num_processes,
+            process_id=settings.process_id,
+            timeout_seconds=settings.distributed_timeout_seconds,
+        )
     return validate(cfgs, num_processes=jax.process_count(), env=env)
 
 
@@ -100,6 +100,11 @@ def assemble_run(settings: Settings, envs: list, test_env, owned: list) -> RunPa
         local_devices=jax.local_devices(),
         global_devices=jax.devices(),
     )
+    if is_primary():
+        print(
+            f"actors: {settings.actor_layout}; {plan.actor_mode} rollouts. {plan.learner_summary()}",
+            flush=True,
+        )
     init_key, actor_keys, test_key = run_keys(settings.seed, jax.process_index(), len(envs))
     agent = build_agent(settings, spec, plan, init_key)
     evaluator = Evaluator(

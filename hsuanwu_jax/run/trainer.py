@@ -18,8 +18,9 @@ from hsuanwu_jax.outputs.export import Policy, export_run, load_policy
 from hsuanwu_jax.outputs.video import check_video_path, write_video
 from hsuanwu_jax.parallel.hosts import is_primary
 from hsuanwu_jax.parallel.mesh import fetch
-from hsuanwu_jax.run.assembly import assemble_run, join_if_multi_host
+from hsuanwu_jax.run.assembly import assemble_run, settings_for_the_run
 from hsuanwu_jax.runtime.compilation import use_compile_cache
+from hsuanwu_jax.runtime.host import HostFacts, host_cores
 from hsuanwu_jax.runtime.process import quiet_library_logs
 
 
@@ -40,9 +41,11 @@ class DistributedTrainer:
 
     def __init__(self, cfgs, train_env=None, test_env=None):
         facts = NO_ENV_FACTS if train_env is None else env_facts(train_env)
-        settings = validate(cfgs, env=facts)
+        # First without looking at the devices: JAX's backend logs at INFO as it starts, and a multi-host run
+        # must join the others before it starts.
+        settings = validate(cfgs, env=facts, host=HostFacts(host_cores(), accelerator=None))
         quiet_library_logs(settings.verbosity)  # before joining a run: jax.distributed logs at INFO
-        self.settings = settings = join_if_multi_host(cfgs, settings, facts)
+        self.settings = settings = settings_for_the_run(cfgs, settings, facts)
         use_compile_cache(settings.compile_cache_dir)
         if test_env is None:  # test() will make its env from the config: refuse bad kwargs now
             check_env_config(settings)
@@ -66,7 +69,9 @@ class DistributedTrainer:
     env_steps = property(lambda self: self.learner.env_steps, doc="Env steps trained on (all processes).")
     network = property(lambda self: self.agent.network, doc="The Flax network (`ImpalaNetwork`).")
     actor_mode = property(lambda self: self.plan.actor_mode, doc='What actor_mode="auto" resolved to.')
-    learner_chunks = property(lambda self: self.plan.learner_chunks, doc="What learner_chunks=0 resolved to.")
+    learner_chunks = property(
+        lambda self: self.plan.learner_chunks, doc='What learner_chunks="auto" resolved to.'
+    )
     global_step = property(lambda self: self.env_steps, doc="Env steps trained on (Hsuanwu's name).")
     global_episode = property(
         lambda self: self._parts.episodes.total, doc="Training games ended, all actors."

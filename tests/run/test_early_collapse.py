@@ -24,7 +24,7 @@ def entropy_after_updates(tmp_path, value_network: str, updates: int = 25) -> fl
     trainer = DistributedTrainer(cfg)
     try:
         for _ in range(updates):
-            parts = [trainer.act(index) for index in range(cfg.num_actors)]
+            parts = [trainer.act(index) for index in range(trainer.settings.num_actors)]
             batch = type(parts[0])(
                 *(
                     np.concatenate(fields, axis=1) if isinstance(fields[0], np.ndarray) else fields[0]
