@@ -12,12 +12,12 @@ a loop until the step limit, where the policy that learned (and trained) samples
 Measured as shipped, 3 seeds, 2M env steps, median final sampled test (greedy beside it in
 benchmarks/results/domain_minigrid_floor001.json; random play in brackets; RL Zoo's PPO with the same encoding
 after it): Empty-Random-5x5 0.969 (0.331; 0.968), DoorKey-5x5 0.964 (0.029; 0.964), Unlock 0.970 (0.013;
-0.963), KeyCorridorS3R1 0.948 (0.027; 0.949), LavaGapS5 0.944 (0.046), MultiRoom-N2-S4 0.543 (0.005), RedBlueDoors-6x6
-0.870 over 7 seeds, which split between 0.41-0.48 and 0.87-0.92 (0.065; 0.860); not learned: DoorKey-8x8 0.000
-(0.009: successes too rare to move the policy in 2M env steps; the stall alarm says `policy still uniform`).
-IQM normalised score 0.88 (95% CI 0.84-0.94) (benchmarks/RESULTS.md, "RedBlueDoors-6x6 over seven seeds with
-each PopArt floor"; the first table, with PopArt's std floor at a tenth of the largest reward: "The MiniGrid preset
-over eight tasks").
+0.963), KeyCorridorS3R1 0.948 (0.027; 0.949), LavaGapS5 0.944 (0.046), MultiRoom-N2-S4 0.543 (0.005),
+RedBlueDoors-6x6 0.870 over 7 seeds, which split between 0.41-0.48 and 0.87-0.92 (0.065; 0.860); not learned:
+DoorKey-8x8 0.000 (0.009: successes too rare to move the policy in 2M env steps; the stall alarm says `policy
+still uniform`). IQM normalised score 0.88 (95% CI 0.84-0.94) (benchmarks/RESULTS.md, "RedBlueDoors-6x6 over
+seven seeds with each PopArt floor"; the first table, with PopArt's std floor at a tenth of the largest
+reward: "The MiniGrid preset over eight tasks").
 """
 
 from hsuanwu_jax.config import default_config
