@@ -64,7 +64,7 @@ def test_the_references_name_every_public_name_and_config_field(site):
 
 def test_the_results_pages_show_their_plots_and_tables(site):
     page = (site / "results" / "minigrid.html").read_text(encoding="utf-8")
-    assert re.search(r'<img [^>]*src="\.\./_images/suite_minigrid\.png"', page)
+    assert re.search(r'<img [^>]*src="\.\./_images/domain_minigrid_floor001\.png"', page)
     assert "MiniGrid-DoorKey-5x5-v0" in page and "Interquartile mean" in page
 
 
