@@ -31,6 +31,8 @@ MAX_THREADS_PER_ACTOR = 4
 
 
 class ActorLayout(NamedTuple):
+    """The actor threads a run uses and the EnvPool threads of each."""
+
     num_actors: int
     env_threads: int
     note: str  # the layout and, where any of it was "auto", why; printed when the run starts
