@@ -27,12 +27,17 @@ from hsuanwu_jax.run.learner import Learner
 from hsuanwu_jax.run.loop import TrainingLoop
 from hsuanwu_jax.run.workdir import new_run_directory
 from hsuanwu_jax.runtime.compilation import jit_quick_compile
+from hsuanwu_jax.runtime.host import HostFacts, host_cores
+from hsuanwu_jax.runtime.process import quiet_library_logs
 
 
-def settings_for_the_run(cfgs, settings: Settings, env: EnvFacts = NO_ENV_FACTS) -> Settings:
-    """The run's settings: `cfgs` validated again, now with the devices looked at ("auto" actor layouts depend
-    on them), after joining a multi-host run first (batch sizes then count every process). `settings` is `cfgs`
-    validated before (with the devices unknown); `env`: what the train env tells a config in Hsuanwu's layout."""
+def settings_for_the_run(cfgs, env: EnvFacts = NO_ENV_FACTS) -> Settings:
+    """The run's settings from `cfgs` (`env`: what the train env tells a config in Hsuanwu's layout). Validated
+    first without looking at the devices (JAX's backend logs at INFO as it starts, so the library logs are quieted
+    before; a multi-host run must join the others before it starts), then, a multi-host run joined, again with
+    the devices looked at ("auto" actor layouts depend on them; batch sizes count every process)."""
+    settings = validate(cfgs, env=env, host=HostFacts(host_cores(), accelerator=None))
+    quiet_library_logs(settings.verbosity)  # before joining a run: jax.distributed logs at INFO
     if settings.multi_host:
         initialize_distributed(
             coordinator_address=settings.coordinator_address,

@@ -8,7 +8,7 @@ from typing import Any
 
 import jax
 
-from hsuanwu_jax.config.settings import NO_ENV_FACTS, validate
+from hsuanwu_jax.config.settings import NO_ENV_FACTS
 from hsuanwu_jax.core.types import Trajectory
 from hsuanwu_jax.envs.config_checks import check_env_config
 from hsuanwu_jax.envs.registry import env_facts
@@ -20,8 +20,6 @@ from hsuanwu_jax.parallel.hosts import is_primary
 from hsuanwu_jax.parallel.mesh import fetch
 from hsuanwu_jax.run.assembly import assemble_run, settings_for_the_run
 from hsuanwu_jax.runtime.compilation import use_compile_cache
-from hsuanwu_jax.runtime.host import HostFacts, host_cores
-from hsuanwu_jax.runtime.process import quiet_library_logs
 
 
 class DistributedTrainer:
@@ -41,11 +39,7 @@ class DistributedTrainer:
 
     def __init__(self, cfgs, train_env=None, test_env=None):
         facts = NO_ENV_FACTS if train_env is None else env_facts(train_env)
-        # First without looking at the devices: JAX's backend logs at INFO as it starts, and a multi-host run
-        # must join the others before it starts.
-        settings = validate(cfgs, env=facts, host=HostFacts(host_cores(), accelerator=None))
-        quiet_library_logs(settings.verbosity)  # before joining a run: jax.distributed logs at INFO
-        self.settings = settings = settings_for_the_run(cfgs, settings, facts)
+        self.settings = settings = settings_for_the_run(cfgs, facts)
         use_compile_cache(settings.compile_cache_dir)
         if test_env is None:  # test() will make its env from the config: refuse bad kwargs now
             check_env_config(settings)
@@ -69,9 +63,7 @@ class DistributedTrainer:
     env_steps = property(lambda self: self.learner.env_steps, doc="Env steps trained on (all processes).")
     network = property(lambda self: self.agent.network, doc="The Flax network (`ImpalaNetwork`).")
     actor_mode = property(lambda self: self.plan.actor_mode, doc='What actor_mode="auto" resolved to.')
-    learner_chunks = property(
-        lambda self: self.plan.learner_chunks, doc='What learner_chunks="auto" resolved to.'
-    )
+    learner_chunks = property(lambda self: self.plan.learner_chunks, doc='What "auto" resolved to.')
     global_step = property(lambda self: self.env_steps, doc="Env steps trained on (Hsuanwu's name).")
     global_episode = property(
         lambda self: self._parts.episodes.total, doc="Training games ended, all actors."
